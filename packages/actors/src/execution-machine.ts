@@ -1,0 +1,135 @@
+import { assign, setup } from 'xstate';
+
+/** How one attempt ended: exactly one of these, once. */
+export type ExecutionEnd = 'completed' | 'failed' | 'timed_out' | 'cancelled';
+
+/** Input of an execution actor: which attempt it drives and its deadline. */
+export interface ExecutionInput {
+  /** Identifies the attempt to the injected side effects (core uses the task id). */
+  readonly executionId: string;
+  /** Deadline of the attempt from its start; 0 or absent means none. */
+  readonly timeoutMs?: number;
+}
+
+/** The context an execution actor carries, handed to every injected side effect. */
+export interface ExecutionContext {
+  readonly executionId: string;
+  readonly timeoutMs: number;
+  result?: unknown;
+  error?: unknown;
+  /** True when the executor itself died (not the handler throwing). */
+  crashed: boolean;
+  reason?: string;
+  /** Set by the transition into a final state. */
+  end?: ExecutionEnd;
+}
+
+/** Events an execution actor accepts: reports from the executor, and cancel from outside. */
+export type ExecutionEvent =
+  | { type: 'attempt.succeeded'; result: unknown }
+  | { type: 'attempt.failed'; error: unknown }
+  | { type: 'attempt.crashed'; error: unknown }
+  | { type: 'cancel'; reason?: string };
+
+/** What the actor outputs when it is done (also what its supervisor sees). */
+export interface ExecutionOutput {
+  readonly executionId: string;
+  readonly end: ExecutionEnd;
+  readonly crashed: boolean;
+}
+
+/**
+ * The lifecycle of one attempt. Side effects are injected with `provide`:
+ * - `startAttempt`: start the work (the executor reports back with events);
+ * - `stopAttempt`: stop the work for real (terminate the thread, kill the group, abort);
+ * - `settle`: hand the single end to the owner, with `params.end`.
+ * Final states ignore every later event, which is what makes the end unique:
+ * a result that arrives after a timeout is dropped here, not in the caller.
+ */
+export const executionMachine = setup({
+  types: {
+    input: {} as ExecutionInput,
+    context: {} as ExecutionContext,
+    events: {} as ExecutionEvent,
+    output: {} as ExecutionOutput,
+  },
+  actions: {
+    startAttempt: (_args, _params: { executionId: string }) => {},
+    stopAttempt: (_args, _params: { executionId: string; end: ExecutionEnd }) => {},
+    settle: (_args, _params: { end: ExecutionEnd; context: ExecutionContext }) => {},
+  },
+  guards: {
+    hasDeadline: ({ context }) => context.timeoutMs > 0,
+  },
+  delays: {
+    attemptTimeout: ({ context }) => context.timeoutMs,
+  },
+}).createMachine({
+  id: 'execution',
+  context: ({ input }) => ({
+    executionId: input.executionId,
+    timeoutMs: input.timeoutMs !== undefined && Number.isFinite(input.timeoutMs) ? Math.max(0, input.timeoutMs) : 0,
+    crashed: false,
+  }),
+  initial: 'running',
+  states: {
+    running: {
+      entry: { type: 'startAttempt', params: ({ context }) => ({ executionId: context.executionId }) },
+      initial: 'pending',
+      states: {
+        // The deadline timer exists only when there is a deadline: an `after` with an
+        // infinite delay would fire at once in most clocks.
+        pending: { always: [{ guard: 'hasDeadline', target: 'bounded' }, { target: 'unbounded' }] },
+        bounded: {
+          after: { attemptTimeout: { target: '#execution.timedOut', actions: assign({ end: 'timed_out' as const }) } },
+        },
+        unbounded: {},
+      },
+      on: {
+        'attempt.succeeded': {
+          target: 'completed',
+          actions: assign({ result: ({ event }) => event.result, end: 'completed' as const }),
+        },
+        'attempt.failed': {
+          target: 'failed',
+          actions: assign({ error: ({ event }) => event.error, end: 'failed' as const }),
+        },
+        'attempt.crashed': {
+          target: 'failed',
+          actions: assign({ error: ({ event }) => event.error, crashed: true, end: 'failed' as const }),
+        },
+        cancel: {
+          target: 'cancelled',
+          actions: assign({ reason: ({ event }) => event.reason, end: 'cancelled' as const }),
+        },
+      },
+    },
+    completed: {
+      type: 'final',
+      entry: { type: 'settle', params: ({ context }) => ({ end: 'completed' as const, context }) },
+    },
+    failed: {
+      type: 'final',
+      entry: { type: 'settle', params: ({ context }) => ({ end: 'failed' as const, context }) },
+    },
+    timedOut: {
+      type: 'final',
+      entry: [
+        { type: 'stopAttempt', params: ({ context }) => ({ executionId: context.executionId, end: 'timed_out' as const }) },
+        { type: 'settle', params: ({ context }) => ({ end: 'timed_out' as const, context }) },
+      ],
+    },
+    cancelled: {
+      type: 'final',
+      entry: [
+        { type: 'stopAttempt', params: ({ context }) => ({ executionId: context.executionId, end: 'cancelled' as const }) },
+        { type: 'settle', params: ({ context }) => ({ end: 'cancelled' as const, context }) },
+      ],
+    },
+  },
+  output: ({ context }) => ({
+    executionId: context.executionId,
+    end: context.end ?? 'failed',
+    crashed: context.crashed,
+  }),
+});

@@ -1,0 +1,16 @@
+export {
+  executionMachine,
+  type ExecutionContext,
+  type ExecutionEnd,
+  type ExecutionEvent,
+  type ExecutionInput,
+  type ExecutionOutput,
+} from './execution-machine.js';
+export {
+  supervisorMachine,
+  type ExecutionActorRef,
+  type SupervisorContext,
+  type SupervisorEvent,
+  type SupervisorInput,
+} from './supervisor-machine.js';
+export { SimulatedClock } from 'xstate';

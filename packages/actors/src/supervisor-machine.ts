@@ -1,0 +1,111 @@
+import { type ActorRefFrom, assign, enqueueActions, setup, spawnChild } from 'xstate';
+import { executionMachine, type ExecutionInput, type ExecutionOutput } from './execution-machine.js';
+
+/** Restart intensity: at most `maxRestarts` crashes within `withinMs`, else escalate. */
+export interface SupervisorInput {
+  /** Name of this node in the supervision tree. */
+  readonly name: string;
+  /** @defaultValue 10 */
+  readonly maxRestarts?: number;
+  /** @defaultValue 60_000 */
+  readonly withinMs?: number;
+}
+
+/** Context of a supervisor: its counters, read by `supervision()` views. */
+export interface SupervisorContext {
+  readonly name: string;
+  readonly maxRestarts: number;
+  readonly withinMs: number;
+  /** Executions started under this supervisor since it began. */
+  started: number;
+  /** Crashed executions over the supervisor's whole life (each one a restart of the slot). */
+  restarts: number;
+  /** Crashes still inside the intensity window. */
+  recentRestarts: number;
+  /** Ids of the execution actors alive now. */
+  running: string[];
+}
+
+/** Events a supervisor accepts. */
+export type SupervisorEvent =
+  | { type: 'execution.start'; input: ExecutionInput }
+  | { type: 'restart.expired' }
+  | { type: 'reset' }
+  | { type: `xstate.done.actor.${string}`; output: ExecutionOutput };
+
+/** Reference to an execution actor spawned by a supervisor. */
+export type ExecutionActorRef = ActorRefFrom<typeof executionMachine>;
+
+/**
+ * A supervisor that owns execution actors (spawned as its children, one per running
+ * attempt, stopped when they end) and counts crashes as restarts, with OTP's restart
+ * intensity: past `maxRestarts` crashes inside `withinMs` it moves to `escalated`,
+ * which its owner reads as "give up and tell the parent". The window is kept with
+ * one delayed `restart.expired` per crash on the actor's clock, so a simulated clock
+ * drives it in tests. Provide `actors.execution` to inject the execution side effects.
+ */
+export const supervisorMachine = setup({
+  types: {
+    input: {} as SupervisorInput,
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+  },
+  actors: { execution: executionMachine },
+  guards: {
+    intensityExceeded: ({ context }) => context.recentRestarts > context.maxRestarts,
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => ({
+    name: input.name,
+    maxRestarts: input.maxRestarts ?? 10,
+    withinMs: input.withinMs ?? 60_000,
+    started: 0,
+    restarts: 0,
+    recentRestarts: 0,
+    running: [],
+  }),
+  // Children are owned in every state: an escalated supervisor still lets the
+  // attempts already running finish, it only refuses new ones.
+  on: {
+    'xstate.done.actor.*': {
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const output = (event as { output: ExecutionOutput }).output;
+        enqueue.stopChild(output.executionId);
+        const running = context.running.filter((id) => id !== output.executionId);
+        if (!output.crashed) {
+          enqueue.assign({ running });
+          return;
+        }
+        enqueue.assign({ running, restarts: context.restarts + 1, recentRestarts: context.recentRestarts + 1 });
+        enqueue.raise({ type: 'restart.expired' }, { delay: context.withinMs });
+      }),
+    },
+    'restart.expired': {
+      actions: assign(({ context }) => ({ recentRestarts: Math.max(0, context.recentRestarts - 1) })),
+    },
+  },
+  initial: 'running',
+  states: {
+    running: {
+      always: { guard: 'intensityExceeded', target: 'escalated' },
+      on: {
+        'execution.start': {
+          actions: [
+            spawnChild('execution', {
+              id: ({ event }) => event.input.executionId,
+              input: ({ event }) => (event as Extract<SupervisorEvent, { type: 'execution.start' }>).input,
+            }),
+            assign(({ context, event }) => ({
+              started: context.started + 1,
+              running: [...context.running, event.input.executionId],
+            })),
+          ],
+        },
+      },
+    },
+    escalated: {
+      on: { reset: { target: 'running', actions: assign({ recentRestarts: 0 }) } },
+    },
+  },
+});

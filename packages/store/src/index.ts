@@ -1,0 +1,3 @@
+export type { AppendReceipt, LogRecord, LogStore, ReadOptions, Snapshot } from './log-store.js';
+export { MemoryLogStore } from './memory-log-store.js';
+export { StoreError, type StoreErrorCode } from './store-error.js';

@@ -1,0 +1,55 @@
+/** One record of the log: a sequence number and the plain-data value stored under it. */
+export interface LogRecord<T = unknown> {
+  readonly seq: number;
+  readonly value: T;
+}
+
+/** What an append hands back at once: the sequence numbers given, and when they are durable. */
+export interface AppendReceipt {
+  /** Sequence number of the first value of the batch. */
+  readonly firstSeq: number;
+  /** Sequence number of the last value of the batch. */
+  readonly lastSeq: number;
+  /**
+   * Settles when the whole batch is durable as far as this store promises
+   * (in memory: at once; on disk: after the write, or the fsync in strict mode).
+   */
+  readonly durable: Promise<void>;
+}
+
+/** A snapshot: a value that stands for every record up to and including `seq`. */
+export interface Snapshot<S = unknown> {
+  readonly seq: number;
+  readonly value: S;
+}
+
+/** Options for {@link LogStore.read}. */
+export interface ReadOptions {
+  /** First sequence number to yield (inclusive). @defaultValue 1 */
+  fromSeq?: number;
+}
+
+/**
+ * The log contract: an append-only sequence of plain-data records numbered from 1.
+ * Sequence numbers are assigned synchronously at append, in call order, and are
+ * never reused, so two appenders in the same turn get distinct, ordered numbers.
+ * The store knows values and sequence numbers, never what they mean.
+ */
+export interface LogStore<T = unknown> {
+  /** Sequence number of the newest record appended, or 0 for an empty log. */
+  readonly lastSeq: number;
+  /** Appends a batch; numbers are assigned at once, durability follows. Rejects an empty batch. */
+  append(values: readonly T[]): AppendReceipt;
+  /** Iterates records in sequence order from `fromSeq`, skipping dropped ones. */
+  read(options?: ReadOptions): AsyncIterable<LogRecord<T>>;
+  /** Stores a snapshot; the newest one replaces older ones. */
+  saveSnapshot<S>(snapshot: Snapshot<S>): Promise<void>;
+  /** The newest snapshot, or undefined when none was saved. */
+  loadSnapshot<S>(): Promise<Snapshot<S> | undefined>;
+  /** Deletes every record whose sequence number is below `seq`; resolves with how many went. */
+  dropBelow(seq: number): Promise<number>;
+  /** Resolves when every append so far is durable. */
+  flush(): Promise<void>;
+  /** Flushes and releases the store; later calls reject with STORE_CLOSED. */
+  close(): Promise<void>;
+}
