@@ -1,0 +1,66 @@
+import type { ExecutionActorRef, ExecutionEvent } from '@steward/actors';
+import type { ExecutionSink, Executor } from './executor.js';
+import type { ResolvedDefinition } from './task-definition.js';
+import type { TaskError } from './task-error.js';
+import type { TaskRecord } from './task-record.js';
+import type { OutputChunk } from './types.js';
+
+/** What the engine exposes to a running attempt's sink. */
+export interface AttemptHost {
+  actorOf(attempt: Attempt): ExecutionActorRef | undefined;
+  onProgress(attempt: Attempt, percent: number, message: string | undefined): void;
+  onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void;
+}
+
+/**
+ * One running attempt: its task, executor, abort controller and execution actor.
+ * It is also the sink its executor reports to; ends go to the actor, which
+ * decides the single outcome, so a report racing a timeout is simply dropped.
+ */
+export class Attempt implements ExecutionSink {
+  readonly task: TaskRecord;
+  readonly number: number;
+  readonly definition: ResolvedDefinition;
+  readonly executor: Executor;
+  readonly controller = new AbortController();
+  actor: ExecutionActorRef | undefined;
+  /** Set once the actor settled: later reports are ignored. */
+  settled = false;
+  /** Set when shutdown stops this attempt: it is journaled as interrupted, not cancelled. */
+  interrupting = false;
+  readonly #host: AttemptHost;
+
+  constructor(host: AttemptHost, task: TaskRecord, number: number, definition: ResolvedDefinition, executor: Executor) {
+    this.#host = host;
+    this.task = task;
+    this.number = number;
+    this.definition = definition;
+    this.executor = executor;
+  }
+
+  progress(percent: number, message?: string): void {
+    if (!this.settled) this.#host.onProgress(this, percent, message);
+  }
+
+  output(stream: OutputChunk['stream'], data: string): void {
+    // Output that arrives after the end is still the task's output: keep it.
+    this.#host.onOutput(this, stream, data);
+  }
+
+  succeeded(result: unknown): void {
+    this.#send({ type: 'attempt.succeeded', result });
+  }
+
+  failed(error: TaskError): void {
+    this.#send({ type: 'attempt.failed', error });
+  }
+
+  crashed(error: TaskError): void {
+    this.#send({ type: 'attempt.crashed', error });
+  }
+
+  #send(event: ExecutionEvent): void {
+    if (this.settled) return;
+    this.#host.actorOf(this)?.send(event);
+  }
+}

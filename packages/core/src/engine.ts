@@ -1,0 +1,526 @@
+import { type ExecutionContext, type ExecutionEnd, executionMachine, supervisorMachine, type ExecutionActorRef } from '@steward/actors';
+import { MemoryLogStore, type AppendReceipt, type LogStore } from '@steward/store';
+import { Subject } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import { Attempt, type AttemptHost } from './attempt.js';
+import { backoffDelayMs } from './backoff.js';
+import { InvalidOptionsError, InvalidStateError, QueueFullError, ShuttingDownError, TaskNotFoundError, UnknownTaskTypeError } from './errors.js';
+import type { RuntimeEvent } from './events.js';
+import type { Executor } from './executor.js';
+import { InlineExecutor } from './inline-executor.js';
+import { JOURNAL_VERSION, type JournalRecord } from './journal-record.js';
+import { MetricsCollector } from './metrics.js';
+import { type ResolvedRuntimeOptions, resolvePriority } from './options.js';
+import { OutputBuffer } from './output-buffer.js';
+import { checkPayload } from './payload.js';
+import { ReadyQueue } from './ready-queue.js';
+import { applyRecord, createTaskTable, type TaskTable } from './reducer.js';
+import { describeZodError, submitOptionsSchema } from './schemas.js';
+import { resolveDefinition, resolveRetryPolicy, type ResolvedDefinition, type RetryOptions, type TaskDefinition } from './task-definition.js';
+import { taskError, type TaskError } from './task-error.js';
+import type { TaskRecord } from './task-record.js';
+import { TimerWheel } from './timer-wheel.js';
+import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
+import { WorkerExecutor } from './worker-executor.js';
+
+/** Options of one submission. */
+export interface SubmitOptions {
+  /** A level name or a number. @defaultValue the definition's, else `defaultPriority` */
+  priority?: string | number;
+  /** Deadline of each attempt; 0 for none. @defaultValue the definition's, else none */
+  timeoutMs?: number;
+  retries?: RetryOptions;
+  /** Same key, same task: a second submit returns the first task. */
+  idempotencyKey?: string;
+  metadata?: Record<string, unknown>;
+}
+
+interface Waiter {
+  resolve(outcome: TaskOutcome): void;
+  reject(error: Error): void;
+}
+
+const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * The private engine behind the Runtime facade: the task table, the ready queue,
+ * admission, attempts and their actors, retries and the journal. Everything that
+ * changes a task's status goes through `#commit`, which writes the record to the
+ * journal and folds it into the table with the same reducer replay uses.
+ */
+export class Engine implements AttemptHost {
+  readonly options: ResolvedRuntimeOptions;
+  readonly table: TaskTable;
+  readonly ready = new ReadyQueue<TaskRecord>();
+  readonly events = new Subject<RuntimeEvent>();
+  readonly metrics = new MetricsCollector();
+  readonly startedAt: number;
+  readonly #store: LogStore;
+  readonly #wheel: TimerWheel;
+  readonly #definitions = new Map<string, ResolvedDefinition>();
+  readonly #executors = new Map<string, Executor>();
+  readonly #running = new Map<string, Attempt>();
+  readonly #runningByType = new Map<string, number>();
+  readonly #retryTimers = new Map<string, unknown>();
+  readonly #waiters = new Map<string, Waiter[]>();
+  readonly #outputs = new Map<string, OutputBuffer>();
+  readonly #idle: Array<() => void> = [];
+  readonly #supervisor: Actor<typeof supervisorMachine>;
+  #pumpQueued = false;
+  #admitting = true;
+  #state: 'running' | 'stopping' | 'stopped' = 'running';
+
+  constructor(options: ResolvedRuntimeOptions) {
+    this.options = options;
+    this.table = createTaskTable(options.agingMs);
+    this.#store = options.store ?? new MemoryLogStore();
+    this.#wheel = new TimerWheel(options.clock);
+    this.startedAt = options.clock.now();
+    this.#executors.set('inline', new InlineExecutor());
+    for (const executor of options.executors) this.#executors.set(executor.kind, executor);
+    const execution = executionMachine.provide({
+      actions: {
+        startAttempt: (_args, params) => this.#launch(params.executionId),
+        stopAttempt: (_args, params) => this.#running.get(params.executionId)?.controller.abort(params.end),
+        settle: (_args, params) => this.#settle(params.context, params.end),
+      },
+    });
+    // Escalation (quarantine of a crashing type) is not wired yet, so the intensity
+    // is set out of reach: crashes are counted and reported, never blocking.
+    this.#supervisor = createActor(supervisorMachine.provide({ actors: { execution } }), {
+      input: { name: 'executors', maxRestarts: Number.MAX_SAFE_INTEGER, withinMs: 60_000 },
+      clock: this.#wheel,
+    });
+    this.#supervisor.start();
+    for (const [type, definition] of Object.entries(options.tasks)) this.define(type, definition);
+  }
+
+  get state(): 'running' | 'stopping' | 'stopped' {
+    return this.#state;
+  }
+
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  get retryingCount(): number {
+    return this.#retryTimers.size;
+  }
+
+  /** Restarts counted by the executors' supervisor. */
+  get restarts(): number {
+    return this.#supervisor.getSnapshot().context.restarts;
+  }
+
+  // ---- definitions -------------------------------------------------------
+
+  define(type: string, definition: TaskDefinition): void {
+    this.#assertOpen();
+    const kinds = new Set([...this.#executors.keys()].filter((k) => k !== 'inline' && k !== 'worker'));
+    const resolved = resolveDefinition(type, definition, this.options.priorities, kinds);
+    this.#executors.get(resolved.kind)?.validate?.(type, definition);
+    if (resolved.kind === 'worker' && !this.#executors.has('worker')) {
+      this.#executors.set('worker', new WorkerExecutor(this.options.workers, this.options.logger));
+    }
+    this.#definitions.set(type, resolved);
+    // Tasks of this type may have been waiting for it (recovered before it was defined).
+    this.#schedulePump();
+  }
+
+  isDefined(type: string): boolean {
+    return this.#definitions.has(type);
+  }
+
+  /** Why a ready task of `type` is not running now, or undefined when nothing but its turn holds it. */
+  blockReason(type: string): string | undefined {
+    if (!this.#definitions.has(type)) return 'type not defined';
+    if (!this.#canRun(type)) return 'type concurrency';
+    if (this.#running.size >= this.options.concurrency) return 'concurrency';
+    return undefined;
+  }
+
+  /** Number of threads of the worker pool, or 0 when none was started. */
+  get workerThreads(): number {
+    const pool = this.#executors.get('worker');
+    return pool instanceof WorkerExecutor ? pool.threads : 0;
+  }
+
+  // ---- submission --------------------------------------------------------
+
+  submit(type: string, input: unknown, options: SubmitOptions | undefined): { task: TaskRecord; durable: Promise<void> } {
+    this.#assertOpen();
+    if (typeof type !== 'string' || type.length === 0) throw new InvalidOptionsError('type must be a non-empty string');
+    const definition = this.#definitions.get(type);
+    if (definition === undefined) throw new UnknownTaskTypeError(type);
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options must be an object');
+      const parsed = submitOptionsSchema.safeParse(options);
+      if (!parsed.success) throw new InvalidOptionsError(describeZodError('options', parsed.error));
+      if (options.idempotencyKey !== undefined) {
+        const existing = this.table.byIdempotencyKey.get(options.idempotencyKey);
+        const task = existing === undefined ? undefined : this.table.tasks.get(existing);
+        if (task !== undefined) return { task, durable: Promise.resolve() };
+      }
+    }
+    if (this.ready.size + this.#retryTimers.size >= this.options.maxQueue) throw new QueueFullError(this.options.maxQueue);
+    checkPayload(input, this.options.maxPayloadBytes);
+    if (options?.metadata !== undefined) checkPayload(options.metadata, this.options.maxPayloadBytes, 'options.metadata');
+    const priority =
+      options?.priority !== undefined
+        ? resolvePriority(options.priority, this.options.priorities, 'options.priority')
+        : definition.priority ?? this.options.defaultPriority;
+    const task = {
+      id: this.options.idGenerator(),
+      type,
+      input,
+      priority,
+      order: this.table.nextOrder,
+      timeoutMs: options?.timeoutMs,
+      retries: options?.retries,
+      idempotencyKey: options?.idempotencyKey,
+      metadata: options?.metadata,
+      dependsOn: [],
+    };
+    if (this.table.tasks.has(task.id)) throw new InvalidStateError(`idGenerator returned "${task.id}" twice`);
+    const at = this.options.clock.now();
+    const { task: record, receipt } = this.#commit({ v: JOURNAL_VERSION, type: 'task:submitted', at, task });
+    const created = record as TaskRecord;
+    this.metrics.submitted++;
+    this.ready.add(created);
+    if (this.events.observed) {
+      this.events.next({ type: 'task:submitted', taskId: created.id, taskType: type, priority, at });
+      this.events.next({ type: 'task:queued', taskId: created.id, priority, at });
+    }
+    this.#schedulePump();
+    return { task: created, durable: receipt.durable };
+  }
+
+  // ---- steering ----------------------------------------------------------
+
+  cancel(id: string, reason?: string): { cancelled: boolean; status: TaskRecord['status'] } {
+    const task = this.#taskOrThrow(id);
+    if (isTerminal(task.status)) return { cancelled: false, status: task.status };
+    const running = this.#running.get(id);
+    if (running !== undefined) {
+      this.actorOf(running)?.send({ type: 'cancel', reason });
+      // The actor settles synchronously, so the status is final by now.
+      const status = task.status as TaskRecord['status'];
+      return { cancelled: status === 'cancelled', status };
+    }
+    this.ready.remove(task);
+    this.#clearRetryTimer(id);
+    this.#commit({ v: JOURNAL_VERSION, type: 'task:cancelled', at: this.options.clock.now(), taskId: id, reason });
+    this.#finalize(task);
+    this.#schedulePump();
+    return { cancelled: true, status: task.status };
+  }
+
+  retry(id: string): TaskRecord {
+    this.#assertOpen();
+    const task = this.#taskOrThrow(id);
+    if (task.status !== 'failed' && task.status !== 'cancelled' && task.status !== 'timed_out') {
+      throw new InvalidStateError(`task "${id}" is ${task.status}; only a failed, cancelled or timed-out task can be retried`);
+    }
+    const at = this.options.clock.now();
+    this.#commit({ v: JOURNAL_VERSION, type: 'task:retried', at, taskId: id });
+    this.metrics.retried++;
+    this.ready.add(task);
+    if (this.events.observed) this.events.next({ type: 'task:queued', taskId: id, priority: task.priority, at });
+    this.#schedulePump();
+    return task;
+  }
+
+  // ---- reading -----------------------------------------------------------
+
+  outcome(id: string): Promise<TaskOutcome> {
+    const task = this.#taskOrThrow(id);
+    if (isTerminal(task.status)) return Promise.resolve(outcomeOf(task, task.status));
+    if (this.#state === 'stopped') return Promise.reject(new ShuttingDownError(`task "${id}" did not finish before shutdown`));
+    return new Promise((resolve, reject) => {
+      let list = this.#waiters.get(id);
+      if (list === undefined) {
+        list = [];
+        this.#waiters.set(id, list);
+      }
+      list.push({ resolve, reject });
+    });
+  }
+
+  output(id: string): OutputBuffer | undefined {
+    return this.#outputs.get(id);
+  }
+
+  // ---- shutdown ----------------------------------------------------------
+
+  /** Stops intake; lets running work (and with `drain`, queued work) finish for up to `timeoutMs`, then stops the rest. */
+  async shutdown(timeoutMs: number, drain: boolean): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    if (!drain) this.#admitting = false;
+    await this.#waitIdle(timeoutMs, drain);
+    this.#admitting = false;
+    for (const id of [...this.#retryTimers.keys()]) this.#clearRetryTimer(id);
+    for (const attempt of [...this.#running.values()]) {
+      attempt.interrupting = true;
+      this.actorOf(attempt)?.send({ type: 'cancel', reason: 'shutdown' });
+    }
+    this.#state = 'stopped';
+    for (const [id, waiters] of this.#waiters) {
+      for (const waiter of waiters) waiter.reject(new ShuttingDownError(`task "${id}" did not finish before shutdown`));
+    }
+    this.#waiters.clear();
+    this.#supervisor.stop();
+    this.#wheel.clear();
+    const closing = [...new Set(this.#executors.values())].map((e) => e.close());
+    const results = await Promise.allSettled(closing);
+    for (const result of results) {
+      if (result.status === 'rejected') this.options.logger.warn('steward: an executor failed to close', result.reason);
+    }
+    await this.#store.flush().catch(() => undefined);
+    // A store passed in belongs to the caller; the default one is ours to close.
+    if (this.options.store === undefined) await this.#store.close();
+    this.events.complete();
+  }
+
+  // ---- AttemptHost -------------------------------------------------------
+
+  actorOf(attempt: Attempt): ExecutionActorRef | undefined {
+    if (attempt.actor === undefined) {
+      attempt.actor = this.#supervisor.getSnapshot().children[attempt.task.id] as ExecutionActorRef | undefined;
+    }
+    return attempt.actor;
+  }
+
+  onProgress(attempt: Attempt, percent: number, message: string | undefined): void {
+    const task = attempt.task;
+    // Progress is not journaled: it changes often and means nothing after a restart.
+    task.progress = message === undefined ? { percent } : { percent, message };
+    if (this.events.observed) {
+      const at = this.options.clock.now();
+      this.events.next(
+        message === undefined
+          ? { type: 'task:progress', taskId: task.id, percent, at }
+          : { type: 'task:progress', taskId: task.id, percent, message, at },
+      );
+    }
+  }
+
+  onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void {
+    const id = attempt.task.id;
+    let buffer = this.#outputs.get(id);
+    if (buffer === undefined) {
+      buffer = new OutputBuffer(this.options.maxOutputBytes);
+      this.#outputs.set(id, buffer);
+    }
+    const at = this.options.clock.now();
+    buffer.append({ stream, data, at });
+    if (this.events.observed) this.events.next({ type: 'task:output', taskId: id, stream, data, at });
+  }
+
+  // ---- internals ---------------------------------------------------------
+
+  #assertOpen(): void {
+    if (this.#state !== 'running') throw new ShuttingDownError();
+  }
+
+  #taskOrThrow(id: string): TaskRecord {
+    const task = typeof id === 'string' ? this.table.tasks.get(id) : undefined;
+    if (task === undefined) throw new TaskNotFoundError(String(id));
+    return task;
+  }
+
+  #commit(record: JournalRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
+    const receipt = this.#store.append([record]);
+    return { task: applyRecord(this.table, record), receipt };
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => this.#pump());
+  }
+
+  readonly #canRun = (type: string): boolean => {
+    const definition = this.#definitions.get(type);
+    return definition !== undefined && (this.#runningByType.get(type) ?? 0) < definition.concurrency;
+  };
+
+  #pump(): void {
+    this.#pumpQueued = false;
+    while (this.#admitting && this.#running.size < this.options.concurrency) {
+      const task = this.ready.take(this.#canRun);
+      if (task === undefined) break;
+      this.#start(task);
+    }
+  }
+
+  #start(task: TaskRecord): void {
+    const definition = this.#definitions.get(task.type) as ResolvedDefinition;
+    const executor = this.#executors.get(definition.kind) as Executor;
+    const number = task.attempts + 1;
+    const at = this.options.clock.now();
+    this.#commit({ v: JOURNAL_VERSION, type: 'attempt:started', at, taskId: task.id, attempt: number });
+    this.#runningByType.set(task.type, (this.#runningByType.get(task.type) ?? 0) + 1);
+    const attempt = new Attempt(this, task, number, definition, executor);
+    this.#running.set(task.id, attempt);
+    if (this.events.observed) this.events.next({ type: 'task:started', taskId: task.id, attempt: number, taskType: task.type, at });
+    this.#supervisor.send({
+      type: 'execution.start',
+      input: { executionId: task.id, timeoutMs: task.timeoutMs ?? definition.timeoutMs },
+    });
+  }
+
+  /** The execution actor's entry action: hand the attempt to its executor. */
+  #launch(taskId: string): void {
+    const attempt = this.#running.get(taskId);
+    if (attempt === undefined) return;
+    attempt.executor.execute(
+      {
+        taskId,
+        type: attempt.task.type,
+        attempt: attempt.number,
+        input: attempt.task.input,
+        definition: attempt.definition,
+        dependencies: NO_DEPENDENCIES,
+        signal: attempt.controller.signal,
+      },
+      attempt,
+    );
+  }
+
+  /** The execution actor's single end. */
+  #settle(context: ExecutionContext, end: ExecutionEnd): void {
+    const attempt = this.#running.get(context.executionId);
+    if (attempt === undefined || attempt.settled) return;
+    attempt.settled = true;
+    this.#running.delete(context.executionId);
+    const task = attempt.task;
+    this.#runningByType.set(task.type, (this.#runningByType.get(task.type) ?? 1) - 1);
+    const at = this.options.clock.now();
+    if (attempt.interrupting) {
+      this.#commit({ v: JOURNAL_VERSION, type: 'attempt:interrupted', at, taskId: task.id, attempt: attempt.number, reason: 'shutdown' });
+      if (this.events.observed) {
+        this.events.next({ type: 'attempt:interrupted', taskId: task.id, attempt: attempt.number, reason: 'shutdown', at });
+      }
+      this.#afterAttempt();
+      return;
+    }
+    let error: TaskError | undefined;
+    if (end === 'failed') error = context.error as TaskError;
+    else if (end === 'timed_out') {
+      error = taskError('STEWARD_TIMEOUT', `attempt ${attempt.number} timed out after ${context.timeoutMs} ms`, true);
+    } else if (end === 'cancelled') error = taskError('STEWARD_CANCELLED', context.reason ?? 'cancelled', false);
+    if (context.crashed && error !== undefined) {
+      this.metrics.crashed++;
+      if (this.events.observed) {
+        this.events.next({ type: 'supervisor:restarted', taskId: task.id, supervisor: 'executors', restarts: this.restarts + 1, error, at });
+      }
+    }
+    let retryAt: number | undefined;
+    let delayMs = 0;
+    if ((end === 'failed' || end === 'timed_out') && error?.retryable === true && this.#state === 'running') {
+      const policy = resolveRetryPolicy(task.retries, attempt.definition.retries);
+      const retryNumber = task.budgetUsed + 1;
+      if (retryNumber <= policy.attempts) {
+        delayMs = backoffDelayMs(policy, retryNumber, this.options.random);
+        retryAt = at + delayMs;
+      }
+    }
+    this.#commit({
+      v: JOURNAL_VERSION,
+      type: 'attempt:ended',
+      at,
+      taskId: task.id,
+      attempt: attempt.number,
+      end,
+      ...(end === 'completed' ? { result: context.result } : {}),
+      ...(error === undefined ? {} : { error }),
+      ...(retryAt === undefined ? {} : { retryAt }),
+      ...(end === 'cancelled' && context.reason !== undefined ? { reason: context.reason } : {}),
+    });
+    if (retryAt !== undefined && error !== undefined) {
+      this.#armRetry(task, delayMs);
+      if (this.events.observed) {
+        this.events.next({ type: 'task:retrying', taskId: task.id, attempt: attempt.number, delayMs, error, at });
+      }
+    } else {
+      this.#finalize(task);
+    }
+    this.#afterAttempt();
+  }
+
+  #afterAttempt(): void {
+    this.#schedulePump();
+    if (this.#idle.length > 0) for (const wake of this.#idle.splice(0)) wake();
+  }
+
+  #armRetry(task: TaskRecord, delayMs: number): void {
+    const handle = this.#wheel.setTimeout(() => {
+      this.#retryTimers.delete(task.id);
+      if (task.status !== 'retrying') return;
+      const at = this.options.clock.now();
+      this.#commit({ v: JOURNAL_VERSION, type: 'task:requeued', at, taskId: task.id });
+      this.ready.add(task);
+      if (this.events.observed) this.events.next({ type: 'task:queued', taskId: task.id, priority: task.priority, at });
+      this.#schedulePump();
+    }, delayMs);
+    this.#retryTimers.set(task.id, handle);
+  }
+
+  #clearRetryTimer(id: string): void {
+    const handle = this.#retryTimers.get(id);
+    if (handle === undefined) return;
+    this.#wheel.clearTimeout(handle);
+    this.#retryTimers.delete(id);
+  }
+
+  /** Tells everyone a task has ended: metrics, events, waiting result() calls. */
+  #finalize(task: TaskRecord): void {
+    const status = task.status as TerminalStatus;
+    const at = task.endedAt ?? this.options.clock.now();
+    const durationMs = task.startedAt === undefined ? undefined : at - task.startedAt;
+    this.metrics.recordEnd(status, durationMs, at);
+    if (this.events.observed) {
+      const base = { taskId: task.id, at, attempts: task.attempts };
+      const error = task.error as TaskError;
+      if (status === 'completed') this.events.next({ ...base, type: 'task:completed', result: task.result, durationMs: durationMs ?? 0 });
+      else if (status === 'failed') this.events.next({ ...base, type: 'task:failed', error });
+      else if (status === 'timed_out') this.events.next({ ...base, type: 'task:timed_out', error });
+      else this.events.next({ ...base, type: 'task:cancelled', ...(task.cancelReason === undefined ? {} : { reason: task.cancelReason }) });
+    }
+    const waiters = this.#waiters.get(task.id);
+    if (waiters !== undefined) {
+      this.#waiters.delete(task.id);
+      const outcome = outcomeOf(task, status);
+      for (const waiter of waiters) waiter.resolve(outcome);
+    }
+  }
+
+  #waitIdle(timeoutMs: number, drain: boolean): Promise<void> {
+    const done = () => this.#running.size === 0 && (!drain || (this.ready.size === 0 && this.#retryTimers.size === 0));
+    if (done() || timeoutMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      // A real timer on purpose: the grace period of a shutdown is wall time even
+      // under a simulated clock, so a test cannot hang on it.
+      const timer = setTimeout(finish, timeoutMs);
+      const check = () => {
+        if (done()) finish();
+        else this.#idle.push(check);
+      };
+      function finish() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#idle.push(check);
+    });
+  }
+}
+
+/** The outcome of a task that has ended. */
+export function outcomeOf(task: TaskRecord, status: TerminalStatus): TaskOutcome {
+  const outcome: TaskOutcome = { taskId: task.id, status, endedAt: task.endedAt ?? 0, attempts: task.attempts };
+  if (task.startedAt !== undefined) outcome.startedAt = task.startedAt;
+  if (status === 'completed') outcome.result = task.result;
+  if (task.error !== undefined) outcome.error = task.error;
+  return outcome;
+}

@@ -1,0 +1,107 @@
+/** Stable codes of errors the library throws. */
+export type StewardErrorCode =
+  | 'STEWARD_INVALID_OPTIONS'
+  | 'STEWARD_UNKNOWN_TASK_TYPE'
+  | 'STEWARD_TASK_NOT_FOUND'
+  | 'STEWARD_QUEUE_FULL'
+  | 'STEWARD_SHUTTING_DOWN'
+  | 'STEWARD_STORE_LOCKED'
+  | 'STEWARD_STORE_CORRUPT'
+  | 'STEWARD_PAYLOAD_TOO_LARGE'
+  | 'STEWARD_NOT_SERIALIZABLE'
+  | 'STEWARD_INVALID_STATE'
+  | 'STEWARD_TASK_FAILED';
+
+/**
+ * Base of every error the library throws. Tests and callers match on `code`;
+ * the message is for people and may change.
+ */
+export class StewardError extends Error {
+  readonly code: StewardErrorCode;
+
+  constructor(code: StewardErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Thrown when options or a definition fail validation; the message starts with the option path. */
+export class InvalidOptionsError extends StewardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STEWARD_INVALID_OPTIONS', message, options);
+  }
+}
+
+/** Thrown by submit for a task type that was never defined. */
+export class UnknownTaskTypeError extends StewardError {
+  constructor(readonly taskType: string) {
+    super('STEWARD_UNKNOWN_TASK_TYPE', `unknown task type "${taskType}": define it first with rt.define()`);
+  }
+}
+
+/** Thrown when an id names no task this runtime knows. */
+export class TaskNotFoundError extends StewardError {
+  constructor(readonly taskId: string) {
+    super('STEWARD_TASK_NOT_FOUND', `no task with id "${taskId}"`);
+  }
+}
+
+/** Thrown by submit when `maxQueue` tasks are already waiting. */
+export class QueueFullError extends StewardError {
+  constructor(readonly maxQueue: number) {
+    super('STEWARD_QUEUE_FULL', `the queue is full (maxQueue ${maxQueue}); retry later or raise maxQueue`);
+  }
+}
+
+/** Thrown by calls made after shutdown began, and by result() of tasks left unfinished by it. */
+export class ShuttingDownError extends StewardError {
+  constructor(what = 'the runtime is shutting down') {
+    super('STEWARD_SHUTTING_DOWN', what);
+  }
+}
+
+/** Thrown at submit when the input is larger than `maxPayloadBytes` once serialized. */
+export class PayloadTooLargeError extends StewardError {
+  constructor(readonly bytes: number, readonly limit: number) {
+    super('STEWARD_PAYLOAD_TOO_LARGE', `input is ${bytes} bytes serialized, over the limit of ${limit} (maxPayloadBytes)`);
+  }
+}
+
+/** Thrown at submit when the input cannot be structured-cloned (functions, symbols, class handles). */
+export class NotSerializableError extends StewardError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('STEWARD_NOT_SERIALIZABLE', `${what} must be structured-cloneable plain data`, options);
+  }
+}
+
+/** Thrown when a call does not fit the task's current state (retry of a running task, say). */
+export class InvalidStateError extends StewardError {
+  constructor(message: string) {
+    super('STEWARD_INVALID_STATE', message);
+  }
+}
+
+/** Convenience test for a StewardError with a given code. */
+export function isStewardError(error: unknown, code?: StewardErrorCode): error is StewardError {
+  return error instanceof StewardError && (code === undefined || error.code === code);
+}
+
+/**
+ * Thrown by `rt.run()` (and handed to `executeWithCallback` callbacks) when the
+ * task ends other than completed; `outcome` says how, `taskError` why.
+ */
+export class TaskFailedError extends StewardError {
+  constructor(
+    readonly outcome: { taskId: string; status: string; error?: { code: string; message: string } },
+  ) {
+    super('STEWARD_TASK_FAILED', `task "${outcome.taskId}" ended ${outcome.status}: ${outcome.error?.code ?? ''} ${outcome.error?.message ?? ''}`.trim(), {
+      cause: outcome.error,
+    });
+  }
+
+  /** The task's own failure data. */
+  get taskError(): { code: string; message: string } | undefined {
+    return this.outcome.error;
+  }
+}

@@ -1,0 +1,45 @@
+import type { TaskError } from './task-error.js';
+import type { OutputChunk } from './types.js';
+
+interface TaskEventBase {
+  taskId: string;
+  at: number;
+}
+
+/**
+ * Every event of the runtime by name (`noun:verb`), each with one payload object.
+ * Subscribe with `rt.events$` or `rt.on(name, listener)`.
+ */
+export interface RuntimeEventMap {
+  'task:submitted': TaskEventBase & { type: 'task:submitted'; taskType: string; priority: number };
+  'task:queued': TaskEventBase & { type: 'task:queued'; priority: number };
+  'task:started': TaskEventBase & { type: 'task:started'; attempt: number; taskType: string };
+  'task:progress': TaskEventBase & { type: 'task:progress'; percent: number; message?: string };
+  'task:output': TaskEventBase & { type: 'task:output'; stream: OutputChunk['stream']; data: string };
+  'task:retrying': TaskEventBase & { type: 'task:retrying'; attempt: number; delayMs: number; error: TaskError };
+  'task:completed': TaskEventBase & { type: 'task:completed'; result: unknown; attempts: number; durationMs: number };
+  'task:failed': TaskEventBase & { type: 'task:failed'; error: TaskError; attempts: number };
+  'task:cancelled': TaskEventBase & { type: 'task:cancelled'; reason?: string; attempts: number };
+  'task:timed_out': TaskEventBase & { type: 'task:timed_out'; error: TaskError; attempts: number };
+  'attempt:interrupted': TaskEventBase & { type: 'attempt:interrupted'; attempt: number; reason: string };
+  'supervisor:restarted': TaskEventBase & {
+    type: 'supervisor:restarted';
+    supervisor: string;
+    restarts: number;
+    error: TaskError;
+  };
+}
+
+/** Name of a runtime event. */
+export type RuntimeEventName = keyof RuntimeEventMap;
+
+/** Any runtime event; narrow on `type`. */
+export type RuntimeEvent = RuntimeEventMap[RuntimeEventName];
+
+/** The events that end a task. */
+export const TERMINAL_EVENTS: ReadonlySet<RuntimeEventName> = new Set([
+  'task:completed',
+  'task:failed',
+  'task:cancelled',
+  'task:timed_out',
+]);

@@ -1,0 +1,47 @@
+export { createRuntime, Runtime, type ListQuery, type MultipleItem, type ShutdownOptions, type TaskCallback } from './runtime.js';
+export { TaskHandle } from './task-handle.js';
+export type { SubmitOptions } from './engine.js';
+export type {
+  RuntimeOptions,
+  WorkersOptions,
+  Logger,
+} from './options.js';
+export { DEFAULT_PRIORITIES, RUNTIME_DEFAULTS } from './options.js';
+export type {
+  TaskDefinition,
+  WorkerTaskDefinition,
+  InlineTaskDefinition,
+  ExternalTaskDefinition,
+  DefinitionDefaults,
+  RetryOptions,
+} from './task-definition.js';
+export type { TaskContext, TaskHandler } from './task-context.js';
+export type { Executor, ExecutionRequest, ExecutionSink } from './executor.js';
+export type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events.js';
+export type { MultiReport } from './multi-report.js';
+export type { QueueItem, QueueStatus, RuntimeMetrics } from './status-views.js';
+export type {
+  OutputChunk,
+  ProgressUpdate,
+  TaskOutcome,
+  TaskProgress,
+  TaskSnapshot,
+  TaskStatus,
+  TerminalStatus,
+} from './types.js';
+export { TaskFailure, type TaskError, type TaskErrorCode } from './task-error.js';
+export {
+  StewardError,
+  InvalidOptionsError,
+  UnknownTaskTypeError,
+  TaskNotFoundError,
+  QueueFullError,
+  ShuttingDownError,
+  PayloadTooLargeError,
+  NotSerializableError,
+  InvalidStateError,
+  TaskFailedError,
+  isStewardError,
+  type StewardErrorCode,
+} from './errors.js';
+export type { Clock } from './clock.js';

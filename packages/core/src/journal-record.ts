@@ -1,0 +1,49 @@
+import type { ResolvedRetryPolicy } from './backoff.js';
+import type { TaskError } from './task-error.js';
+
+/** Schema version written into every journal record. */
+export const JOURNAL_VERSION = 1 as const;
+
+/** A task as its submission record carries it: enough to rebuild it after a crash. */
+export interface SubmittedTask {
+  id: string;
+  type: string;
+  input: unknown;
+  priority: number;
+  order: number;
+  timeoutMs?: number;
+  retries?: Partial<ResolvedRetryPolicy>;
+  idempotencyKey?: string;
+  metadata?: Record<string, unknown>;
+  dependsOn: string[];
+}
+
+/**
+ * What the journal holds, one record per state change, discriminated on `type`.
+ * A task's life costs three records when all goes well: submitted, started, ended.
+ */
+export type JournalRecord =
+  | { v: typeof JOURNAL_VERSION; type: 'task:submitted'; at: number; task: SubmittedTask }
+  | { v: typeof JOURNAL_VERSION; type: 'attempt:started'; at: number; taskId: string; attempt: number }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'attempt:ended';
+      at: number;
+      taskId: string;
+      attempt: number;
+      end: 'completed' | 'failed' | 'timed_out' | 'cancelled';
+      result?: unknown;
+      error?: TaskError;
+      /** Set when the task will be retried: when it becomes ready again. */
+      retryAt?: number;
+      /** False when this attempt does not spend a retry. */
+      counts?: boolean;
+      reason?: string;
+    }
+  | { v: typeof JOURNAL_VERSION; type: 'attempt:interrupted'; at: number; taskId: string; attempt: number; reason: string }
+  | { v: typeof JOURNAL_VERSION; type: 'task:cancelled'; at: number; taskId: string; reason?: string }
+  | { v: typeof JOURNAL_VERSION; type: 'task:requeued'; at: number; taskId: string }
+  | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string };
+
+/** Name of a journal record type. */
+export type JournalRecordType = JournalRecord['type'];

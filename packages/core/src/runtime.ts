@@ -1,0 +1,206 @@
+import { filter, type Observable } from 'rxjs';
+import { Engine, type SubmitOptions } from './engine.js';
+import { InvalidOptionsError, TaskFailedError } from './errors.js';
+import type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events.js';
+import { buildMultiReport, type MultiReport } from './multi-report.js';
+import { resolveRuntimeOptions, type RuntimeOptions } from './options.js';
+import { followOutput } from './output-follower.js';
+import type { TaskDefinition } from './task-definition.js';
+import { TaskHandle } from './task-handle.js';
+import { toSnapshot } from './task-record.js';
+import { type OutputChunk, type TaskOutcome, type TaskSnapshot, type TaskStatus } from './types.js';
+import { buildMetrics, buildQueueStatus, type QueueStatus, type RuntimeMetrics } from './status-views.js';
+
+/** Filters of `rt.list()`. */
+export interface ListQuery {
+  status?: TaskStatus | TaskStatus[];
+  type?: string;
+  workflowId?: string;
+  /** @defaultValue 100 */
+  limit?: number;
+  /** @defaultValue 0 */
+  offset?: number;
+}
+
+/** One item of `executeMultiple`. */
+export interface MultipleItem {
+  type: string;
+  input?: unknown;
+  options?: SubmitOptions;
+}
+
+/** Options of `shutdown`. */
+export interface ShutdownOptions {
+  /** How long running work may take to finish before it is stopped. @defaultValue 10_000 */
+  timeoutMs?: number;
+  /** Also run what is queued (within `timeoutMs`) instead of leaving it queued. @defaultValue false */
+  drain?: boolean;
+}
+
+/** Callback of `executeWithCallback`: an error (TaskFailedError) or the result. */
+export type TaskCallback<T = unknown> = (error: TaskFailedError | null, result?: T) => void;
+
+const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose');
+
+/**
+ * The public facade: validates and delegates to a private engine. Create one
+ * with {@link createRuntime}; end it with `shutdown()` or `await using`.
+ */
+export class Runtime {
+  readonly #engine: Engine;
+  #shutdown: Promise<void> | undefined;
+
+  /** @internal use createRuntime() */
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  /** Every event of the runtime. */
+  get events$(): Observable<RuntimeEvent> {
+    return this.#engine.events.asObservable();
+  }
+
+  /** Defines (or redefines) a task type. */
+  define(type: string, definition: TaskDefinition): this {
+    this.#engine.define(type, definition);
+    return this;
+  }
+
+  /** Submits a task and returns its handle at once (in strict durability, once journaled). */
+  async submit<T = unknown>(type: string, input?: unknown, options?: SubmitOptions): Promise<TaskHandle<T>> {
+    const { task, durable } = this.#engine.submit(type, input, options);
+    if (this.#engine.options.durability === 'strict') await durable;
+    return new TaskHandle<T>(this.#engine, task.id, task.type);
+  }
+
+  /** Submits and returns only the task id. */
+  async fireAndForget(type: string, input?: unknown, options?: SubmitOptions): Promise<string> {
+    return (await this.submit(type, input, options)).id;
+  }
+
+  /** Submits; `callback` gets (null, result) or (TaskFailedError) when the task ends. Returns the task id. */
+  async executeWithCallback<T = unknown>(type: string, input: unknown, callback: TaskCallback<T>, options?: SubmitOptions): Promise<string> {
+    if (typeof callback !== 'function') throw new InvalidOptionsError('callback must be a function');
+    const handle = await this.submit<T>(type, input, options);
+    handle.result().then(
+      (outcome) => {
+        try {
+          if (outcome.status === 'completed') callback(null, outcome.result);
+          else callback(new TaskFailedError(outcome));
+        } catch (error) {
+          this.#engine.options.logger.error(`steward: the callback of task ${handle.id} threw`, error);
+        }
+      },
+      () => undefined, // shutdown before the end: there is no outcome to report
+    );
+    return handle.id;
+  }
+
+  /** Submits, waits, and returns the result; rejects with TaskFailedError when the task does not complete. */
+  async run<T = unknown>(type: string, input?: unknown, options?: SubmitOptions): Promise<T> {
+    const outcome = await (await this.submit<T>(type, input, options)).result();
+    if (outcome.status !== 'completed') throw new TaskFailedError(outcome);
+    return outcome.result as T;
+  }
+
+  /** Runs several tasks at once and reports on them together. `options` apply to every item under its own. */
+  async executeMultiple(items: MultipleItem[], options?: SubmitOptions): Promise<{ results: TaskOutcome[]; report: MultiReport }> {
+    if (!Array.isArray(items)) throw new InvalidOptionsError('items must be an array of { type, input, options }');
+    const startedAt = this.#engine.options.clock.now();
+    const handles: TaskHandle[] = [];
+    for (const [index, item] of items.entries()) {
+      if (item === null || typeof item !== 'object') throw new InvalidOptionsError(`items.${index} must be an object`);
+      handles.push(await this.submit(item.type, item.input, { ...options, ...item.options }));
+    }
+    const results = await Promise.all(handles.map((h) => h.result()));
+    return { results, report: buildMultiReport(results, startedAt) };
+  }
+
+  /** The task as it is now, or undefined. */
+  get(id: string): TaskSnapshot | undefined {
+    const task = this.#engine.table.tasks.get(id);
+    return task === undefined ? undefined : toSnapshot(task);
+  }
+
+  /** A handle on a known task (also one recovered after a restart), or undefined. */
+  task<T = unknown>(id: string): TaskHandle<T> | undefined {
+    const task = this.#engine.table.tasks.get(id);
+    return task === undefined ? undefined : new TaskHandle<T>(this.#engine, task.id, task.type);
+  }
+
+  /** Tasks, newest first. */
+  list(query: ListQuery = {}): TaskSnapshot[] {
+    const statuses = query.status === undefined ? undefined : new Set(Array.isArray(query.status) ? query.status : [query.status]);
+    const limit = query.limit ?? 100;
+    const offset = query.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 0) throw new InvalidOptionsError('query.limit must be a non-negative integer');
+    if (!Number.isInteger(offset) || offset < 0) throw new InvalidOptionsError('query.offset must be a non-negative integer');
+    if (query.workflowId !== undefined) return []; // no task belongs to a workflow yet
+    const out: TaskSnapshot[] = [];
+    let skipped = 0;
+    const all = [...this.#engine.table.tasks.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+      const task = all[i]!;
+      if (statuses !== undefined && !statuses.has(task.status)) continue;
+      if (query.type !== undefined && task.type !== query.type) continue;
+      if (skipped++ < offset) continue;
+      out.push(toSnapshot(task));
+    }
+    return out;
+  }
+
+  /** Cancels a task; `cancelled` is false when it had already ended. */
+  async cancel(id: string, reason?: string): Promise<{ cancelled: boolean; status: TaskStatus }> {
+    return this.#engine.cancel(id, reason);
+  }
+
+  /** Runs a failed, cancelled or timed-out task again, with a fresh retry budget. */
+  async retry<T = unknown>(id: string): Promise<TaskHandle<T>> {
+    const task = this.#engine.retry(id);
+    return new TaskHandle<T>(this.#engine, task.id, task.type);
+  }
+
+  /** What waits and what runs. */
+  queueStatus(options: { limit?: number } = {}): QueueStatus {
+    return buildQueueStatus(this.#engine, options.limit ?? 100);
+  }
+
+  /** Counts, rates, durations and resource readings. */
+  metrics(): RuntimeMetrics {
+    return buildMetrics(this.#engine);
+  }
+
+  /** A task's captured output; with `follow`, keeps yielding until the task ends. */
+  output(id: string, options: { follow?: boolean } = {}): AsyncIterable<OutputChunk> {
+    return followOutput(this.#engine, id, options.follow === true);
+  }
+
+  /** Listens to one kind of event; returns the unsubscribe function. */
+  on<N extends RuntimeEventName>(name: N, listener: (event: RuntimeEventMap[N]) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidOptionsError('listener must be a function');
+    const subscription = this.#engine.events
+      .pipe(filter((event): event is RuntimeEventMap[N] => event.type === name))
+      .subscribe(listener);
+    return () => subscription.unsubscribe();
+  }
+
+  /** Stops intake, lets running work finish (up to `timeoutMs`), stops the rest and releases everything. */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.#shutdown ??= this.#engine.shutdown(options.timeoutMs ?? 10_000, options.drain ?? false);
+    return this.#shutdown;
+  }
+
+  /** `await using rt = await createRuntime()` shuts down at the end of the scope. */
+  [asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}
+
+/** Creates a runtime. With `dataDir` it journals to LevelDB and recovers what it finds there. */
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const resolved = resolveRuntimeOptions(options);
+  if (resolved.dataDir !== undefined) {
+    throw new InvalidOptionsError('options.dataDir: the LevelDB journal is not available in this version; omit dataDir to run in memory');
+  }
+  return new Runtime(new Engine(resolved));
+}

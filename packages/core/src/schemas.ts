@@ -1,0 +1,98 @@
+import { z } from 'zod';
+
+// One schema per shape, shared by the library, the HTTP host and the MCP tools,
+// so a bad value gets the same answer wherever it comes in.
+
+/** A priority: a level name (resolved against `priorities`) or a number. */
+export const prioritySchema = z.union([
+  z.string().min(1),
+  z.number().finite().min(-1_000_000).max(1_000_000),
+]);
+
+/** Retry policy of a task. `attempts` counts retries after the first try. */
+export const retriesSchema = z.strictObject({
+  attempts: z.number().int().min(0).max(1_000).optional(),
+  backoff: z.enum(['fixed', 'exponential']).optional(),
+  delayMs: z.number().int().min(0).max(86_400_000).optional(),
+  maxDelayMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
+  jitter: z.boolean().optional(),
+});
+
+const timeoutSchema = z.number().int().min(0).max(30 * 86_400_000);
+
+/** Options accepted by `submit` and its sibling modes. */
+export const submitOptionsSchema = z.strictObject({
+  priority: prioritySchema.optional(),
+  timeoutMs: timeoutSchema.optional(),
+  retries: retriesSchema.optional(),
+  idempotencyKey: z.string().min(1).max(512).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The defaults a task definition may carry for its tasks, plus its own concurrency. */
+export const definitionDefaultsSchema = z.object({
+  priority: prioritySchema.optional(),
+  timeoutMs: timeoutSchema.optional(),
+  retries: retriesSchema.optional(),
+  /** At most this many tasks of this type run at once. */
+  concurrency: z.number().int().min(1).max(100_000).optional(),
+});
+
+const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', {
+  message: 'must be a function',
+});
+
+/** A worker-thread definition: a module and the name of its export. */
+export const workerDefinitionSchema = definitionDefaultsSchema.extend({
+  module: z.union([z.instanceof(URL), z.string().min(1)]),
+  export: z.string().min(1).optional(),
+}).strict();
+
+/** An inline definition: a handler run on the main thread. */
+export const inlineDefinitionSchema = definitionDefaultsSchema.extend({ handler: fn }).strict();
+
+/** Worker-pool options. */
+export const workersOptionsSchema = z.strictObject({
+  minThreads: z.number().int().min(0).max(1_024).optional(),
+  maxThreads: z.number().int().min(1).max(1_024).optional(),
+  idleTimeoutMs: z.number().int().min(0).optional(),
+  resourceLimits: z
+    .strictObject({
+      maxOldGenerationSizeMb: z.number().positive().optional(),
+      maxYoungGenerationSizeMb: z.number().positive().optional(),
+      codeRangeSizeMb: z.number().positive().optional(),
+      stackSizeMb: z.number().positive().optional(),
+    })
+    .optional(),
+});
+
+/** Validated shape of the runtime options (objects such as clocks and executors are checked loosely). */
+export const runtimeOptionsSchema = z.strictObject({
+  dataDir: z.string().min(1).optional(),
+  durability: z.enum(['batched', 'strict']).optional(),
+  concurrency: z.number().int().min(1).max(100_000).optional(),
+  maxQueue: z.number().int().min(1).optional(),
+  maxPayloadBytes: z.number().int().min(1).optional(),
+  maxOutputBytes: z.number().int().min(1_024).optional(),
+  workers: workersOptionsSchema.optional(),
+  priorities: z.record(z.string().min(1), z.number().finite()).optional(),
+  agingMs: z.number().int().min(0).optional(),
+  defaultPriority: prioritySchema.optional(),
+  tasks: z.record(z.string().min(1), z.record(z.string(), z.unknown())).optional(),
+  executors: z.array(z.object({ kind: z.string().min(1) }).passthrough()).optional(),
+  store: z.custom<object>((v) => typeof v === 'object' && v !== null, { message: 'must be a LogStore' }).optional(),
+  clock: z.custom<object>((v) => typeof v === 'object' && v !== null, { message: 'must be a Clock' }).optional(),
+  idGenerator: fn.optional(),
+  random: fn.optional(),
+  logger: z.custom<object>((v) => typeof v === 'object' && v !== null, { message: 'must be a logger' }).optional(),
+});
+
+/** Turns a zod failure into one line that starts with the option path. */
+export function describeZodError(prefix: string, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.length > 0 ? `${prefix}.${issue.path.join('.')}` : prefix;
+      return `${path}: ${issue.message}`;
+    })
+    .join('; ');
+}

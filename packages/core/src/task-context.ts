@@ -1,0 +1,44 @@
+/**
+ * What a handler gets as its second argument, on the main thread and in a worker
+ * thread alike.
+ */
+export interface TaskContext {
+  readonly taskId: string;
+  /** Attempt number, from 1. */
+  readonly attempt: number;
+  /**
+   * Fires on cancel or timeout. In a worker thread the thread is terminated as
+   * well, so only inline handlers need to watch it to stop.
+   */
+  readonly signal: AbortSignal;
+  /** Results of the tasks this one depends on, by task id. */
+  readonly dependencies: Readonly<Record<string, unknown>>;
+  /** Reports progress: percent 0..100 (clamped), optional message. */
+  progress(percent: number, message?: string): void;
+  /** Writes a line to the task's captured output (stream `log`). */
+  log(...values: unknown[]): void;
+}
+
+/** A task handler: input and context in, a structured-cloneable result out. */
+export type TaskHandler<I = any, O = unknown> = (input: I, ctx: TaskContext) => O | Promise<O>;
+
+/** Clamps a reported percent into 0..100; non-numbers become 0. */
+export function clampPercent(percent: unknown): number {
+  const value = typeof percent === 'number' && Number.isFinite(percent) ? percent : 0;
+  return Math.min(100, Math.max(0, value));
+}
+
+/** Renders `ctx.log` arguments as one line, the way console.log would join them. */
+export function formatLogLine(values: readonly unknown[]): string {
+  return values
+    .map((v) => {
+      if (typeof v === 'string') return v;
+      if (v instanceof Error) return v.stack ?? v.message;
+      try {
+        return JSON.stringify(v) ?? String(v);
+      } catch {
+        return String(v);
+      }
+    })
+    .join(' ');
+}

@@ -1,0 +1,57 @@
+import type { ResolvedRetryPolicy } from './backoff.js';
+import type { ReadyItem } from './ready-queue.js';
+import type { TaskError } from './task-error.js';
+import type { TaskProgress, TaskSnapshot, TaskStatus } from './types.js';
+
+/**
+ * The runtime's own record of a task: a plain, mutable object that sits in the
+ * ready queue while it waits (no actor until it runs) and that the reducer
+ * rebuilds from the journal.
+ */
+export interface TaskRecord extends ReadyItem {
+  readonly id: string;
+  readonly type: string;
+  readonly input: unknown;
+  readonly priority: number;
+  readonly createdAt: number;
+  readonly timeoutMs: number | undefined;
+  readonly retries: Partial<ResolvedRetryPolicy> | undefined;
+  readonly idempotencyKey: string | undefined;
+  readonly metadata: Record<string, unknown> | undefined;
+  readonly dependsOn: string[];
+  status: TaskStatus;
+  attempts: number;
+  /** Attempts that count against the retry budget since the last manual retry. */
+  budgetUsed: number;
+  enqueuedAt: number;
+  startedAt: number | undefined;
+  endedAt: number | undefined;
+  retryAt: number | undefined;
+  result: unknown;
+  error: TaskError | undefined;
+  progress: TaskProgress | undefined;
+  cancelReason: string | undefined;
+}
+
+/** Copies a record into the public snapshot shape. */
+export function toSnapshot(record: TaskRecord): TaskSnapshot {
+  const snapshot: TaskSnapshot = {
+    id: record.id,
+    type: record.type,
+    status: record.status,
+    priority: record.priority,
+    attempts: record.attempts,
+    createdAt: record.createdAt,
+    dependsOn: [...record.dependsOn],
+  };
+  if (record.progress !== undefined) snapshot.progress = { ...record.progress };
+  if (record.startedAt !== undefined) snapshot.startedAt = record.startedAt;
+  if (record.endedAt !== undefined) {
+    snapshot.endedAt = record.endedAt;
+    if (record.startedAt !== undefined) snapshot.durationMs = record.endedAt - record.startedAt;
+  }
+  if (record.status === 'completed') snapshot.result = record.result;
+  if (record.error !== undefined) snapshot.error = { ...record.error };
+  if (record.metadata !== undefined) snapshot.metadata = record.metadata;
+  return snapshot;
+}

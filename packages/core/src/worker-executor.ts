@@ -1,0 +1,111 @@
+import { Piscina } from 'piscina';
+import type { ExecutionRequest, ExecutionSink, Executor } from './executor.js';
+import type { Logger, WorkersOptions } from './options.js';
+import { taskError, type TaskError } from './task-error.js';
+import { isWorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
+
+interface ActiveAttempt {
+  readonly attempt: number;
+  readonly sink: ExecutionSink;
+  received: number;
+  /** Set when the reply arrived before every event it counts. */
+  reply: WorkerReply | undefined;
+}
+
+const ENTRY = new URL('./worker-entry.js', import.meta.url).href;
+
+/** Maps what Piscina rejects with (the thread died) onto a task error. */
+function crashError(error: unknown): { error: TaskError; crashed: boolean } {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown } | undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  const stack = typeof e?.stack === 'string' ? e.stack : undefined;
+  if (e?.name === 'DataCloneError') {
+    // The thread threw while posting the result: the handler's fault, not the thread's.
+    return { error: taskError('STEWARD_NOT_SERIALIZABLE', `result is not structured-cloneable: ${message}`, false, stack), crashed: false };
+  }
+  if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return { error: taskError('STEWARD_WORKER_CRASHED', `worker thread ran out of memory: ${message}`, true, stack), crashed: true };
+  }
+  return { error: taskError('STEWARD_WORKER_CRASHED', `worker thread died: ${message}`, true, stack), crashed: true };
+}
+
+/**
+ * Runs `module` definitions in a Piscina pool of worker threads. Timeout and
+ * cancel abort the Piscina task, which terminates the thread running it; the
+ * pool starts a fresh one when work needs it, so capacity is kept.
+ */
+export class WorkerExecutor implements Executor {
+  readonly kind = 'worker';
+  readonly #pool: Piscina;
+  readonly #active = new Map<string, ActiveAttempt>();
+
+  constructor(options: Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> & Pick<WorkersOptions, 'resourceLimits'>, logger: Logger) {
+    this.#pool = new Piscina({
+      filename: ENTRY,
+      minThreads: options.minThreads,
+      maxThreads: options.maxThreads,
+      idleTimeout: options.idleTimeoutMs,
+      ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+    });
+    this.#pool.on('message', (message: unknown) => this.#onEvent(message));
+    // A thread that fails with no task on it (between tasks) must not take the host down.
+    this.#pool.on('error', (error: unknown) => logger.warn('steward: a worker thread failed between tasks', error));
+  }
+
+  /** Threads alive now. */
+  get threads(): number {
+    return this.#pool.threads.length;
+  }
+
+  execute(request: ExecutionRequest, sink: ExecutionSink): void {
+    const definition = request.definition;
+    const task: WorkerTask = {
+      taskId: request.taskId,
+      attempt: request.attempt,
+      moduleUrl: definition.moduleUrl as string,
+      exportName: definition.exportName ?? 'default',
+      input: request.input,
+      dependencies: request.dependencies,
+    };
+    const active: ActiveAttempt = { attempt: request.attempt, sink, received: 0, reply: undefined };
+    this.#active.set(request.taskId, active);
+    this.#pool.run(task, { signal: request.signal }).then(
+      (reply: WorkerReply) => {
+        if (active.received >= reply.sent) this.#finish(request.taskId, active, reply);
+        else active.reply = reply; // events still in flight on the other port
+      },
+      (error: unknown) => {
+        this.#forget(request.taskId, active);
+        if (request.signal.aborted) return; // the attempt already ended as timed out or cancelled
+        const { error: failure, crashed } = crashError(error);
+        if (crashed) sink.crashed(failure);
+        else sink.failed(failure);
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#active.clear();
+    await this.#pool.destroy();
+  }
+
+  #onEvent(message: unknown): void {
+    if (!isWorkerEvent(message)) return;
+    const active = this.#active.get(message.taskId);
+    if (active === undefined || active.attempt !== message.attempt) return;
+    active.received++;
+    if (message.kind === 'progress') active.sink.progress(message.percent, message.message);
+    else active.sink.output('log', message.data);
+    if (active.reply !== undefined && active.received >= active.reply.sent) this.#finish(message.taskId, active, active.reply);
+  }
+
+  #finish(taskId: string, active: ActiveAttempt, reply: WorkerReply): void {
+    this.#forget(taskId, active);
+    if (reply.kind === 'ok') active.sink.succeeded(reply.value);
+    else active.sink.failed(reply.error);
+  }
+
+  #forget(taskId: string, active: ActiveAttempt): void {
+    if (this.#active.get(taskId) === active) this.#active.delete(taskId);
+  }
+}

@@ -1,0 +1,49 @@
+import type { TaskError } from './task-error.js';
+
+// The one declaration of what crosses the worker-thread boundary, imported by
+// both sides. Everything here is plain data: no class instances, no functions.
+
+/** Tag on every message a worker thread posts on its own (outside Piscina's replies). */
+export const WORKER_EVENT_TAG = 'steward:worker-event' as const;
+
+/** A task as the worker entry receives it. */
+export interface WorkerTask {
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly moduleUrl: string;
+  readonly exportName: string;
+  readonly input: unknown;
+  readonly dependencies: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What the worker entry returns. `sent` counts the events it posted for this
+ * attempt: they travel on another port than the reply, so the main thread waits
+ * until it has seen that many before it settles the attempt and no log line is lost.
+ */
+export type WorkerReply =
+  | { readonly kind: 'ok'; readonly value: unknown; readonly sent: number }
+  | { readonly kind: 'error'; readonly error: TaskError; readonly sent: number };
+
+/** What a worker thread posts while a task runs. */
+export type WorkerEvent =
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      readonly kind: 'progress';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly percent: number;
+      readonly message?: string;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      readonly kind: 'log';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly data: string;
+    };
+
+/** Narrows a message from a worker thread to one of ours. */
+export function isWorkerEvent(message: unknown): message is WorkerEvent {
+  return typeof message === 'object' && message !== null && (message as { tag?: unknown }).tag === WORKER_EVENT_TAG;
+}
