@@ -337,7 +337,10 @@ export class Engine implements AttemptHost {
   #schedulePump(): void {
     if (this.#pumpQueued) return;
     this.#pumpQueued = true;
-    queueMicrotask(() => this.#pump());
+    // One turn later, not a microtask: a caller that awaited submit() can still
+    // subscribe to the handle before the task starts, and a burst of submissions
+    // in one turn is admitted in one pass.
+    setImmediate(() => this.#pump());
   }
 
   readonly #canRun = (type: string): boolean => {

@@ -1,4 +1,4 @@
-import { defer, EMPTY, filter, map, type Observable, takeWhile } from 'rxjs';
+import { defer, EMPTY, filter, map, type Observable, startWith, takeWhile } from 'rxjs';
 import type { Engine } from './engine.js';
 import { TERMINAL_EVENTS, type RuntimeEvent } from './events.js';
 import { toSnapshot } from './task-record.js';
@@ -49,12 +49,20 @@ export class TaskHandle<T = unknown> {
     return this.#engine.cancel(this.id, reason);
   }
 
-  /** Progress reports of this task; completes when the task ends. */
+  /** Progress reports of this task, starting with the latest one if any; completes when the task ends. */
   get progress$(): Observable<ProgressUpdate> {
-    return taskEvents(this.#engine, this.id).pipe(
-      filter((event): event is Extract<RuntimeEvent, { type: 'task:progress' }> => event.type === 'task:progress'),
-      map((event) => (event.message === undefined ? { percent: event.percent, at: event.at } : { percent: event.percent, message: event.message, at: event.at })),
-    );
+    const engine = this.#engine;
+    const id = this.id;
+    return defer(() => {
+      const task = engine.table.tasks.get(id);
+      const updates = taskEvents(engine, id).pipe(
+        filter((event): event is Extract<RuntimeEvent, { type: 'task:progress' }> => event.type === 'task:progress'),
+        map((event) => (event.message === undefined ? { percent: event.percent, at: event.at } : { percent: event.percent, message: event.message, at: event.at })),
+      );
+      const current = task?.status === 'running' ? task.progress : undefined;
+      if (current === undefined) return updates;
+      return updates.pipe(startWith({ ...current, at: engine.options.clock.now() }));
+    });
   }
 
   /** Every event of this task; completes after the terminal one. */

@@ -1,6 +1,7 @@
 // Runs inside a Piscina worker thread: loads the task type's module, calls its
 // export with (input, ctx) and returns a WorkerReply. A handler's throw becomes
 // data here; only a dying thread reaches the main side as a rejection.
+import { serialize } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { clampPercent, formatLogLine, type TaskContext } from './task-context.js';
 import { taskError, toTaskError } from './task-error.js';
@@ -60,6 +61,16 @@ export default async function runTask(task: WorkerTask): Promise<WorkerReply> {
   };
   try {
     const value = await loaded(task.input, ctx);
+    // Checked here, off the main thread: a value Piscina cannot post would kill the
+    // thread after the fact and read as a crash instead of the handler's mistake.
+    if ((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol') {
+      try {
+        serialize(value);
+      } catch (error) {
+        const reason = toTaskError(error).message;
+        return { kind: 'error', error: taskError('STEWARD_NOT_SERIALIZABLE', `result is not structured-cloneable: ${reason}`, false), sent };
+      }
+    }
     return { kind: 'ok', value, sent };
   } catch (error) {
     return { kind: 'error', error: toTaskError(error), sent };

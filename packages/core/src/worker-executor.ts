@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Piscina } from 'piscina';
 import type { ExecutionRequest, ExecutionSink, Executor } from './executor.js';
 import type { Logger, WorkersOptions } from './options.js';
@@ -17,7 +18,7 @@ const ENTRY = new URL('./worker-entry.js', import.meta.url).href;
 /** Maps what Piscina rejects with (the thread died) onto a task error. */
 function crashError(error: unknown): { error: TaskError; crashed: boolean } {
   const e = error as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown } | undefined;
-  const message = typeof e?.message === 'string' ? e.message : String(error);
+  const message = typeof e?.message === 'string' ? e.message : inspect(error, { depth: 2, breakLength: Infinity });
   const stack = typeof e?.stack === 'string' ? e.stack : undefined;
   if (e?.name === 'DataCloneError') {
     // The thread threw while posting the result: the handler's fault, not the thread's.

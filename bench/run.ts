@@ -1,0 +1,107 @@
+// The benchmark runner: `npm run bench [-- --quick] [-- --threads <n|auto>] [-- <scenario>...]`.
+// Runs the named scenarios (all when none is named), writes bench/results/latest.json
+// and prints a markdown table with the Steward/Piscina ratios to stdout. Progress
+// goes to stderr, so `npm run bench > report.md` keeps only the report.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, platform, arch, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Result, Scenario } from './scenario.js';
+import { noopThroughput } from './scenarios/noop-throughput.js';
+
+/** Every scenario, in the order a full run takes them. */
+export const SCENARIOS: readonly Scenario[] = [noopThroughput];
+
+const DEFAULT_THREADS = 2;
+const RESULTS_DIR = new URL('../results/', import.meta.url);
+const USAGE = `usage: node bench/dist/run.js [--quick] [--threads <n|auto>] [scenario...]
+scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`;
+
+interface Invocation {
+  readonly quick: boolean;
+  readonly threads: number;
+  readonly scenarios: readonly Scenario[];
+}
+
+function parseInvocation(argv: string[]): Invocation {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { quick: { type: 'boolean', default: false }, threads: { type: 'string' } },
+  });
+  const threads = values.threads === undefined ? DEFAULT_THREADS : values.threads === 'auto' ? availableParallelism() : Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer or "auto"; got "${values.threads}"`);
+  const scenarios = positionals.map((name) => {
+    const scenario = SCENARIOS.find((s) => s.name === name);
+    if (scenario === undefined) throw new Error(`unknown scenario "${name}"`);
+    return scenario;
+  });
+  return { quick: values.quick ?? false, threads, scenarios: scenarios.length > 0 ? scenarios : SCENARIOS };
+}
+
+function machine() {
+  const list = cpus();
+  return {
+    cpus: list.length,
+    cpuModel: list[0]?.model ?? 'unknown',
+    availableParallelism: availableParallelism(),
+    totalMemoryMb: Math.round(totalmem() / 2 ** 20),
+    node: process.version,
+    platform: platform(),
+    arch: arch(),
+  };
+}
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+function table(results: readonly Result[]): string {
+  const lines = [
+    '| scenario | system | config | metric | median | min | max | unit | runs |',
+    '|---|---|---|---|--:|--:|--:|---|--:|',
+  ];
+  for (const r of results) {
+    const figures = [r.median, r.min, r.max].map((n) => integer.format(n)).join(' | ');
+    lines.push(`| ${r.scenario} | ${r.system} | ${r.config} | ${r.metric} | ${figures} | ${r.unit} | ${r.runs.length} |`);
+  }
+  return lines.join('\n');
+}
+
+/** One line per Steward result that has a Piscina result of the same scenario and metric to compare with. */
+function ratios(results: readonly Result[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (r.system !== 'steward') continue;
+    const base = results.find((p) => p.system === 'piscina' && p.scenario === r.scenario && p.metric === r.metric);
+    if (base === undefined) continue;
+    lines.push(`ratio steward(${r.config})/piscina: ${(r.median / base.median).toFixed(2)}   [${r.scenario}, ${r.metric} median/median]`);
+  }
+  return lines;
+}
+
+async function main(): Promise<void> {
+  let invocation: Invocation;
+  try {
+    invocation = parseInvocation(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { quick, threads, scenarios } = invocation;
+  const startedAt = new Date().toISOString();
+  const log = (line: string) => console.error(line);
+  const results: Result[] = [];
+  for (const scenario of scenarios) {
+    log(`${scenario.name}${quick ? ' (quick)' : ''}: ${scenario.description}; ${threads} threads`);
+    results.push(...(await scenario.run({ quick, threads, log })));
+  }
+  const report = { machine: machine(), startedAt, quick, results };
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = new URL('latest.json', RESULTS_DIR);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(table(results));
+  console.log();
+  for (const line of ratios(results)) console.log(line);
+  log(`\nwrote ${file.pathname}`);
+}
+
+await main();

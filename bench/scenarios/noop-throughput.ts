@@ -1,0 +1,117 @@
+import { createRuntime } from '@steward/core';
+import { Piscina } from 'piscina';
+import type { Result, Scenario, ScenarioOptions, System } from '../scenario.js';
+import { summarize } from '../stats.js';
+import noop from '../workers/noop-worker.js';
+
+const NAME = 'noop-throughput';
+const WORKER = new URL('../workers/noop-worker.js', import.meta.url);
+
+/** A started system, ready to take a batch of no-op tasks. */
+interface Target {
+  /** Submits `count` tasks at once and resolves when every one has completed. */
+  runBatch(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Contender {
+  readonly system: System;
+  readonly config: string;
+  open(threads: number): Promise<Target>;
+}
+
+async function openPiscina(threads: number): Promise<Target> {
+  const pool = new Piscina({ filename: WORKER.href, minThreads: threads, maxThreads: threads });
+  return {
+    // pool.run rejects when a task fails, so Promise.all is the completion check.
+    runBatch: async (count) => {
+      await Promise.all(Array.from({ length: count }, () => pool.run(null)));
+    },
+    close: () => pool.destroy(),
+  };
+}
+
+async function openSteward(threads: number, executor: 'worker' | 'inline'): Promise<Target> {
+  const rt = await createRuntime({ concurrency: threads, workers: { minThreads: threads, maxThreads: threads } });
+  rt.define('noop', executor === 'worker' ? { module: WORKER, export: 'default' } : { handler: noop });
+  return {
+    runBatch: async (count) => {
+      // submit() is synchronous up to its first await in batched durability, so
+      // this queues every task before the first one can finish.
+      const handles = await Promise.all(Array.from({ length: count }, () => rt.submit('noop', null)));
+      const outcomes = await Promise.all(handles.map((handle) => handle.result()));
+      const failed = outcomes.filter((outcome) => outcome.status !== 'completed');
+      if (failed.length > 0) throw new Error(`${failed.length} of ${count} steward tasks did not complete; first: ${JSON.stringify(failed[0])}`);
+    },
+    close: () => rt.shutdown(),
+  };
+}
+
+const CONTENDERS: readonly Contender[] = [
+  { system: 'piscina', config: 'bare', open: openPiscina },
+  { system: 'steward', config: 'worker memory', open: (threads) => openSteward(threads, 'worker') },
+  { system: 'steward', config: 'inline memory', open: (threads) => openSteward(threads, 'inline') },
+];
+
+/**
+ * One timed run on a fresh pool or runtime, so no run inherits the tasks of the
+ * one before. Starting threads and loading the worker module are kept out of the
+ * timing by a small untimed batch first.
+ */
+async function measure(contender: Contender, threads: number, tasks: number): Promise<number> {
+  const target = await contender.open(threads);
+  try {
+    await target.runBatch(threads * 50);
+    const start = performance.now();
+    await target.runBatch(tasks);
+    const seconds = (performance.now() - start) / 1000;
+    return tasks / seconds;
+  } finally {
+    await target.close();
+  }
+}
+
+function label(contender: Contender): string {
+  return `${contender.system} (${contender.config})`;
+}
+
+/** N no-op tasks submitted at once then awaited: Steward's worker and inline executors against a bare Piscina pool. */
+export const noopThroughput: Scenario = {
+  name: NAME,
+  description: 'N no-op tasks submitted at once then awaited; tasks per second',
+  async run({ quick, threads, log }: ScenarioOptions): Promise<Result[]> {
+    const tasks = quick ? 5_000 : 50_000;
+    const repetitions = quick ? 3 : 5;
+    const runs = new Map<Contender, number[]>(CONTENDERS.map((c) => [c, []]));
+
+    // The warm-up run gets the main thread's JIT to steady state; it is discarded.
+    for (const contender of CONTENDERS) {
+      const rate = await measure(contender, threads, tasks);
+      log(`  warm-up ${label(contender)}: ${Math.round(rate)} tasks/s`);
+    }
+    // Contenders alternate within each repetition, and every other repetition runs
+    // them in reverse, so a drift of the machine (heat, a neighbour) falls on all alike.
+    for (let rep = 1; rep <= repetitions; rep++) {
+      const order = rep % 2 === 1 ? CONTENDERS : [...CONTENDERS].reverse();
+      for (const contender of order) {
+        const rate = await measure(contender, threads, tasks);
+        runs.get(contender)!.push(rate);
+        log(`  run ${rep}/${repetitions} ${label(contender)}: ${Math.round(rate)} tasks/s`);
+      }
+    }
+
+    return CONTENDERS.map((contender) => {
+      const values = runs.get(contender)!;
+      return {
+        scenario: NAME,
+        system: contender.system,
+        config: contender.config,
+        metric: 'throughput',
+        unit: 'tasks/s',
+        ...summarize(values),
+        runs: values,
+        params: { tasks, threads, repetitions },
+      };
+    });
+  },
+};
