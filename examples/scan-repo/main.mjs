@@ -11,30 +11,29 @@ const tasksModule = new URL('./tasks.mjs', import.meta.url);
 const levels = Object.fromEntries(Object.entries(DEFAULT_PRIORITIES).map(([name, n]) => [n, name]));
 const FRAME_MS = 80;
 
-// Submission order. The first two take both slots at once; the other three
-// wait, and start by priority rather than by the order they were submitted in.
+// Submitted in this (scrambled) order; with two slots they start by priority.
 const TASKS = [
-  { type: 'hash-files', export: 'hashFiles', priority: 'critical' },
-  { type: 'count-lines', export: 'countLines', priority: 'high' },
   { type: 'word-frequency', export: 'wordFrequency', priority: 'background' },
   { type: 'scan-markers', export: 'scanMarkers', priority: 'low' },
+  { type: 'hash-files', export: 'hashFiles', priority: 'critical' },
   { type: 'largest-files', export: 'largestFiles', priority: 'medium' },
+  { type: 'count-lines', export: 'countLines', priority: 'high' },
 ];
 
 /** Formats a byte count as B / KB / MB. */
 const size = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`);
 
-/** Formats a number of milliseconds with one decimal. */
-const ms = (n) => `${n.toFixed(1)} ms`;
+/** Formats a duration in whole milliseconds. */
+const ms = (n) => `${Math.round(n)} ms`;
 
 /** One line summing up a task's result, by task type. */
 function summarize(type, r) {
   switch (type) {
     case 'hash-files': return `${r.files} files, ${size(r.bytes)}, tree sha256 ${r.treeDigest.slice(0, 16)}…`;
-    case 'count-lines': return `${r.totalLines} lines: ${r.byExt.slice(0, 6).map((e) => `${e.ext} ${e.lines} (${e.files})`).join(', ')}`;
-    case 'largest-files': return `all ${size(r.total.bytes)} → ${size(r.total.brotli)} brotli; ${r.largest.map((f) => `${f.file} ${size(f.bytes)} (${size(f.brotli)})`).join(', ')}`;
+    case 'count-lines': return `${r.totalLines} lines: ${r.byExt.slice(0, 4).map((e) => `${e.ext} ${e.lines} (${e.files})`).join(', ')}`;
+    case 'largest-files': return `all ${size(r.total.bytes)} → ${size(r.total.brotli)} brotli; ${r.largest.slice(0, 3).map((f) => `${f.file} ${size(f.bytes)} (${size(f.brotli)})`).join(', ')}, …`;
     case 'scan-markers': return r.count === 0 ? 'no to-do/fix-me markers' : r.hits.map((h) => `${h.file}:${h.line} ${h.marker}`).join(', ');
-    case 'word-frequency': return `${r.files} files, ${r.distinct} distinct words; ${r.top.map(([w, n]) => `${w} ${n}`).join(', ')}`;
+    case 'word-frequency': return `${r.files} files, ${r.distinct} distinct words; ${r.top.slice(0, 8).map(([w, n]) => `${w} ${n}`).join(', ')}, …`;
     default: return JSON.stringify(r);
   }
 }
@@ -66,7 +65,7 @@ async function main() {
     const note = `main thread free (worst event-loop lag ${Math.max(0, worstLagMs).toFixed(0)} ms)`;
     view.draw(rt.list().reverse(), now - t0, note);
   };
-  setImmediate(tick); // once every item is submitted
+  setImmediate(tick); // after the runtime's first admission pass
   const timer = setInterval(tick, FRAME_MS);
   const { results, report } = await batch;
   clearInterval(timer);
@@ -89,11 +88,11 @@ async function main() {
   for (const outcome of results) {
     const task = byId.get(outcome.taskId);
     const detail = outcome.status === 'completed' ? summarize(task.type, outcome.result) : `${outcome.status}: ${outcome.error?.message}`;
-    console.log(`  ${task.type.padEnd(15)} ${String(task.durationMs ?? 0).padStart(4)} ms, ${logLines.get(task.id) ?? 0} log lines  ${detail}`);
+    console.log(`  ${task.type.padEnd(15)} ${String(task.durationMs ?? 0).padStart(4)} ms, logs ${logLines.get(task.id) ?? 0}  ${detail}`);
   }
 
   events.unsubscribe();
-  await rt.shutdown();
+  await rt.shutdown(); // ends the worker threads, so the process can exit
   process.exitCode = report.failed === 0 ? 0 : 1;
 }
 

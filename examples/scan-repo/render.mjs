@@ -23,7 +23,7 @@ export function createRenderer(stream, levels, { intervalMs = 500 } = {}) {
     const head = `${task.type.padEnd(15)} ${levels[task.priority].padEnd(10)} `;
     const status = task.status.padEnd(9);
     const bar = ` [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${String(percent).padStart(3)}%  `;
-    const room = Math.max(0, (stream.columns ?? 120) - head.length - status.length - bar.length - 1);
+    const room = tty ? Math.max(0, (stream.columns || 120) - head.length - status.length - bar.length - 1) : Infinity;
     const message = (task.progress?.message ?? '').slice(0, room);
     return head + (color ? `\x1b[${COLORS[task.status] ?? 0}m${status}\x1b[0m` : status) + bar + message;
   }

@@ -33,8 +33,7 @@ async function listFiles(root, ctx) {
 async function eachFile(files, ctx, verb, fn, every = 4) {
   for (const [i, file] of files.entries()) {
     await fn(file);
-    const done = i + 1;
-    if (done % every === 0 || done === files.length) ctx.progress((done / files.length) * 100, `${verb} ${done}/${files.length}: ${file}`);
+    if ((i + 1) % every === 0 || i + 1 === files.length) ctx.progress(((i + 1) / files.length) * 100, `${verb} ${i + 1}/${files.length}: ${file}`);
   }
 }
 

@@ -1,5 +1,8 @@
 import { assign, setup } from 'xstate';
 
+/** The largest delay Node's timers accept (about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** How one attempt ended: exactly one of these, once. */
 export type ExecutionEnd = 'completed' | 'failed' | 'timed_out' | 'cancelled';
 
@@ -62,7 +65,10 @@ export const executionMachine = setup({
     hasDeadline: ({ context }) => context.timeoutMs > 0,
   },
   delays: {
-    attemptTimeout: ({ context }) => context.timeoutMs,
+    // Without a deadline the timer is parked at the largest delay timers accept and
+    // its guard refuses it; a flat machine is much cheaper per attempt than one
+    // that branches into "bounded" and "unbounded" substates.
+    attemptTimeout: ({ context }) => (context.timeoutMs > 0 ? context.timeoutMs : MAX_TIMER_MS),
   },
 }).createMachine({
   id: 'execution',
@@ -75,15 +81,8 @@ export const executionMachine = setup({
   states: {
     running: {
       entry: { type: 'startAttempt', params: ({ context }) => ({ executionId: context.executionId }) },
-      initial: 'pending',
-      states: {
-        // The deadline timer exists only when there is a deadline: an `after` with an
-        // infinite delay would fire at once in most clocks.
-        pending: { always: [{ guard: 'hasDeadline', target: 'bounded' }, { target: 'unbounded' }] },
-        bounded: {
-          after: { attemptTimeout: { target: '#execution.timedOut', actions: assign({ end: 'timed_out' as const }) } },
-        },
-        unbounded: {},
+      after: {
+        attemptTimeout: { guard: 'hasDeadline', target: 'timedOut', actions: assign({ end: 'timed_out' as const }) },
       },
       on: {
         'attempt.succeeded': {

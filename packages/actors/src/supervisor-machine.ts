@@ -22,8 +22,8 @@ export interface SupervisorContext {
   restarts: number;
   /** Crashes still inside the intensity window. */
   recentRestarts: number;
-  /** Ids of the execution actors alive now. */
-  running: string[];
+  /** Execution actors alive now (their refs are the supervisor's children). */
+  running: number;
 }
 
 /** Events a supervisor accepts. */
@@ -31,6 +31,7 @@ export type SupervisorEvent =
   | { type: 'execution.start'; input: ExecutionInput }
   | { type: 'restart.expired' }
   | { type: 'reset' }
+  | { type: 'intensity.exceeded' }
   | { type: `xstate.done.actor.${string}`; output: ExecutionOutput };
 
 /** Reference to an execution actor spawned by a supervisor. */
@@ -51,9 +52,6 @@ export const supervisorMachine = setup({
     events: {} as SupervisorEvent,
   },
   actors: { execution: executionMachine },
-  guards: {
-    intensityExceeded: ({ context }) => context.recentRestarts > context.maxRestarts,
-  },
 }).createMachine({
   id: 'supervisor',
   context: ({ input }) => ({
@@ -63,7 +61,7 @@ export const supervisorMachine = setup({
     started: 0,
     restarts: 0,
     recentRestarts: 0,
-    running: [],
+    running: 0,
   }),
   // Children are owned in every state: an escalated supervisor still lets the
   // attempts already running finish, it only refuses new ones.
@@ -72,13 +70,17 @@ export const supervisorMachine = setup({
       actions: enqueueActions(({ context, event, enqueue }) => {
         const output = (event as { output: ExecutionOutput }).output;
         enqueue.stopChild(output.executionId);
-        const running = context.running.filter((id) => id !== output.executionId);
+        const running = context.running - 1;
         if (!output.crashed) {
           enqueue.assign({ running });
           return;
         }
-        enqueue.assign({ running, restarts: context.restarts + 1, recentRestarts: context.recentRestarts + 1 });
+        const recentRestarts = context.recentRestarts + 1;
+        enqueue.assign({ running, restarts: context.restarts + 1, recentRestarts });
         enqueue.raise({ type: 'restart.expired' }, { delay: context.withinMs });
+        // Checked here rather than with an eventless transition, which would be
+        // evaluated after every event of every attempt.
+        if (recentRestarts > context.maxRestarts) enqueue.raise({ type: 'intensity.exceeded' });
       }),
     },
     'restart.expired': {
@@ -88,18 +90,15 @@ export const supervisorMachine = setup({
   initial: 'running',
   states: {
     running: {
-      always: { guard: 'intensityExceeded', target: 'escalated' },
       on: {
+        'intensity.exceeded': { target: 'escalated' },
         'execution.start': {
           actions: [
             spawnChild('execution', {
               id: ({ event }) => event.input.executionId,
               input: ({ event }) => (event as Extract<SupervisorEvent, { type: 'execution.start' }>).input,
             }),
-            assign(({ context, event }) => ({
-              started: context.started + 1,
-              running: [...context.running, event.input.executionId],
-            })),
+            assign(({ context }) => ({ started: context.started + 1, running: context.running + 1 })),
           ],
         },
       },

@@ -39,7 +39,7 @@ export class MetricsCollector {
     this.#buckets[slot] = (this.#buckets[slot] as number) + 1;
   }
 
-  /** Tasks ended per second over the last minute (or since the first end, if sooner). */
+  /** Tasks ended per second over the last minute (or since the runtime started, if sooner; at least 1 s). */
   throughputPerSec(now: number, since: number): number {
     this.#advance(now);
     let total = 0;

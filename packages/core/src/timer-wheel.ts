@@ -1,5 +1,7 @@
 import type { Clock } from './clock.js';
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 interface WheelEntry {
   fn: (() => void) | undefined;
   readonly slot: number;
@@ -77,7 +79,9 @@ export class TimerWheel implements Clock {
     const slot = this.#peekLiveSlot();
     if (slot === undefined) return;
     this.#armedSlot = slot;
-    const delay = Math.max(0, slot * this.#resolutionMs - this.#base.now());
+    // Node's timers take at most 2^31-1 ms and fire at once past it; a farther
+    // slot is reached in hops.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, slot * this.#resolutionMs - this.#base.now()));
     this.#armedHandle = this.#base.setTimeout(() => this.#fire(), delay);
   }
 

@@ -55,3 +55,24 @@ describe('TimerWheel', () => {
     assert.ok((fired[1] as number) - (fired[0] as number) >= 50);
   });
 });
+
+describe('TimerWheel with far deadlines', () => {
+  it('never arms its timer past what Node timers accept, and still fires far deadlines', () => {
+    const clock = new ManualClock(0);
+    const delays: number[] = [];
+    const spy = {
+      now: () => clock.now(),
+      setTimeout: (fn: () => void, ms: number) => {
+        delays.push(ms);
+        return clock.setTimeout(fn, ms);
+      },
+      clearTimeout: (h: unknown) => clock.clearTimeout(h),
+    };
+    const wheel = new TimerWheel(spy, 10);
+    let fired = 0;
+    wheel.setTimeout(() => fired++, 3 * 2_147_483_647);
+    clock.advance(3 * 2_147_483_647 + 20);
+    assert.equal(fired, 1);
+    assert.ok(delays.every((d) => d <= 2_147_483_647));
+  });
+});
