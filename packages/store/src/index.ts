@@ -1,3 +1,4 @@
 export type { AppendReceipt, LogRecord, LogStore, ReadOptions, Snapshot } from './log-store.js';
 export { MemoryLogStore } from './memory-log-store.js';
 export { StoreError, type StoreErrorCode } from './store-error.js';
+export { LevelLogStore, type LevelLogStoreOptions } from './level-log-store.js';

@@ -1,0 +1,219 @@
+import { decode, Encoder } from '@msgpack/msgpack';
+import { ClassicLevel } from 'classic-level';
+import type { AppendReceipt, LogRecord, LogStore, ReadOptions, Snapshot } from './log-store.js';
+import { StoreError } from './store-error.js';
+
+/** Format version written in front of every stored value. */
+const FORMAT = 1;
+const RECORD_PREFIX = 'r!';
+const SNAPSHOT_KEY = 's!snapshot';
+// Sequence numbers are written as 16 zero-padded decimal digits so that LevelDB's
+// byte order is numeric order (enough for 10^16 records).
+const SEQ_WIDTH = 16;
+
+const encoder = new Encoder({ ignoreUndefined: true });
+
+function recordKey(seq: number): string {
+  return RECORD_PREFIX + String(seq).padStart(SEQ_WIDTH, '0');
+}
+
+function seqOf(key: string): number {
+  return Number(key.slice(RECORD_PREFIX.length));
+}
+
+function encodeValue(value: unknown): Uint8Array {
+  return encoder.encode([FORMAT, value]);
+}
+
+function decodeValue(bytes: Uint8Array): unknown {
+  const decoded = decode(bytes) as unknown;
+  if (!Array.isArray(decoded) || decoded.length !== 2 || decoded[0] !== FORMAT) {
+    throw new Error(`unknown record format ${Array.isArray(decoded) ? String(decoded[0]) : typeof decoded}`);
+  }
+  return decoded[1];
+}
+
+/** Options of {@link LevelLogStore.open}. */
+export interface LevelLogStoreOptions {
+  /** `strict` writes every batch with fsync before `durable` settles. @defaultValue 'batched' */
+  durability?: 'batched' | 'strict';
+  /**
+   * Called when replay meets an undecodable record at the tail of the log (a torn
+   * last write): iteration ends before it, and the record is dropped on open.
+   */
+  onTornTail?: (seq: number, cause: unknown) => void;
+}
+
+interface PendingBatch {
+  readonly ops: Array<{ type: 'put'; key: string; value: Uint8Array }>;
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The LevelDB log (classic-level), values in MessagePack. Appends made in the
+ * same turn of the event loop are group-committed: one LevelDB batch for all of
+ * them, written on the next turn, so many appenders cost one write.
+ */
+export class LevelLogStore<T = unknown> implements LogStore<T> {
+  readonly #db: ClassicLevel<string, Uint8Array>;
+  readonly #sync: boolean;
+  readonly #onTornTail: ((seq: number, cause: unknown) => void) | undefined;
+  #lastSeq = 0;
+  #pending: PendingBatch | undefined;
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(db: ClassicLevel<string, Uint8Array>, options: LevelLogStoreOptions) {
+    this.#db = db;
+    this.#sync = options.durability === 'strict';
+    this.#onTornTail = options.onTornTail;
+  }
+
+  /** Opens (or creates) the log in `location`. Rejects with STORE_LOCKED when another process holds it. */
+  static async open<T = unknown>(location: string, options: LevelLogStoreOptions = {}): Promise<LevelLogStore<T>> {
+    const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      if (code === 'LEVEL_LOCKED') {
+        throw new StoreError('STORE_LOCKED', `the log in ${location} is in use by another process`, { cause: error });
+      }
+      throw new StoreError('STORE_CORRUPT', `could not open the log in ${location}: ${(error as Error).message}`, { cause: error });
+    }
+    const store = new LevelLogStore<T>(db, options);
+    for await (const key of db.keys({ gte: RECORD_PREFIX, lt: `${RECORD_PREFIX}~`, reverse: true, limit: 1 })) {
+      store.#lastSeq = seqOf(key);
+    }
+    return store;
+  }
+
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  append(values: readonly T[]): AppendReceipt {
+    this.#assertOpen();
+    if (!Array.isArray(values) || values.length === 0) {
+      throw new StoreError('STORE_INVALID_ARGUMENT', 'append needs a non-empty array of values');
+    }
+    // Encode before numbering: a value that cannot be encoded must not use up a number.
+    const encoded = values.map((value) => encodeValue(value));
+    const batch = this.#pending ?? this.#openBatch();
+    const firstSeq = this.#lastSeq + 1;
+    for (const value of encoded) batch.ops.push({ type: 'put', key: recordKey(++this.#lastSeq), value });
+    return { firstSeq, lastSeq: this.#lastSeq, durable: batch.done };
+  }
+
+  async *read(options: ReadOptions = {}): AsyncIterable<LogRecord<T>> {
+    this.#assertOpen();
+    await this.flush();
+    const from = Math.max(1, options.fromSeq ?? 1);
+    let bad: { seq: number; cause: unknown } | undefined;
+    for await (const [key, bytes] of this.#db.iterator({ gte: recordKey(from), lt: `${RECORD_PREFIX}~` })) {
+      const seq = seqOf(key);
+      if (bad !== undefined) {
+        throw new StoreError(
+          'STORE_CORRUPT',
+          `record ${bad.seq} cannot be decoded and records follow it; restore the data directory from a backup, or move it aside to start empty`,
+          { cause: bad.cause },
+        );
+      }
+      try {
+        yield { seq, value: decodeValue(bytes) as T };
+      } catch (cause) {
+        bad = { seq, cause };
+      }
+    }
+    if (bad !== undefined) {
+      // A torn last write: replay ends at the last good record, and the bad one goes
+      // so the next append does not leave it in the middle.
+      await this.#db.del(recordKey(bad.seq));
+      if (bad.seq === this.#lastSeq) this.#lastSeq = bad.seq - 1;
+      this.#onTornTail?.(bad.seq, bad.cause);
+    }
+  }
+
+  async saveSnapshot<S>(snapshot: Snapshot<S>): Promise<void> {
+    this.#assertOpen();
+    if (!Number.isInteger(snapshot.seq) || snapshot.seq < 0 || snapshot.seq > this.#lastSeq) {
+      throw new StoreError('STORE_INVALID_ARGUMENT', `snapshot.seq must be an integer in 0..${this.#lastSeq}`);
+    }
+    await this.flush();
+    await this.#db.put(SNAPSHOT_KEY, encodeValue({ seq: snapshot.seq, value: snapshot.value }), { sync: true });
+  }
+
+  async loadSnapshot<S>(): Promise<Snapshot<S> | undefined> {
+    this.#assertOpen();
+    const bytes = await this.#db.get(SNAPSHOT_KEY);
+    if (bytes === undefined) return undefined;
+    try {
+      return decodeValue(bytes) as Snapshot<S>;
+    } catch (cause) {
+      throw new StoreError('STORE_CORRUPT', 'the snapshot cannot be decoded; move the data directory aside or restore it from a backup', { cause });
+    }
+  }
+
+  async dropBelow(seq: number): Promise<number> {
+    this.#assertOpen();
+    if (!Number.isInteger(seq) || seq < 1) {
+      throw new StoreError('STORE_INVALID_ARGUMENT', 'dropBelow needs a positive integer sequence number');
+    }
+    await this.flush();
+    const keys: string[] = [];
+    for await (const key of this.#db.keys({ gte: RECORD_PREFIX, lt: recordKey(seq) })) keys.push(key);
+    if (keys.length > 0) await this.#db.batch(keys.map((key) => ({ type: 'del' as const, key })));
+    return keys.length;
+  }
+
+  async flush(): Promise<void> {
+    this.#assertOpen();
+    if (this.#pending !== undefined) this.#write();
+    await this.#writing;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#pending !== undefined) this.#write();
+    await this.#writing.catch(() => undefined);
+    this.#closed = true;
+    await this.#db.close();
+  }
+
+  #openBatch(): PendingBatch {
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // An unobserved failure is still reported by flush() and close(); keep it from
+    // becoming an unhandled rejection when nobody awaits `durable`.
+    done.catch(() => undefined);
+    const batch: PendingBatch = { ops: [], done, resolve, reject };
+    this.#pending = batch;
+    setImmediate(() => {
+      if (this.#pending === batch) this.#write();
+    });
+    return batch;
+  }
+
+  /** Writes the pending batch after the one before it (batches stay in order). */
+  #write(): void {
+    const batch = this.#pending;
+    if (batch === undefined) return;
+    this.#pending = undefined;
+    this.#writing = this.#writing.then(
+      () => this.#db.batch(batch.ops, { sync: this.#sync }).then(batch.resolve, (error: unknown) => {
+        batch.reject(error);
+        throw error;
+      }),
+    );
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreError('STORE_CLOSED', 'the log store is closed');
+  }
+}
