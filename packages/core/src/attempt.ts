@@ -10,6 +10,7 @@ export interface AttemptHost {
   actorOf(attempt: Attempt): ExecutionActorRef | undefined;
   onProgress(attempt: Attempt, percent: number, message: string | undefined): void;
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void;
+  onStep(attempt: Attempt, name: string, result: unknown): void;
 }
 
 /**
@@ -45,6 +46,11 @@ export class Attempt implements ExecutionSink {
   output(stream: OutputChunk['stream'], data: string): void {
     // Output that arrives after the end is still the task's output: keep it.
     this.#host.onOutput(this, stream, data);
+  }
+
+  step(name: string, result: unknown): void {
+    // A step finished is worth keeping even if the attempt has just ended.
+    this.#host.onStep(this, name, result);
   }
 
   succeeded(result: unknown): void {

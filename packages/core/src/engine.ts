@@ -1,5 +1,5 @@
 import { type ExecutionContext, type ExecutionEnd, executionMachine, supervisorMachine, type ExecutionActorRef } from '@steward/actors';
-import { MemoryLogStore, type AppendReceipt, type LogStore } from '@steward/store';
+import type { AppendReceipt } from '@steward/store';
 import { Subject } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import { Attempt, type AttemptHost } from './attempt.js';
@@ -14,7 +14,8 @@ import { type ResolvedRuntimeOptions, resolvePriority } from './options.js';
 import { OutputBuffer } from './output-buffer.js';
 import { checkPayload } from './payload.js';
 import { ReadyQueue } from './ready-queue.js';
-import { applyRecord, createTaskTable, type TaskTable } from './reducer.js';
+import { Journal, type RecoveryReport } from './journal.js';
+import type { TaskTable } from './reducer.js';
 import { describeZodError, submitOptionsSchema } from './schemas.js';
 import { resolveDefinition, resolveRetryPolicy, type ResolvedDefinition, type RetryOptions, type TaskDefinition } from './task-definition.js';
 import { taskError, type TaskError } from './task-error.js';
@@ -41,6 +42,7 @@ interface Waiter {
 }
 
 const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_STEPS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
  * The private engine behind the Runtime facade: the task table, the ready queue,
@@ -55,7 +57,9 @@ export class Engine implements AttemptHost {
   readonly events = new Subject<RuntimeEvent>();
   readonly metrics = new MetricsCollector();
   readonly startedAt: number;
-  readonly #store: LogStore;
+  /** What recovery found when the runtime opened. */
+  recovery: RecoveryReport | undefined;
+  readonly #journal: Journal;
   readonly #wheel: TimerWheel;
   readonly #definitions = new Map<string, ResolvedDefinition>();
   readonly #executors = new Map<string, Executor>();
@@ -67,13 +71,38 @@ export class Engine implements AttemptHost {
   readonly #idle: Array<() => void> = [];
   readonly #supervisor: Actor<typeof supervisorMachine>;
   #pumpQueued = false;
+  #compactQueued = false;
   #admitting = true;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
 
-  constructor(options: ResolvedRuntimeOptions) {
+  /** Opens the journal, builds the engine and recovers what the journal holds. */
+  static async create(options: ResolvedRuntimeOptions): Promise<Engine> {
+    const torn: number[] = [];
+    const journal = await Journal.open({
+      dataDir: options.dataDir,
+      store: options.store,
+      durability: options.durability,
+      agingMs: options.agingMs,
+      snapshotEvery: options.snapshotEvery,
+      onTornTail: (seq, cause) => {
+        torn.push(seq);
+        options.logger.warn(`steward: journal record ${seq} at the tail could not be decoded (a torn last write); replay stopped before it`, cause);
+      },
+    });
+    const engine = new Engine(options, journal);
+    try {
+      await engine.#recover(torn);
+    } catch (error) {
+      await engine.shutdown(0, false).catch(() => undefined);
+      throw error;
+    }
+    return engine;
+  }
+
+  private constructor(options: ResolvedRuntimeOptions, journal: Journal) {
     this.options = options;
-    this.table = createTaskTable(options.agingMs);
-    this.#store = options.store ?? new MemoryLogStore();
+    this.#journal = journal;
+    this.table = journal.table;
     this.#wheel = new TimerWheel(options.clock);
     this.startedAt = options.clock.now();
     this.#executors.set('inline', new InlineExecutor());
@@ -276,9 +305,17 @@ export class Engine implements AttemptHost {
     for (const result of results) {
       if (result.status === 'rejected') this.options.logger.warn('steward: an executor failed to close', result.reason);
     }
-    await this.#store.flush().catch(() => undefined);
-    // A store passed in belongs to the caller; the default one is ours to close.
-    if (this.options.store === undefined) await this.#store.close();
+    const store = this.#journal.store;
+    await this.#journal.settled();
+    if (this.#journal.persistent && this.recovery !== undefined) {
+      // A clean shutdown leaves a snapshot, so the next start replays little.
+      this.#compactQueued = false;
+      const { done } = this.#journal.compact(this.options.clock.now(), this.options.retention);
+      await done.catch((error: unknown) => this.options.logger.warn('steward: the shutdown snapshot failed', error));
+    }
+    await store.flush().catch(() => undefined);
+    // A store passed in belongs to the caller; the others are ours to close.
+    if (this.options.store === undefined) await store.close();
     this.events.complete();
   }
 
@@ -317,6 +354,26 @@ export class Engine implements AttemptHost {
     if (this.events.observed) this.events.next({ type: 'task:output', taskId: id, stream, data, at });
   }
 
+  onStep(attempt: Attempt, name: string, result: unknown): void {
+    const taskId = attempt.task.id;
+    if (this.#state === 'stopped') return;
+    let receipt: AppendReceipt;
+    try {
+      ({ receipt } = this.#commit({ v: JOURNAL_VERSION, type: 'step:completed', at: this.options.clock.now(), taskId, name, result }));
+    } catch (error) {
+      // A result the journal cannot encode: the step will run again on a later attempt.
+      this.options.logger.warn(`steward: step "${name}" of task ${taskId} could not be journaled`, error);
+      return;
+    }
+    // Announced once durable, so "step done" means it will not run again.
+    receipt.durable.then(
+      () => {
+        if (this.events.observed) this.events.next({ type: 'task:step', taskId, name, at: this.options.clock.now() });
+      },
+      () => undefined,
+    );
+  }
+
   // ---- internals ---------------------------------------------------------
 
   #assertOpen(): void {
@@ -330,8 +387,60 @@ export class Engine implements AttemptHost {
   }
 
   #commit(record: JournalRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
-    const receipt = this.#store.append([record]);
-    return { task: applyRecord(this.table, record), receipt };
+    const committed = this.#journal.commit(record);
+    if (this.#journal.snapshotDue && !this.#compactQueued) {
+      this.#compactQueued = true;
+      setImmediate(() => this.#compact());
+    }
+    return committed;
+  }
+
+  /** Snapshot, compaction and retention; off the hot path, one at a time. */
+  #compact(): Promise<void> {
+    this.#compactQueued = false;
+    if (this.#state === 'stopped') return Promise.resolve();
+    const { dropped, done } = this.#journal.compact(this.options.clock.now(), this.options.retention);
+    for (const id of dropped) this.#outputs.delete(id);
+    return done.catch((error: unknown) => this.options.logger.warn('steward: a journal snapshot failed; the journal keeps growing until the next one succeeds', error));
+  }
+
+  /** Rebuilds the queue, the retry timers and the interrupted attempts from the recovered table. */
+  async #recover(torn: number[]): Promise<void> {
+    this.recovery = await this.#journal.recover(() => this.options.clock.now());
+    const at = this.options.clock.now();
+    const interrupted: Array<{ taskId: string; attempt: number }> = [];
+    for (const task of this.table.tasks.values()) {
+      if (task.status === 'running') {
+        const attempt = task.attempts;
+        const tooMany = task.interruptions + 1 > this.options.recovery.maxInterruptions;
+        this.#commit({
+          v: JOURNAL_VERSION,
+          type: 'attempt:interrupted',
+          at,
+          taskId: task.id,
+          attempt,
+          reason: 'crash',
+          counts: this.options.recovery.interruptionSpendsRetry,
+          ...(tooMany
+            ? { error: taskError('STEWARD_INTERRUPTED', `attempt ${attempt} was interrupted ${task.interruptions + 1} times (recovery.maxInterruptions)`, false) }
+            : {}),
+        });
+        interrupted.push({ taskId: task.id, attempt });
+        if (tooMany) {
+          this.metrics.recordEnd('failed', undefined, at);
+          continue;
+        }
+      }
+      if (task.status === 'queued') this.ready.add(task);
+      else if (task.status === 'retrying') this.#armRetry(task, Math.max(0, (task.retryAt ?? at) - at));
+    }
+    // Told one turn later, so a subscriber attached right after createRuntime() hears it.
+    setImmediate(() => {
+      if (!this.events.observed) return;
+      for (const seq of torn) this.events.next({ type: 'journal:torn-tail', seq, at });
+      for (const { taskId, attempt } of interrupted) this.events.next({ type: 'attempt:interrupted', taskId, attempt, reason: 'crash', at });
+    });
+    this.#schedulePump();
   }
 
   #schedulePump(): void {
@@ -385,6 +494,7 @@ export class Engine implements AttemptHost {
         input: attempt.task.input,
         definition: attempt.definition,
         dependencies: NO_DEPENDENCIES,
+        steps: attempt.task.steps ?? NO_STEPS,
         signal: attempt.controller.signal,
       },
       attempt,

@@ -82,6 +82,20 @@ export class InvalidStateError extends StewardError {
   }
 }
 
+/** Thrown by createRuntime when another runtime (in this or another process) holds the data directory. */
+export class StoreLockedError extends StewardError {
+  constructor(dataDir: string, options?: { cause?: unknown }) {
+    super('STEWARD_STORE_LOCKED', `the data directory ${dataDir} is in use by another runtime; stop it or use another dataDir`, options);
+  }
+}
+
+/** Thrown by createRuntime when the journal is damaged other than at its tail. */
+export class StoreCorruptError extends StewardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STEWARD_STORE_CORRUPT', message, options);
+  }
+}
+
 /** Convenience test for a StewardError with a given code. */
 export function isStewardError(error: unknown, code?: StewardErrorCode): error is StewardError {
   return error instanceof StewardError && (code === undefined || error.code === code);

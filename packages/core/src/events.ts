@@ -21,7 +21,10 @@ export interface RuntimeEventMap {
   'task:failed': TaskEventBase & { type: 'task:failed'; error: TaskError; attempts: number };
   'task:cancelled': TaskEventBase & { type: 'task:cancelled'; reason?: string; attempts: number };
   'task:timed_out': TaskEventBase & { type: 'task:timed_out'; error: TaskError; attempts: number };
+  'task:step': TaskEventBase & { type: 'task:step'; name: string };
   'attempt:interrupted': TaskEventBase & { type: 'attempt:interrupted'; attempt: number; reason: string };
+  /** Replay met an undecodable record at the journal's tail and stopped before it (a torn last write). */
+  'journal:torn-tail': { type: 'journal:torn-tail'; taskId?: undefined; seq: number; at: number };
   'supervisor:restarted': TaskEventBase & {
     type: 'supervisor:restarted';
     supervisor: string;

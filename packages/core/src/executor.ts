@@ -10,6 +10,8 @@ export interface ExecutionRequest {
   readonly input: unknown;
   readonly definition: ResolvedDefinition;
   readonly dependencies: Readonly<Record<string, unknown>>;
+  /** Results of durable steps recorded by earlier attempts, by step name. */
+  readonly steps: Readonly<Record<string, unknown>>;
   /**
    * Aborted on timeout or cancel. The executor must then stop the work for real
    * (terminate the thread, kill the process group); it need not report anything.
@@ -25,6 +27,8 @@ export interface ExecutionRequest {
 export interface ExecutionSink {
   progress(percent: number, message?: string): void;
   output(stream: OutputChunk['stream'], data: string): void;
+  /** A durable step finished with `result`: journal it. */
+  step(name: string, result: unknown): void;
   /** The handler returned `result`. */
   succeeded(result: unknown): void;
   /** The handler threw or the work failed on its own terms (a non-zero exit). */

@@ -40,8 +40,11 @@ export {
   PayloadTooLargeError,
   NotSerializableError,
   InvalidStateError,
+  StoreLockedError,
+  StoreCorruptError,
   TaskFailedError,
   isStewardError,
   type StewardErrorCode,
 } from './errors.js';
 export type { Clock } from './clock.js';
+export type { RecoveryReport } from './journal.js';

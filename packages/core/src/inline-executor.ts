@@ -1,5 +1,5 @@
 import type { ExecutionRequest, ExecutionSink, Executor } from './executor.js';
-import { formatLogLine, clampPercent, type TaskContext } from './task-context.js';
+import { clampPercent, formatLogLine, makeStep, type TaskContext } from './task-context.js';
 import { toTaskError, taskError } from './task-error.js';
 
 /**
@@ -23,6 +23,7 @@ export class InlineExecutor implements Executor {
       dependencies: request.dependencies,
       progress: (percent, message) => sink.progress(clampPercent(percent), message === undefined ? undefined : String(message)),
       log: (...values) => sink.output('log', formatLogLine(values)),
+      step: makeStep(request.steps, (name, result) => sink.step(name, result)),
     };
     let pending: unknown;
     try {

@@ -40,7 +40,19 @@ export type JournalRecord =
       counts?: boolean;
       reason?: string;
     }
-  | { v: typeof JOURNAL_VERSION; type: 'attempt:interrupted'; at: number; taskId: string; attempt: number; reason: string }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'attempt:interrupted';
+      at: number;
+      taskId: string;
+      attempt: number;
+      reason: string;
+      /** True when the interruption spends a retry. */
+      counts?: boolean;
+      /** Set when the task has been interrupted too often and fails for good. */
+      error?: TaskError;
+    }
+  | { v: typeof JOURNAL_VERSION; type: 'step:completed'; at: number; taskId: string; name: string; result: unknown }
   | { v: typeof JOURNAL_VERSION; type: 'task:cancelled'; at: number; taskId: string; reason?: string }
   | { v: typeof JOURNAL_VERSION; type: 'task:requeued'; at: number; taskId: string }
   | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string };

@@ -52,6 +52,17 @@ export interface RuntimeOptions {
   defaultPriority?: string | number;
   /** Waiting this long raises a task by one priority unit (one default level); 0 turns aging off. @defaultValue 30_000 */
   agingMs?: number;
+  /** Snapshot the state (and compact the journal below it) every this many records, and at clean shutdown. @defaultValue 10_000 */
+  snapshotEvery?: number;
+  /** How long ended tasks are kept before compaction forgets them. @defaultValue { completedMs: 7 days, failedMs: 30 days } */
+  retention?: { completedMs?: number; failedMs?: number };
+  /**
+   * What recovery does with an attempt the process died in. It is queued again;
+   * `interruptionSpendsRetry` (default false: a crash of the host is not the task's
+   * fault) and `maxInterruptions` (default 5: then it fails with STEWARD_INTERRUPTED,
+   * so a task that kills its host cannot loop forever).
+   */
+  recovery?: { interruptionSpendsRetry?: boolean; maxInterruptions?: number };
   /** Task types to define at once, the same as calling define() for each. */
   tasks?: Record<string, TaskDefinition>;
   /** Extra executors (the process executor of @steward/adapters, or your own), by `kind`. */
@@ -81,6 +92,9 @@ export interface ResolvedRuntimeOptions {
   readonly priorities: Readonly<Record<string, number>>;
   readonly defaultPriority: number;
   readonly agingMs: number;
+  readonly snapshotEvery: number;
+  readonly retention: { readonly completedMs: number; readonly failedMs: number };
+  readonly recovery: { readonly interruptionSpendsRetry: boolean; readonly maxInterruptions: number };
   readonly tasks: Readonly<Record<string, TaskDefinition>>;
   readonly executors: readonly Executor[];
   readonly store: LogStore | undefined;
@@ -109,6 +123,11 @@ export const RUNTIME_DEFAULTS = Object.freeze({
   defaultPriority: 'medium',
   idleTimeoutMs: 30_000,
   minThreads: 1,
+  snapshotEvery: 10_000,
+  retentionCompletedMs: 7 * 86_400_000,
+  retentionFailedMs: 30 * 86_400_000,
+  interruptionSpendsRetry: false,
+  maxInterruptions: 5,
 });
 
 /** Resolves a priority (level name or number) against the levels in force. */
@@ -136,6 +155,9 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
   const maxThreads = options.workers?.maxThreads ?? concurrency;
   const minThreads = Math.min(options.workers?.minThreads ?? RUNTIME_DEFAULTS.minThreads, maxThreads);
   const kinds = new Set<string>();
+  if (options.dataDir !== undefined && options.store !== undefined) {
+    throw new InvalidOptionsError('options.store and options.dataDir exclude each other: dataDir opens its own LevelDB store');
+  }
   for (const executor of options.executors ?? []) {
     if (kinds.has(executor.kind)) throw new InvalidOptionsError(`options.executors has two executors of kind "${executor.kind}"`);
     kinds.add(executor.kind);
@@ -156,6 +178,15 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
     priorities,
     defaultPriority: resolvePriority(defaultPriorityName, priorities, 'options.defaultPriority'),
     agingMs: options.agingMs ?? RUNTIME_DEFAULTS.agingMs,
+    snapshotEvery: options.snapshotEvery ?? RUNTIME_DEFAULTS.snapshotEvery,
+    retention: Object.freeze({
+      completedMs: options.retention?.completedMs ?? RUNTIME_DEFAULTS.retentionCompletedMs,
+      failedMs: options.retention?.failedMs ?? RUNTIME_DEFAULTS.retentionFailedMs,
+    }),
+    recovery: Object.freeze({
+      interruptionSpendsRetry: options.recovery?.interruptionSpendsRetry ?? RUNTIME_DEFAULTS.interruptionSpendsRetry,
+      maxInterruptions: options.recovery?.maxInterruptions ?? RUNTIME_DEFAULTS.maxInterruptions,
+    }),
     tasks: options.tasks ?? {},
     executors: options.executors ?? [],
     store: options.store,

@@ -59,6 +59,8 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       error: undefined,
       progress: undefined,
       cancelReason: undefined,
+      steps: undefined,
+      interruptions: 0,
     };
     queue(task, record.at, table.agingMs);
     table.tasks.set(task.id, task);
@@ -91,8 +93,19 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       task.cancelReason = record.reason;
       break;
     case 'attempt:interrupted':
-      queue(task, record.at, table.agingMs);
+      task.interruptions++;
       task.progress = undefined;
+      if (record.counts === true) task.budgetUsed++;
+      if (record.error !== undefined) {
+        task.status = 'failed';
+        task.endedAt = record.at;
+        task.error = record.error;
+        break;
+      }
+      queue(task, record.at, table.agingMs);
+      break;
+    case 'step:completed':
+      task.steps = { ...task.steps, [record.name]: record.result };
       break;
     case 'task:requeued':
       queue(task, record.at, table.agingMs);
@@ -107,6 +120,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
     case 'task:retried':
       queue(task, record.at, table.agingMs);
       task.budgetUsed = 0;
+      task.interruptions = 0;
       task.endedAt = undefined;
       task.result = undefined;
       task.error = undefined;

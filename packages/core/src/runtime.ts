@@ -1,5 +1,6 @@
 import { filter, type Observable } from 'rxjs';
 import { Engine, type SubmitOptions } from './engine.js';
+import type { RecoveryReport } from './journal.js';
 import { InvalidOptionsError, TaskFailedError } from './errors.js';
 import type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events.js';
 import { buildMultiReport, type MultiReport } from './multi-report.js';
@@ -53,6 +54,11 @@ export class Runtime {
   /** @internal use createRuntime() */
   constructor(engine: Engine) {
     this.#engine = engine;
+  }
+
+  /** What recovery found in the journal when this runtime opened (all zero for a new one). */
+  get recovery(): RecoveryReport {
+    return this.#engine.recovery ?? { snapshotSeq: 0, replayedRecords: 0, tasks: 0, durationMs: 0 };
   }
 
   /** Every event of the runtime. */
@@ -198,9 +204,5 @@ export class Runtime {
 
 /** Creates a runtime. With `dataDir` it journals to LevelDB and recovers what it finds there. */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const resolved = resolveRuntimeOptions(options);
-  if (resolved.dataDir !== undefined) {
-    throw new InvalidOptionsError('options.dataDir: the LevelDB journal is not available in this version; omit dataDir to run in memory');
-  }
-  return new Runtime(new Engine(resolved));
+  return new Runtime(await Engine.create(resolveRuntimeOptions(options)));
 }

@@ -77,6 +77,19 @@ export const runtimeOptionsSchema = z.strictObject({
   workers: workersOptionsSchema.optional(),
   priorities: z.record(z.string().min(1), z.number().finite()).optional(),
   agingMs: z.number().int().min(0).optional(),
+  snapshotEvery: z.number().int().min(1).optional(),
+  retention: z
+    .strictObject({
+      completedMs: z.number().int().min(0).optional(),
+      failedMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  recovery: z
+    .strictObject({
+      interruptionSpendsRetry: z.boolean().optional(),
+      maxInterruptions: z.number().int().min(0).max(1_000).optional(),
+    })
+    .optional(),
   defaultPriority: prioritySchema.optional(),
   tasks: z.record(z.string().min(1), z.record(z.string(), z.unknown())).optional(),
   executors: z.array(z.object({ kind: z.string().min(1) }).passthrough()).optional(),

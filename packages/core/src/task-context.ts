@@ -17,6 +17,32 @@ export interface TaskContext {
   progress(percent: number, message?: string): void;
   /** Writes a line to the task's captured output (stream `log`). */
   log(...values: unknown[]): void;
+  /**
+   * A durable step: runs `fn` once and journals its result under `name`. A later
+   * attempt of the same task (after a crash or a retry) gets the recorded result
+   * back instead of running `fn` again. The result must be plain data.
+   */
+  step<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
+}
+
+/**
+ * Builds `ctx.step` over the results recorded so far and a reporter for new
+ * ones; shared by the inline executor and the worker entry.
+ */
+export function makeStep(
+  recorded: Readonly<Record<string, unknown>>,
+  report: (name: string, result: unknown) => void,
+): TaskContext['step'] {
+  const known = new Map<string, unknown>(Object.entries(recorded));
+  return async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('ctx.step needs a non-empty name');
+    if (typeof fn !== 'function') throw new TypeError('ctx.step needs a function');
+    if (known.has(name)) return known.get(name) as T;
+    const result = await fn();
+    known.set(name, result);
+    report(name, result);
+    return result;
+  };
 }
 
 /** A task handler: input and context in, a structured-cloneable result out. */

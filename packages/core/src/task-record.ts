@@ -31,6 +31,10 @@ export interface TaskRecord extends ReadyItem {
   error: TaskError | undefined;
   progress: TaskProgress | undefined;
   cancelReason: string | undefined;
+  /** Results of durable steps by name, kept across attempts. */
+  steps: Record<string, unknown> | undefined;
+  /** Attempts cut short by a crash or a shutdown. */
+  interruptions: number;
 }
 
 /** Copies a record into the public snapshot shape. */

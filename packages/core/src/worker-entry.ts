@@ -3,7 +3,7 @@
 // data here; only a dying thread reaches the main side as a rejection.
 import { serialize } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
-import { clampPercent, formatLogLine, type TaskContext } from './task-context.js';
+import { clampPercent, formatLogLine, makeStep, type TaskContext } from './task-context.js';
 import { taskError, toTaskError } from './task-error.js';
 import { WORKER_EVENT_TAG, type WorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
@@ -58,6 +58,9 @@ export default async function runTask(task: WorkerTask): Promise<WorkerReply> {
     log(...values) {
       post({ tag: WORKER_EVENT_TAG, kind: 'log', taskId: task.taskId, attempt: task.attempt, data: formatLogLine(values) });
     },
+    step: makeStep(task.steps, (name, result) =>
+      post({ tag: WORKER_EVENT_TAG, kind: 'step', taskId: task.taskId, attempt: task.attempt, name, result }),
+    ),
   };
   try {
     const value = await loaded(task.input, ctx);

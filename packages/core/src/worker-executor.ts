@@ -67,6 +67,7 @@ export class WorkerExecutor implements Executor {
       exportName: definition.exportName ?? 'default',
       input: request.input,
       dependencies: request.dependencies,
+      steps: request.steps,
     };
     const active: ActiveAttempt = { attempt: request.attempt, sink, received: 0, reply: undefined };
     this.#active.set(request.taskId, active);
@@ -96,6 +97,7 @@ export class WorkerExecutor implements Executor {
     if (active === undefined || active.attempt !== message.attempt) return;
     active.received++;
     if (message.kind === 'progress') active.sink.progress(message.percent, message.message);
+    else if (message.kind === 'step') active.sink.step(message.name, message.result);
     else active.sink.output('log', message.data);
     if (active.reply !== undefined && active.received >= active.reply.sent) this.#finish(message.taskId, active, active.reply);
   }

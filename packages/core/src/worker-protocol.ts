@@ -14,6 +14,7 @@ export interface WorkerTask {
   readonly exportName: string;
   readonly input: unknown;
   readonly dependencies: Readonly<Record<string, unknown>>;
+  readonly steps: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -34,6 +35,14 @@ export type WorkerEvent =
       readonly attempt: number;
       readonly percent: number;
       readonly message?: string;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      readonly kind: 'step';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly name: string;
+      readonly result: unknown;
     }
   | {
       readonly tag: typeof WORKER_EVENT_TAG;

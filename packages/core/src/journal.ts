@@ -1,0 +1,166 @@
+import { LevelLogStore, MemoryLogStore, StoreError, type AppendReceipt, type LogStore } from '@steward/store';
+import { join } from 'node:path';
+import { StoreCorruptError, StoreLockedError } from './errors.js';
+import type { JournalRecord } from './journal-record.js';
+import { applyRecord, createTaskTable, type TaskTable } from './reducer.js';
+import { restoreInto, snapshotOf, type TableSnapshot } from './snapshot.js';
+import type { TaskRecord } from './task-record.js';
+import { isTerminal } from './types.js';
+
+/** What recovery found on open. */
+export interface RecoveryReport {
+  /** Sequence number of the snapshot loaded, or 0 without one. */
+  snapshotSeq: number;
+  /** Journal records replayed after the snapshot. */
+  replayedRecords: number;
+  /** Tasks known after replay. */
+  tasks: number;
+  /** Sequence number of an undecodable tail record that replay stopped before. */
+  tornTailSeq?: number;
+  durationMs: number;
+}
+
+/** How long terminal tasks are kept. */
+export interface RetentionPolicy {
+  readonly completedMs: number;
+  /** Failed, cancelled and timed-out tasks. */
+  readonly failedMs: number;
+}
+
+/**
+ * The journal: the task table and the log it is rebuilt from. `commit` appends a
+ * record and folds it into the table in the same synchronous step, so the table
+ * is always the fold of the log up to `store.lastSeq`. It also takes snapshots,
+ * compacts the log below them and applies retention.
+ */
+export class Journal {
+  readonly table: TaskTable;
+  readonly store: LogStore;
+  /** True when the store keeps data across processes (a data directory). */
+  readonly persistent: boolean;
+  readonly #snapshotEvery: number;
+  #sinceSnapshot = 0;
+  #snapshotting: Promise<void> | undefined;
+  #tornTailSeq: number | undefined;
+
+  private constructor(store: LogStore, persistent: boolean, agingMs: number, snapshotEvery: number) {
+    this.store = store;
+    this.persistent = persistent;
+    this.table = createTaskTable(agingMs);
+    this.#snapshotEvery = snapshotEvery;
+  }
+
+  /** Opens the journal: in `dataDir` (LevelDB), on a given store, or in memory. */
+  static async open(options: {
+    dataDir: string | undefined;
+    store: LogStore | undefined;
+    durability: 'batched' | 'strict';
+    agingMs: number;
+    snapshotEvery: number;
+    onTornTail: (seq: number, cause: unknown) => void;
+  }): Promise<Journal> {
+    if (options.dataDir === undefined) {
+      return new Journal(options.store ?? new MemoryLogStore(), false, options.agingMs, options.snapshotEvery);
+    }
+    let journal: Journal | undefined;
+    try {
+      const store = await LevelLogStore.open(join(options.dataDir, 'journal'), {
+        durability: options.durability,
+        onTornTail: (seq, cause) => {
+          if (journal !== undefined) journal.#tornTailSeq = seq;
+          options.onTornTail(seq, cause);
+        },
+      });
+      journal = new Journal(store, true, options.agingMs, options.snapshotEvery);
+      return journal;
+    } catch (error) {
+      throw translateStoreError(error, options.dataDir);
+    }
+  }
+
+  /** Appends a record and folds it into the table; returns the task it touched. */
+  commit(record: JournalRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
+    const receipt = this.store.append([record]);
+    this.#sinceSnapshot++;
+    return { task: applyRecord(this.table, record), receipt };
+  }
+
+  /** True when enough records have gone by since the last snapshot. */
+  get snapshotDue(): boolean {
+    return this.#sinceSnapshot >= this.#snapshotEvery && this.#snapshotting === undefined;
+  }
+
+  /** Loads the newest snapshot and replays every later record into the table. */
+  async recover(now: () => number): Promise<RecoveryReport> {
+    const started = now();
+    let snapshotSeq = 0;
+    let replayed = 0;
+    try {
+      const snapshot = await this.store.loadSnapshot<TableSnapshot>();
+      if (snapshot !== undefined) {
+        restoreInto(this.table, snapshot.value);
+        snapshotSeq = snapshot.seq;
+      }
+      for await (const record of this.store.read({ fromSeq: snapshotSeq + 1 })) {
+        applyRecord(this.table, record.value as JournalRecord);
+        replayed++;
+      }
+    } catch (error) {
+      throw translateStoreError(error, 'the data directory');
+    }
+    this.#sinceSnapshot = replayed;
+    return {
+      snapshotSeq,
+      replayedRecords: replayed,
+      tasks: this.table.tasks.size,
+      ...(this.#tornTailSeq === undefined ? {} : { tornTailSeq: this.#tornTailSeq }),
+      durationMs: now() - started,
+    };
+  }
+
+  /**
+   * Drops terminal tasks past retention from the table, then snapshots the table
+   * and deletes the records below the snapshot. Returns the ids dropped.
+   */
+  compact(now: number, retention: RetentionPolicy): { dropped: string[]; done: Promise<void> } {
+    const dropped: string[] = [];
+    for (const task of this.table.tasks.values()) {
+      if (!isTerminal(task.status) || task.endedAt === undefined) continue;
+      const keepMs = task.status === 'completed' ? retention.completedMs : retention.failedMs;
+      if (now - task.endedAt < keepMs) continue;
+      dropped.push(task.id);
+    }
+    for (const id of dropped) {
+      const task = this.table.tasks.get(id);
+      this.table.tasks.delete(id);
+      if (task?.idempotencyKey !== undefined && this.table.byIdempotencyKey.get(task.idempotencyKey) === id) {
+        this.table.byIdempotencyKey.delete(task.idempotencyKey);
+      }
+    }
+    // Taken synchronously: the snapshot is the table at exactly this sequence number.
+    const seq = this.store.lastSeq;
+    const value = snapshotOf(this.table);
+    this.#sinceSnapshot = 0;
+    const done = (async () => {
+      await this.store.saveSnapshot({ seq, value });
+      await this.store.dropBelow(seq + 1);
+    })();
+    this.#snapshotting = done.finally(() => {
+      this.#snapshotting = undefined;
+    });
+    return { dropped, done };
+  }
+
+  /** Waits for a snapshot in progress, if any. */
+  async settled(): Promise<void> {
+    await this.#snapshotting?.catch(() => undefined);
+  }
+}
+
+/** Maps what the store throws onto the library's error codes. */
+function translateStoreError(error: unknown, where: string): unknown {
+  if (!(error instanceof StoreError)) return error;
+  if (error.code === 'STORE_LOCKED') return new StoreLockedError(where, { cause: error });
+  if (error.code === 'STORE_CORRUPT') return new StoreCorruptError(`the journal in ${where} is damaged: ${error.message}`, { cause: error });
+  return error;
+}

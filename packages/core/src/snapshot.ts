@@ -1,0 +1,48 @@
+import type { TaskTable } from './reducer.js';
+import { rankOf } from './ready-queue.js';
+import type { TaskRecord } from './task-record.js';
+
+/** Version of the snapshot format. */
+export const SNAPSHOT_VERSION = 1 as const;
+
+/** A task as a snapshot keeps it: the record without its queue bookkeeping. */
+export type SnapshotTask = Omit<TaskRecord, 'ticket' | 'rank'>;
+
+/** What a snapshot stores: the whole task table at one sequence number. */
+export interface TableSnapshot {
+  v: typeof SNAPSHOT_VERSION;
+  nextOrder: number;
+  tasks: SnapshotTask[];
+}
+
+/**
+ * Copies the table into plain data, synchronously: the copy is what the state was
+ * at this instant, whatever the runtime does while the snapshot is being written.
+ */
+export function snapshotOf(table: TaskTable): TableSnapshot {
+  const tasks: SnapshotTask[] = [];
+  for (const task of table.tasks.values()) {
+    const { ticket: _ticket, rank: _rank, ...rest } = task;
+    tasks.push(rest);
+  }
+  return { v: SNAPSHOT_VERSION, nextOrder: table.nextOrder, tasks };
+}
+
+/** Loads a snapshot into an empty table. */
+export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
+  if (snapshot?.v !== SNAPSHOT_VERSION || !Array.isArray(snapshot.tasks)) {
+    throw new Error(`unknown snapshot format ${String((snapshot as { v?: unknown })?.v)}`);
+  }
+  const agingMs = table.agingMs;
+  table.nextOrder = snapshot.nextOrder;
+  for (const saved of snapshot.tasks) {
+    const task: TaskRecord = {
+      ...saved,
+      ticket: 0,
+      rank: rankOf(saved.priority, saved.enqueuedAt, agingMs),
+      dependsOn: saved.dependsOn ?? [],
+    };
+    table.tasks.set(task.id, task);
+    if (task.idempotencyKey !== undefined && task.idempotencyKey !== null) table.byIdempotencyKey.set(task.idempotencyKey, task.id);
+  }
+}
