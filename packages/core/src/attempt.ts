@@ -29,6 +29,8 @@ export class Attempt implements ExecutionSink {
   settled = false;
   /** Set when shutdown stops this attempt: it is journaled as interrupted, not cancelled. */
   interrupting = false;
+  /** A cancel that arrived before the actor existed. */
+  pendingCancel: { reason: string | undefined } | undefined;
   readonly #host: AttemptHost;
 
   constructor(host: AttemptHost, task: TaskRecord, number: number, definition: ResolvedDefinition, executor: Executor) {

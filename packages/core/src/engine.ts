@@ -18,7 +18,7 @@ import { Journal, type RecoveryReport } from './journal.js';
 import type { TaskTable } from './reducer.js';
 import { describeZodError, submitOptionsSchema } from './schemas.js';
 import { resolveDefinition, resolveRetryPolicy, type ResolvedDefinition, type RetryOptions, type TaskDefinition } from './task-definition.js';
-import { taskError, type TaskError } from './task-error.js';
+import { taskError, toTaskError, type TaskError } from './task-error.js';
 import type { TaskRecord } from './task-record.js';
 import { TimerWheel } from './timer-wheel.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
@@ -188,7 +188,12 @@ export class Engine implements AttemptHost {
       if (options.idempotencyKey !== undefined) {
         const existing = this.table.byIdempotencyKey.get(options.idempotencyKey);
         const task = existing === undefined ? undefined : this.table.tasks.get(existing);
-        if (task !== undefined) return { task, durable: Promise.resolve() };
+        if (task !== undefined) {
+          if (task.type !== type) {
+            throw new InvalidStateError(`idempotencyKey "${options.idempotencyKey}" already names a task of type "${task.type}", not "${type}"`);
+          }
+          return { task, durable: Promise.resolve() };
+        }
       }
     }
     if (this.ready.size + this.#retryTimers.size >= this.options.maxQueue) throw new QueueFullError(this.options.maxQueue);
@@ -227,11 +232,20 @@ export class Engine implements AttemptHost {
   // ---- steering ----------------------------------------------------------
 
   cancel(id: string, reason?: string): { cancelled: boolean; status: TaskRecord['status'] } {
+    if (this.#state === 'stopped') throw new ShuttingDownError('the runtime has shut down');
+    if (reason !== undefined && typeof reason !== 'string') throw new InvalidOptionsError('reason must be a string');
     const task = this.#taskOrThrow(id);
     if (isTerminal(task.status)) return { cancelled: false, status: task.status };
     const running = this.#running.get(id);
     if (running !== undefined) {
-      this.actorOf(running)?.send({ type: 'cancel', reason });
+      const actor = this.actorOf(running);
+      if (actor === undefined) {
+        // The attempt is being started right now (a cancel from a handler that runs
+        // synchronously): the cancel is applied as soon as its actor exists.
+        running.pendingCancel = { reason };
+        return { cancelled: true, status: task.status };
+      }
+      actor.send({ type: 'cancel', reason });
       // The actor settles synchronously, so the status is final by now.
       const status = task.status as TaskRecord['status'];
       return { cancelled: status === 'cancelled', status };
@@ -475,17 +489,37 @@ export class Engine implements AttemptHost {
     this.#runningByType.set(task.type, (this.#runningByType.get(task.type) ?? 0) + 1);
     const attempt = new Attempt(this, task, number, definition, executor);
     this.#running.set(task.id, attempt);
+    // Escalation is not wired to quarantine yet; an escalated supervisor would
+    // refuse the start and leave the attempt without an actor, so reset it.
+    if (this.#supervisor.getSnapshot().value === 'escalated') this.#supervisor.send({ type: 'reset' });
+    // Told before the work starts, so its progress follows it; a listener that
+    // cancels here leaves a pending cancel, applied once the actor exists.
     if (this.events.observed) this.events.next({ type: 'task:started', taskId: task.id, attempt: number, taskType: task.type, at });
     this.#supervisor.send({
       type: 'execution.start',
       input: { executionId: task.id, timeoutMs: task.timeoutMs ?? definition.timeoutMs },
     });
+    if (attempt.pendingCancel !== undefined && !attempt.settled) {
+      this.actorOf(attempt)?.send({ type: 'cancel', reason: attempt.pendingCancel.reason });
+    }
   }
 
   /** The execution actor's entry action: hand the attempt to its executor. */
   #launch(taskId: string): void {
     const attempt = this.#running.get(taskId);
     if (attempt === undefined) return;
+    try {
+      this.#execute(attempt);
+    } catch (error) {
+      // An executor must report through its sink, but one that throws must not take
+      // the host down with it (this runs inside the actor's entry action).
+      const failure = toTaskError(error, 'STEWARD_EXECUTOR_ERROR');
+      queueMicrotask(() => attempt.crashed({ ...failure, message: `executor "${attempt.executor.kind}" threw: ${failure.message}` }));
+    }
+  }
+
+  #execute(attempt: Attempt): void {
+    const taskId = attempt.task.id;
     attempt.executor.execute(
       {
         taskId,
@@ -531,7 +565,7 @@ export class Engine implements AttemptHost {
     }
     let retryAt: number | undefined;
     let delayMs = 0;
-    if ((end === 'failed' || end === 'timed_out') && error?.retryable === true && this.#state === 'running') {
+    if ((end === 'failed' || end === 'timed_out') && error?.retryable === true && this.#state !== 'stopped') {
       const policy = resolveRetryPolicy(task.retries, attempt.definition.retries);
       const retryNumber = task.budgetUsed + 1;
       if (retryNumber <= policy.attempts) {
@@ -552,7 +586,9 @@ export class Engine implements AttemptHost {
       ...(end === 'cancelled' && context.reason !== undefined ? { reason: context.reason } : {}),
     });
     if (retryAt !== undefined && error !== undefined) {
-      this.#armRetry(task, delayMs);
+      // While stopping (without drain) the retry is journaled but not armed: the
+      // task stays retrying and a restart resumes it.
+      if (this.#admitting) this.#armRetry(task, delayMs);
       if (this.events.observed) {
         this.events.next({ type: 'task:retrying', taskId: task.id, attempt: attempt.number, delayMs, error, at });
       }
@@ -593,18 +629,20 @@ export class Engine implements AttemptHost {
     const at = task.endedAt ?? this.options.clock.now();
     const durationMs = task.startedAt === undefined ? undefined : at - task.startedAt;
     this.metrics.recordEnd(status, durationMs, at);
+    // Built before anyone is told: a listener may retry the task and reset its record.
+    const outcome = outcomeOf(task, status);
     if (this.events.observed) {
-      const base = { taskId: task.id, at, attempts: task.attempts };
-      const error = task.error as TaskError;
-      if (status === 'completed') this.events.next({ ...base, type: 'task:completed', result: task.result, durationMs: durationMs ?? 0 });
+      const base = { taskId: task.id, at, attempts: outcome.attempts };
+      const error = outcome.error as TaskError;
+      const reason = task.cancelReason;
+      if (status === 'completed') this.events.next({ ...base, type: 'task:completed', result: outcome.result, durationMs: durationMs ?? 0 });
       else if (status === 'failed') this.events.next({ ...base, type: 'task:failed', error });
       else if (status === 'timed_out') this.events.next({ ...base, type: 'task:timed_out', error });
-      else this.events.next({ ...base, type: 'task:cancelled', ...(task.cancelReason === undefined ? {} : { reason: task.cancelReason }) });
+      else this.events.next({ ...base, type: 'task:cancelled', ...(reason === undefined ? {} : { reason }) });
     }
     const waiters = this.#waiters.get(task.id);
     if (waiters !== undefined) {
       this.#waiters.delete(task.id);
-      const outcome = outcomeOf(task, status);
       for (const waiter of waiters) waiter.resolve(outcome);
     }
   }
@@ -614,8 +652,9 @@ export class Engine implements AttemptHost {
     if (done() || timeoutMs <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       // A real timer on purpose: the grace period of a shutdown is wall time even
-      // under a simulated clock, so a test cannot hang on it.
-      const timer = setTimeout(finish, timeoutMs);
+      // under a simulated clock, so a test cannot hang on it. Past what a Node timer
+      // holds (Infinity included) there is no timer: it waits for the work.
+      const timer = timeoutMs <= 2_147_483_647 ? setTimeout(finish, timeoutMs) : undefined;
       const check = () => {
         if (done()) finish();
         else this.#idle.push(check);

@@ -46,3 +46,21 @@ export const TERMINAL_EVENTS: ReadonlySet<RuntimeEventName> = new Set([
   'task:cancelled',
   'task:timed_out',
 ]);
+
+/** Every event name, for validating `rt.on(name)`. */
+export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName>([
+  'task:submitted',
+  'task:queued',
+  'task:started',
+  'task:progress',
+  'task:output',
+  'task:retrying',
+  'task:completed',
+  'task:failed',
+  'task:cancelled',
+  'task:timed_out',
+  'task:step',
+  'attempt:interrupted',
+  'supervisor:restarted',
+  'journal:torn-tail',
+]);

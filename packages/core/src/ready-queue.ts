@@ -54,10 +54,11 @@ export class ReadyQueue<T extends ReadyItem> {
       heap = new PriorityQueue<Entry<T>>(before);
       this.#byType.set(item.type, heap);
     }
+    // Adding a live item again re-queues it rather than counting it twice.
+    if (!this.#live.has(item.id)) this.#size++;
     item.ticket++;
     heap.push({ item, ticket: item.ticket });
     this.#live.set(item.id, item.ticket);
-    this.#size++;
   }
 
   has(id: string): boolean {

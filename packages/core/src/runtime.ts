@@ -1,8 +1,8 @@
 import { filter, type Observable } from 'rxjs';
 import { Engine, type SubmitOptions } from './engine.js';
 import type { RecoveryReport } from './journal.js';
-import { InvalidOptionsError, TaskFailedError } from './errors.js';
-import type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events.js';
+import { InvalidOptionsError, TaskFailedError, UnknownTaskTypeError } from './errors.js';
+import { RUNTIME_EVENT_NAMES, type RuntimeEvent, type RuntimeEventMap, type RuntimeEventName } from './events.js';
 import { buildMultiReport, type MultiReport } from './multi-report.js';
 import { resolveRuntimeOptions, type RuntimeOptions } from './options.js';
 import { followOutput } from './output-follower.js';
@@ -112,11 +112,22 @@ export class Runtime {
   /** Runs several tasks at once and reports on them together. `options` apply to every item under its own. */
   async executeMultiple(items: MultipleItem[], options?: SubmitOptions): Promise<{ results: TaskOutcome[]; report: MultiReport }> {
     if (!Array.isArray(items)) throw new InvalidOptionsError('items must be an array of { type, input, options }');
-    const startedAt = this.#engine.options.clock.now();
-    const handles: TaskHandle[] = [];
+    if (options?.idempotencyKey !== undefined) {
+      throw new InvalidOptionsError('options.idempotencyKey cannot be shared by a batch; give each item its own in items[i].options');
+    }
+    // Checked before anything is submitted, so a bad item leaves no orphan behind.
     for (const [index, item] of items.entries()) {
       if (item === null || typeof item !== 'object') throw new InvalidOptionsError(`items.${index} must be an object`);
-      handles.push(await this.submit(item.type, item.input, { ...options, ...item.options }));
+      if (!this.#engine.isDefined(item.type)) throw new UnknownTaskTypeError(String(item.type));
+    }
+    const startedAt = this.#engine.options.clock.now();
+    const handles: TaskHandle[] = [];
+    try {
+      for (const item of items) handles.push(await this.submit(item.type, item.input, { ...options, ...item.options }));
+    } catch (error) {
+      // All or nothing: what was submitted before the bad item is cancelled.
+      for (const handle of handles) this.#engine.cancel(handle.id, 'executeMultiple: another item was refused');
+      throw error;
     }
     const results = await Promise.all(handles.map((h) => h.result()));
     return { results, report: buildMultiReport(results, startedAt) };
@@ -136,6 +147,7 @@ export class Runtime {
 
   /** Tasks, newest first. */
   list(query: ListQuery = {}): TaskSnapshot[] {
+    if (query === null || typeof query !== 'object') throw new InvalidOptionsError('query must be an object');
     const statuses = query.status === undefined ? undefined : new Set(Array.isArray(query.status) ? query.status : [query.status]);
     const limit = query.limit ?? 100;
     const offset = query.offset ?? 0;
@@ -168,7 +180,9 @@ export class Runtime {
 
   /** What waits and what runs. */
   queueStatus(options: { limit?: number } = {}): QueueStatus {
-    return buildQueueStatus(this.#engine, options.limit ?? 100);
+    const limit = options?.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 0) throw new InvalidOptionsError('options.limit must be a non-negative integer');
+    return buildQueueStatus(this.#engine, limit);
   }
 
   /** Counts, rates, durations and resource readings. */
@@ -178,21 +192,37 @@ export class Runtime {
 
   /** A task's captured output; with `follow`, keeps yielding until the task ends. */
   output(id: string, options: { follow?: boolean } = {}): AsyncIterable<OutputChunk> {
-    return followOutput(this.#engine, id, options.follow === true);
+    return followOutput(this.#engine, id, options?.follow === true);
   }
 
   /** Listens to one kind of event; returns the unsubscribe function. */
   on<N extends RuntimeEventName>(name: N, listener: (event: RuntimeEventMap[N]) => void): () => void {
     if (typeof listener !== 'function') throw new InvalidOptionsError('listener must be a function');
+    if (typeof name !== 'string' || !RUNTIME_EVENT_NAMES.has(name)) {
+      throw new InvalidOptionsError(`name must be one of ${[...RUNTIME_EVENT_NAMES].join(', ')}; got "${String(name)}"`);
+    }
+    const logger = this.#engine.options.logger;
     const subscription = this.#engine.events
       .pipe(filter((event): event is RuntimeEventMap[N] => event.type === name))
-      .subscribe(listener);
+      .subscribe((event) => {
+        // A throwing listener must not reach RxJS, which would rethrow it as uncaught.
+        try {
+          listener(event);
+        } catch (error) {
+          logger.error(`steward: a "${name}" listener threw`, error);
+        }
+      });
     return () => subscription.unsubscribe();
   }
 
   /** Stops intake, lets running work finish (up to `timeoutMs`), stops the rest and releases everything. */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
-    this.#shutdown ??= this.#engine.shutdown(options.timeoutMs ?? 10_000, options.drain ?? false);
+    if (this.#shutdown !== undefined) return this.#shutdown;
+    const timeoutMs = options?.timeoutMs ?? 10_000;
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(new InvalidOptionsError('options.timeoutMs must be a non-negative number (Infinity waits for running work)'));
+    }
+    this.#shutdown = this.#engine.shutdown(timeoutMs, options?.drain === true);
     return this.#shutdown;
   }
 

@@ -10,6 +10,7 @@ export type TaskErrorCode =
   | 'STEWARD_QUARANTINED'
   | 'STEWARD_HANDLER_ERROR'
   | 'STEWARD_NOT_SERIALIZABLE'
+  | 'STEWARD_EXECUTOR_ERROR'
   | (string & {});
 
 /**

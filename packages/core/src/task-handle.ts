@@ -1,5 +1,6 @@
 import { defer, EMPTY, filter, map, type Observable, startWith, takeWhile } from 'rxjs';
 import type { Engine } from './engine.js';
+import { TaskNotFoundError } from './errors.js';
 import { TERMINAL_EVENTS, type RuntimeEvent } from './events.js';
 import { toSnapshot } from './task-record.js';
 import { isTerminal, type ProgressUpdate, type TaskOutcome, type TaskSnapshot } from './types.js';
@@ -35,7 +36,7 @@ export class TaskHandle<T = unknown> {
   /** The task as it is now. */
   getStatus(): TaskSnapshot {
     const task = this.#engine.table.tasks.get(this.id);
-    if (task === undefined) throw new Error(`task ${this.id} is gone`);
+    if (task === undefined) throw new TaskNotFoundError(this.id); // dropped by retention
     return toSnapshot(task);
   }
 

@@ -62,7 +62,15 @@ export class TimerWheel implements Clock {
       this.#size--;
       if (bucket.size === 0) this.#slots.delete(entry.slot);
     }
-    if (this.#size === 0) this.#disarm();
+    if (this.#size === 0) {
+      this.#heap.length = 0;
+      this.#disarm();
+    } else if (this.#heap.length > 2 * this.#slots.size + 64) {
+      // Cleared far deadlines leave their slot in the heap until it would come up;
+      // rebuild it now and then so it stays proportional to the live slots.
+      this.#heap.length = 0;
+      for (const slot of this.#slots.keys()) this.#push(slot);
+    }
   }
 
   /** Drops every pending deadline and the underlying timer. */

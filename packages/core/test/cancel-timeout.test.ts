@@ -84,3 +84,47 @@ describe('cancel and timeout of inline tasks', () => {
     });
   });
 });
+
+describe('cancel at the edges of an attempt', () => {
+  it('cancels a task from a task:started listener', () =>
+    withRuntime({}, async (rt) => {
+      let ran = false;
+      rt.define('t', { handler: async (_i, ctx) => { await new Promise((r) => setTimeout(r, 0)); ran = !ctx.signal.aborted; return 1; } });
+      rt.on('task:started', (e) => void rt.cancel(e.taskId, 'from a listener'));
+      const outcome = await (await rt.submit('t')).result();
+      assert.equal(outcome.status, 'cancelled');
+      assert.equal(outcome.error?.message, 'from a listener');
+      assert.equal(ran, false);
+    }));
+
+  it('resolves result() with the ended attempt even when a listener retries the task at once', () =>
+    withRuntime({}, async (rt) => {
+      let calls = 0;
+      rt.define('t', { handler: () => { calls++; if (calls === 1) throw new Error('first'); return 'second'; } });
+      rt.on('task:failed', (e) => void rt.retry(e.taskId));
+      const handle = await rt.submit('t');
+      const first = await handle.result();
+      assert.equal(first.status, 'failed');
+      assert.equal(first.error?.message, 'first');
+      assert.ok(first.endedAt > 0);
+    }));
+
+  it('keeps the host alive when an executor throws instead of reporting', () =>
+    withRuntime({ executors: [{ kind: 'process', execute() { throw new Error('boom'); }, async close() {} }] }, async (rt) => {
+      rt.define('p', { command: 'x' });
+      const outcome = await (await rt.submit('p')).result();
+      assert.equal(outcome.status, 'failed');
+      assert.equal(outcome.error?.code, 'STEWARD_EXECUTOR_ERROR');
+      assert.equal(rt.queueStatus().running, 0);
+    }));
+
+  it('logs a throwing on() listener instead of crashing', async () => {
+    const errors: string[] = [];
+    await withRuntime({ logger: { warn: () => undefined, error: (m: string) => errors.push(m) } }, async (rt) => {
+      rt.define('t', { handler: () => 1 });
+      rt.on('task:completed', () => { throw new Error('listener bug'); });
+      assert.equal(await rt.run('t'), 1);
+      assert.equal(errors.length, 1);
+    });
+  });
+});

@@ -227,3 +227,20 @@ describe('the runtime', () => {
     assert.equal(handle.getStatus().status, 'queued');
   });
 });
+
+describe('draining shutdown', () => {
+  it('runs queued work and its retries before it stops', async () => {
+    const rt = await createRuntime({ concurrency: 1 });
+    let calls = 0;
+    rt.define('flaky', { retries: { attempts: 1, delayMs: 0, jitter: false }, handler: () => { calls++; if (calls === 1) throw new Error('first'); return 'ok'; } });
+    rt.define('echo', { handler: (input) => input });
+    const flaky = await rt.submit('flaky');
+    const queued = await rt.submit('echo', 'later');
+    const results = Promise.all([flaky.result(), queued.result()]);
+    await rt.shutdown({ drain: true, timeoutMs: 10_000 });
+    const [a, b] = await results;
+    assert.equal(a.status, 'completed');
+    assert.equal(a.attempts, 2);
+    assert.equal(b.result, 'later');
+  });
+});

@@ -88,3 +88,44 @@ describe('validation', () => {
       await assert.rejects(rt.retry('missing'), code('STEWARD_TASK_NOT_FOUND'));
     }));
 });
+
+describe('validation of the other entry points', () => {
+  it('refuses a batch-wide idempotency key and leaves no orphans when an item is bad', () =>
+    withRuntime({}, async (rt) => {
+      rt.define('x', { handler: () => 1 });
+      await assert.rejects(rt.executeMultiple([{ type: 'x' }], { idempotencyKey: 'k' }), code('STEWARD_INVALID_OPTIONS'));
+      await assert.rejects(rt.executeMultiple([{ type: 'x' }, { type: 'nope' }]), code('STEWARD_UNKNOWN_TASK_TYPE'));
+      await assert.rejects(rt.executeMultiple([{ type: 'x' }, { type: 'x', input: () => 1 }]), code('STEWARD_NOT_SERIALIZABLE'));
+      await settle();
+      assert.deepEqual(rt.list().map((t) => t.status), ['cancelled']);
+    }));
+
+  it('refuses an idempotency key that names a task of another type', () =>
+    withRuntime({}, async (rt) => {
+      rt.define('x', { handler: () => 1 });
+      rt.define('y', { handler: () => 2 });
+      await rt.submit('x', null, { idempotencyKey: 'k' });
+      await assert.rejects(rt.submit('y', null, { idempotencyKey: 'k' }), code('STEWARD_INVALID_STATE'));
+    }));
+
+  it('answers bad arguments to list, queueStatus, on, cancel and shutdown with STEWARD_INVALID_OPTIONS', () =>
+    withRuntime({}, async (rt) => {
+      assert.throws(() => rt.list(null as never), code('STEWARD_INVALID_OPTIONS'));
+      assert.throws(() => rt.queueStatus({ limit: -1 }), code('STEWARD_INVALID_OPTIONS'));
+      assert.throws(() => rt.on('task:exploded' as never, () => undefined), code('STEWARD_INVALID_OPTIONS'));
+      rt.define('x', { handler: () => new Promise(() => undefined) });
+      const handle = await rt.submit('x');
+      await assert.rejects(rt.cancel(handle.id, 42 as never), code('STEWARD_INVALID_OPTIONS'));
+      await assert.rejects(rt.shutdown({ timeoutMs: Number.NaN }), code('STEWARD_INVALID_OPTIONS'));
+    }));
+
+  it('answers calls after shutdown with STEWARD_SHUTTING_DOWN', async () => {
+    const rt = await createRuntime({});
+    rt.define('x', { handler: () => new Promise(() => undefined) });
+    const handle = await rt.submit('x');
+    await rt.shutdown({ timeoutMs: 0 });
+    await assert.rejects(rt.cancel(handle.id), code('STEWARD_SHUTTING_DOWN'));
+    await assert.rejects(rt.retry(handle.id), code('STEWARD_SHUTTING_DOWN'));
+    assert.throws(() => rt.define('y', { handler: () => 1 }), code('STEWARD_SHUTTING_DOWN'));
+  });
+});
