@@ -6,10 +6,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, platform, arch, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Result, Scenario } from './scenario.js';
+import { journalThroughput } from './scenarios/journal-throughput.js';
 import { noopThroughput } from './scenarios/noop-throughput.js';
+import { replay } from './scenarios/replay.js';
 
 /** Every scenario, in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [noopThroughput];
+export const SCENARIOS: readonly Scenario[] = [noopThroughput, journalThroughput, replay];
 
 const DEFAULT_THREADS = 2;
 const RESULTS_DIR = new URL('../results/', import.meta.url);
@@ -65,14 +67,17 @@ function table(results: readonly Result[]): string {
   return lines.join('\n');
 }
 
-/** One line per Steward result that has a Piscina result of the same scenario and metric to compare with. */
-function ratios(results: readonly Result[]): string[] {
+/** One line per Steward result: its median over the median of the peer its scenario names as baseline. */
+function ratios(results: readonly Result[], scenarios: readonly Scenario[]): string[] {
   const lines: string[] = [];
   for (const r of results) {
     if (r.system !== 'steward') continue;
-    const base = results.find((p) => p.system === 'piscina' && p.scenario === r.scenario && p.metric === r.metric);
+    const baseline = scenarios.find((s) => s.name === r.scenario)?.baseline;
+    if (baseline === undefined) continue;
+    const config = baseline.match(r.config);
+    const base = results.find((p) => p.system === baseline.system && p.config === config && p.scenario === r.scenario && p.metric === r.metric);
     if (base === undefined) continue;
-    lines.push(`ratio steward(${r.config})/piscina: ${(r.median / base.median).toFixed(2)}   [${r.scenario}, ${r.metric} median/median]`);
+    lines.push(`ratio steward(${r.config})/${baseline.system}(${config}): ${(r.median / base.median).toFixed(2)}   [${r.scenario}, ${r.metric} ${r.unit}, median/median]`);
   }
   return lines;
 }
@@ -100,7 +105,7 @@ async function main(): Promise<void> {
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(table(results));
   console.log();
-  for (const line of ratios(results)) console.log(line);
+  for (const line of ratios(results, scenarios)) console.log(line);
   log(`\nwrote ${file.pathname}`);
 }
 

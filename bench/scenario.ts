@@ -1,5 +1,5 @@
 /** The system a result was measured on. */
-export type System = 'steward' | 'piscina';
+export type System = 'steward' | 'piscina' | 'p-queue' | 'bullmq' | 'leveldb' | 'spawn';
 
 /** What the runner hands every scenario. */
 export interface ScenarioOptions {
@@ -32,5 +32,7 @@ export interface Result {
 export interface Scenario {
   readonly name: string;
   readonly description: string;
+  /** The peer each Steward figure is divided by: its system, and its config for a given Steward config. */
+  readonly baseline: { readonly system: System; match(stewardConfig: string): string };
   run(options: ScenarioOptions): Promise<Result[]>;
 }

@@ -79,6 +79,7 @@ function label(contender: Contender): string {
 export const noopThroughput: Scenario = {
   name: NAME,
   description: 'N no-op tasks submitted at once then awaited; tasks per second',
+  baseline: { system: 'piscina', match: () => 'bare' },
   async run({ quick, threads, log }: ScenarioOptions): Promise<Result[]> {
     const tasks = quick ? 5_000 : 50_000;
     const repetitions = quick ? 3 : 5;
