@@ -38,14 +38,20 @@ export class Journal {
   readonly store: LogStore;
   /** True when the store keeps data across processes (a data directory). */
   readonly persistent: boolean;
+  /** False for the runtime's own memory store, which nothing is ever recovered from. */
+  readonly #snapshots: boolean;
   readonly #snapshotEvery: number;
+  /** Ids of tasks in the order they ended, for retention without scanning the table. */
+  readonly #ended: string[] = [];
+  #endedHead = 0;
   #sinceSnapshot = 0;
   #snapshotting: Promise<void> | undefined;
   #tornTailSeq: number | undefined;
 
-  private constructor(store: LogStore, persistent: boolean, agingMs: number, snapshotEvery: number) {
+  private constructor(store: LogStore, persistent: boolean, agingMs: number, snapshotEvery: number, snapshots = true) {
     this.store = store;
     this.persistent = persistent;
+    this.#snapshots = snapshots;
     this.table = createTaskTable(agingMs);
     this.#snapshotEvery = snapshotEvery;
   }
@@ -60,7 +66,9 @@ export class Journal {
     onTornTail: (seq: number, cause: unknown) => void;
   }): Promise<Journal> {
     if (options.dataDir === undefined) {
-      return new Journal(options.store ?? new MemoryLogStore(), false, options.agingMs, options.snapshotEvery);
+      return options.store === undefined
+        ? new Journal(new MemoryLogStore(), false, options.agingMs, options.snapshotEvery, false)
+        : new Journal(options.store, false, options.agingMs, options.snapshotEvery);
     }
     let journal: Journal | undefined;
     try {
@@ -82,12 +90,20 @@ export class Journal {
   commit(record: JournalRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
     const receipt = this.store.append([record]);
     this.#sinceSnapshot++;
-    return { task: applyRecord(this.table, record), receipt };
+    const task = applyRecord(this.table, record);
+    if (task !== undefined && task.endedAt !== undefined && (record.type === 'attempt:ended' || record.type === 'task:cancelled' || record.type === 'attempt:interrupted')) {
+      this.#ended.push(task.id);
+    }
+    return { task, receipt };
   }
 
-  /** True when enough records have gone by since the last snapshot. */
+  /**
+   * True when enough records have gone by since the last snapshot: `snapshotEvery`,
+   * or as many as there are tasks if that is more, so the cost of copying the table
+   * stays a constant share of the cost of writing the records.
+   */
   get snapshotDue(): boolean {
-    return this.#sinceSnapshot >= this.#snapshotEvery && this.#snapshotting === undefined;
+    return this.#sinceSnapshot >= Math.max(this.#snapshotEvery, this.table.tasks.size) && this.#snapshotting === undefined;
   }
 
   /** Loads the newest snapshot and replays every later record into the table. */
@@ -109,6 +125,9 @@ export class Journal {
       throw translateStoreError(error, 'the data directory');
     }
     this.#sinceSnapshot = replayed;
+    const ended = [...this.table.tasks.values()].filter((t) => isTerminal(t.status) && t.endedAt !== undefined);
+    ended.sort((a, b) => (a.endedAt as number) - (b.endedAt as number));
+    for (const task of ended) this.#ended.push(task.id);
     return {
       snapshotSeq,
       replayedRecords: replayed,
@@ -123,32 +142,53 @@ export class Journal {
    * and deletes the records below the snapshot. Returns the ids dropped.
    */
   compact(now: number, retention: RetentionPolicy): { dropped: string[]; done: Promise<void> } {
-    const dropped: string[] = [];
-    for (const task of this.table.tasks.values()) {
-      if (!isTerminal(task.status) || task.endedAt === undefined) continue;
-      const keepMs = task.status === 'completed' ? retention.completedMs : retention.failedMs;
-      if (now - task.endedAt < keepMs) continue;
-      dropped.push(task.id);
-    }
-    for (const id of dropped) {
-      const task = this.table.tasks.get(id);
-      this.table.tasks.delete(id);
-      if (task?.idempotencyKey !== undefined && this.table.byIdempotencyKey.get(task.idempotencyKey) === id) {
-        this.table.byIdempotencyKey.delete(task.idempotencyKey);
-      }
-    }
+    const dropped = this.#applyRetention(now, retention);
     // Taken synchronously: the snapshot is the table at exactly this sequence number.
     const seq = this.store.lastSeq;
-    const value = snapshotOf(this.table);
     this.#sinceSnapshot = 0;
     const done = (async () => {
-      await this.store.saveSnapshot({ seq, value });
-      await this.store.dropBelow(seq + 1);
+      // The runtime's own memory store is never replayed: it needs no snapshot, only
+      // to let go of its records.
+      if (this.#snapshots) await this.store.saveSnapshot({ seq, value: snapshotOf(this.table) });
+      if (seq > 0) await this.store.dropBelow(seq + 1);
     })();
     this.#snapshotting = done.finally(() => {
       this.#snapshotting = undefined;
     });
     return { dropped, done };
+  }
+
+  /** Forgets ended tasks older than their retention, oldest first. */
+  #applyRetention(now: number, retention: RetentionPolicy): string[] {
+    const dropped: string[] = [];
+    const keepMs = Math.min(retention.completedMs, retention.failedMs);
+    const skipped: string[] = [];
+    while (this.#endedHead < this.#ended.length) {
+      const id = this.#ended[this.#endedHead] as string;
+      const task = this.table.tasks.get(id);
+      if (task !== undefined && isTerminal(task.status) && task.endedAt !== undefined) {
+        const age = now - task.endedAt;
+        // The queue is in end order, so once the youngest bound is not reached, stop.
+        if (age < keepMs) break;
+        const limit = task.status === 'completed' ? retention.completedMs : retention.failedMs;
+        if (age >= limit) {
+          this.table.tasks.delete(id);
+          if (task.idempotencyKey !== undefined && this.table.byIdempotencyKey.get(task.idempotencyKey) === id) {
+            this.table.byIdempotencyKey.delete(task.idempotencyKey);
+          }
+          dropped.push(id);
+        } else {
+          skipped.push(id); // kept longer by its own status: look again next time
+        }
+      }
+      this.#endedHead++;
+    }
+    if (this.#endedHead > 1024 && this.#endedHead * 2 > this.#ended.length) {
+      this.#ended.splice(0, this.#endedHead);
+      this.#endedHead = 0;
+    }
+    if (skipped.length > 0) this.#ended.splice(this.#endedHead, 0, ...skipped);
+    return dropped;
   }
 
   /** Waits for a snapshot in progress, if any. */
