@@ -1,5 +1,6 @@
 import { type ExecutionContext, type ExecutionEnd, executionMachine, supervisorMachine, type ExecutionActorRef } from '@steward/actors';
 import type { AppendReceipt } from '@steward/store';
+import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import { Attempt, type AttemptHost } from './attempt.js';
@@ -23,6 +24,12 @@ import type { TaskRecord } from './task-record.js';
 import { TimerWheel } from './timer-wheel.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
 import { WorkerExecutor } from './worker-executor.js';
+
+/** An output chunk as the store keeps it: with the session and number that order it. */
+export interface StoredChunk extends OutputChunk {
+  readonly s: string;
+  readonly n: number;
+}
 
 /** Options of one submission. */
 export interface SubmitOptions {
@@ -68,6 +75,9 @@ export class Engine implements AttemptHost {
   readonly #retryTimers = new Map<string, unknown>();
   readonly #waiters = new Map<string, Waiter[]>();
   readonly #outputs = new Map<string, OutputBuffer>();
+  readonly #outputCounts = new Map<string, number>();
+  /** Tells this process's output chunks from those of earlier runs on the same data directory. */
+  readonly sessionId = randomUUID();
   readonly #idle: Array<() => void> = [];
   readonly #supervisor: Actor<typeof supervisorMachine>;
   #pumpQueued = false;
@@ -84,6 +94,7 @@ export class Engine implements AttemptHost {
       durability: options.durability,
       agingMs: options.agingMs,
       snapshotEvery: options.snapshotEvery,
+      maxOutputBytes: options.maxOutputBytes,
       onTornTail: (seq, cause) => {
         torn.push(seq);
         options.logger.warn(`steward: journal record ${seq} at the tail could not be decoded (a torn last write); replay stopped before it`, cause);
@@ -289,8 +300,24 @@ export class Engine implements AttemptHost {
     });
   }
 
+  /** The in-memory output of a task (runtimes without a data directory). */
   output(id: string): OutputBuffer | undefined {
     return this.#outputs.get(id);
+  }
+
+  /** True when output is kept in the store rather than in memory. */
+  get outputOnDisk(): boolean {
+    return this.#journal.persistent;
+  }
+
+  /** Chunks written by this session for a task so far (on-disk output). */
+  outputCount(id: string): number {
+    return this.#outputCounts.get(id) ?? 0;
+  }
+
+  /** The stored output chunks of a task, oldest first (on-disk output). */
+  storedOutput(id: string): AsyncIterable<StoredChunk> {
+    return this.#journal.store.readBlobs(id) as AsyncIterable<StoredChunk>;
   }
 
   // ---- shutdown ----------------------------------------------------------
@@ -358,13 +385,23 @@ export class Engine implements AttemptHost {
 
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void {
     const id = attempt.task.id;
-    let buffer = this.#outputs.get(id);
-    if (buffer === undefined) {
-      buffer = new OutputBuffer(this.options.maxOutputBytes);
-      this.#outputs.set(id, buffer);
-    }
     const at = this.options.clock.now();
-    buffer.append({ stream, data, at });
+    if (this.#journal.persistent) {
+      // On disk, in the store's blob keyspace (capped per task, tail kept), so the
+      // output outlives the process and costs no memory once the task has ended.
+      if (this.#state === 'stopped') return;
+      const n = this.#outputCounts.get(id) ?? 0;
+      this.#outputCounts.set(id, n + 1);
+      const chunk: StoredChunk = { stream, data, at, s: this.sessionId, n };
+      this.#journal.store.appendBlob(id, chunk);
+    } else {
+      let buffer = this.#outputs.get(id);
+      if (buffer === undefined) {
+        buffer = new OutputBuffer(this.options.maxOutputBytes);
+        this.#outputs.set(id, buffer);
+      }
+      buffer.append({ stream, data, at });
+    }
     if (this.events.observed) this.events.next({ type: 'task:output', taskId: id, stream, data, at });
   }
 
@@ -414,7 +451,10 @@ export class Engine implements AttemptHost {
     this.#compactQueued = false;
     if (this.#state === 'stopped') return Promise.resolve();
     const { dropped, done } = this.#journal.compact(this.options.clock.now(), this.options.retention);
-    for (const id of dropped) this.#outputs.delete(id);
+    for (const id of dropped) {
+      this.#outputs.delete(id);
+      if (this.#journal.persistent) void this.#journal.store.dropBlobs(id).catch(() => undefined);
+    }
     return done.catch((error: unknown) => this.options.logger.warn('steward: a journal snapshot failed; the journal keeps growing until the next one succeeds', error));
   }
 
@@ -640,6 +680,7 @@ export class Engine implements AttemptHost {
       else if (status === 'timed_out') this.events.next({ ...base, type: 'task:timed_out', error });
       else this.events.next({ ...base, type: 'task:cancelled', ...(reason === undefined ? {} : { reason }) });
     }
+    if (this.#outputCounts.delete(task.id)) this.#journal.store.closeBlob(task.id);
     const waiters = this.#waiters.get(task.id);
     if (waiters !== undefined) {
       this.#waiters.delete(task.id);

@@ -63,6 +63,7 @@ export class Journal {
     durability: 'batched' | 'strict';
     agingMs: number;
     snapshotEvery: number;
+    maxOutputBytes: number;
     onTornTail: (seq: number, cause: unknown) => void;
   }): Promise<Journal> {
     if (options.dataDir === undefined) {
@@ -74,6 +75,7 @@ export class Journal {
     try {
       const store = await LevelLogStore.open(join(options.dataDir, 'journal'), {
         durability: options.durability,
+        maxBlobBytes: options.maxOutputBytes,
         onTornTail: (seq, cause) => {
           if (journal !== undefined) journal.#tornTailSeq = seq;
           options.onTornTail(seq, cause);

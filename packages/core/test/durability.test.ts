@@ -230,4 +230,54 @@ describe('durability with a data directory', () => {
       await raw.close();
       await assert.rejects(open(dir), (e: unknown) => isStewardError(e, 'STEWARD_STORE_CORRUPT') && /backup|move it aside/.test(e.message));
     }));
+
+  it('keeps task output on disk: it outlives the process, and a follower sees all of it once', () =>
+    withDir(async (dir) => {
+      const first = await open(dir);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      first.define('talk', {
+        handler: async (_input, ctx) => {
+          ctx.log('before');
+          await gate;
+          ctx.log('after', 2);
+          return 'done';
+        },
+      });
+      const handle = await first.submit('talk');
+      await settle();
+      const followed: string[] = [];
+      const following = (async () => {
+        for await (const chunk of first.output(handle.id, { follow: true })) followed.push(chunk.data);
+      })();
+      await settle();
+      release();
+      await following;
+      assert.deepEqual(followed, ['before', 'after 2']);
+      await first.shutdown();
+      const second = await open(dir);
+      try {
+        const kept: string[] = [];
+        for await (const chunk of second.output(handle.id, { follow: true })) kept.push(`${chunk.stream}:${chunk.data}`);
+        assert.deepEqual(kept, ['log:before', 'log:after 2']);
+      } finally {
+        await second.shutdown();
+      }
+    }));
+
+  it('keeps only the tail of a chatty task’s output on disk', () =>
+    withDir(async (dir) => {
+      const rt = await open(dir, { maxOutputBytes: 2_048 });
+      try {
+        rt.define('chatty', { handler: (_i, ctx) => { for (let i = 0; i < 1_000; i++) ctx.log(`line ${i}`); } });
+        const handle = await rt.submit('chatty');
+        await handle.result();
+        const kept: string[] = [];
+        for await (const chunk of rt.output(handle.id)) kept.push(chunk.data);
+        assert.ok(kept.length > 10 && kept.length < 200, `kept ${kept.length}`);
+        assert.equal(kept.at(-1), 'line 999');
+      } finally {
+        await rt.shutdown();
+      }
+    }));
 });

@@ -7,12 +7,19 @@ import { StoreError } from './store-error.js';
 export interface LogStoreFactory {
   /** True for a store that keeps its records across close and reopen; adds the reopen tests. */
   persistent?: boolean;
-  open(): Promise<{ store: LogStore; reopen?: () => Promise<LogStore>; cleanup?: () => Promise<void> }>;
+  /** Opens a store whose blob keys hold at most `maxBlobBytes` (for the cap test). */
+  open(options?: { maxBlobBytes?: number }): Promise<{ store: LogStore; reopen?: () => Promise<LogStore>; cleanup?: () => Promise<void> }>;
 }
 
 async function collect<T>(iterable: AsyncIterable<LogRecord<T>>): Promise<LogRecord<T>[]> {
   const out: LogRecord<T>[] = [];
   for await (const record of iterable) out.push(record);
+  return out;
+}
+
+async function collectBlobs(store: LogStore, key: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const chunk of store.readBlobs(key)) out.push(chunk);
   return out;
 }
 
@@ -26,8 +33,11 @@ function assertStoreError(code: string): (error: unknown) => boolean {
  */
 export function logStoreConformance(name: string, factory: LogStoreFactory): void {
   describe(`${name} conforms to the LogStore contract`, () => {
-    async function withStore(fn: (store: LogStore, reopen?: () => Promise<LogStore>) => Promise<void>): Promise<void> {
-      const { store, reopen, cleanup } = await factory.open();
+    async function withStore(
+      fn: (store: LogStore, reopen?: () => Promise<LogStore>) => Promise<void>,
+      options?: { maxBlobBytes?: number },
+    ): Promise<void> {
+      const { store, reopen, cleanup } = await factory.open(options);
       try {
         await fn(store, reopen);
       } finally {
@@ -100,7 +110,56 @@ export function logStoreConformance(name: string, factory: LogStoreFactory): voi
         await assert.rejects(store.flush(), assertStoreError('STORE_CLOSED'));
       }));
 
+    it('keeps blob chunks per key in order, apart from the log', () =>
+      withStore(async (store) => {
+        store.appendBlob('task-1', { data: 'a' });
+        store.appendBlob('task-2', { data: 'x' });
+        store.appendBlob('task-1', { data: 'b' });
+        assert.equal(store.lastSeq, 0, 'blobs take no log sequence numbers');
+        await store.flush();
+        assert.deepEqual(await collectBlobs(store, 'task-1'), [{ data: 'a' }, { data: 'b' }]);
+        assert.deepEqual(await collectBlobs(store, 'task-2'), [{ data: 'x' }]);
+        assert.deepEqual(await collectBlobs(store, 'none'), []);
+      }));
+
+    it('keeps only the tail of a key past its byte cap', () =>
+      withStore(
+        async (store) => {
+          for (let i = 0; i < 100; i++) store.appendBlob('chatty', { line: i, pad: 'x'.repeat(20) });
+          await store.flush();
+          const kept = (await collectBlobs(store, 'chatty')) as Array<{ line: number }>;
+          assert.ok(kept.length > 0 && kept.length < 100, `kept ${kept.length}`);
+          assert.equal(kept.at(-1)?.line, 99);
+          assert.deepEqual(kept.map((c) => c.line), Array.from({ length: kept.length }, (_, i) => 100 - kept.length + i));
+        },
+        { maxBlobBytes: 512 },
+      ));
+
+    it('drops every chunk of a key', () =>
+      withStore(async (store) => {
+        store.appendBlob('k', 1);
+        store.appendBlob('other', 2);
+        await store.dropBlobs('k');
+        assert.deepEqual(await collectBlobs(store, 'k'), []);
+        assert.deepEqual(await collectBlobs(store, 'other'), [2]);
+      }));
+
     if (!factory.persistent) return;
+
+    it('keeps blob chunks across reopening, in order after new ones', () =>
+      withStore(async (store, reopen) => {
+        assert.ok(reopen);
+        store.appendBlob('k', 'before');
+        await store.close();
+        const again = await reopen();
+        try {
+          again.appendBlob('k', 'after');
+          assert.deepEqual(await collectBlobs(again, 'k'), ['before', 'after']);
+        } finally {
+          await again.close();
+        }
+      }));
+
     it('brings back every durable record and the snapshot after reopening', () =>
       withStore(async (store, reopen) => {
         assert.ok(reopen, 'a persistent store factory must offer reopen');

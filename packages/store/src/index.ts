@@ -1,4 +1,4 @@
-export type { AppendReceipt, LogRecord, LogStore, ReadOptions, Snapshot } from './log-store.js';
+export { DEFAULT_MAX_BLOB_BYTES, type AppendReceipt, type LogRecord, type LogStore, type ReadOptions, type Snapshot } from './log-store.js';
 export { MemoryLogStore } from './memory-log-store.js';
 export { StoreError, type StoreErrorCode } from './store-error.js';
 export { LevelLogStore, type LevelLogStoreOptions } from './level-log-store.js';

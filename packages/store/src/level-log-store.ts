@@ -1,12 +1,15 @@
 import { decode, Encoder } from '@msgpack/msgpack';
 import { ClassicLevel } from 'classic-level';
-import type { AppendReceipt, LogRecord, LogStore, ReadOptions, Snapshot } from './log-store.js';
+import { DEFAULT_MAX_BLOB_BYTES, type AppendReceipt, type LogRecord, type LogStore, type ReadOptions, type Snapshot } from './log-store.js';
 import { StoreError } from './store-error.js';
 
 /** Format version written in front of every stored value. */
 const FORMAT = 1;
 const RECORD_PREFIX = 'r!';
 const SNAPSHOT_KEY = 's!snapshot';
+const BLOB_PREFIX = 'b!';
+// The counter that orders blob chunks across sessions, written in every batch that adds one.
+const BLOB_SEQ_KEY = 'm!blob-seq';
 // Sequence numbers are written as 16 zero-padded decimal digits so that LevelDB's
 // byte order is numeric order (enough for 10^16 records).
 const SEQ_WIDTH = 16;
@@ -15,6 +18,12 @@ const encoder = new Encoder({ ignoreUndefined: true });
 
 function recordKey(seq: number): string {
   return RECORD_PREFIX + String(seq).padStart(SEQ_WIDTH, '0');
+}
+
+function blobRange(key: string): { gte: string; lt: string } {
+  // Hex keeps any key (with '!' or '~' in it) inside its own range.
+  const hex = Buffer.from(key, 'utf8').toString('hex');
+  return { gte: `${BLOB_PREFIX}${hex}!`, lt: `${BLOB_PREFIX}${hex}!~` };
 }
 
 function seqOf(key: string): number {
@@ -37,6 +46,8 @@ function decodeValue(bytes: Uint8Array): unknown {
 export interface LevelLogStoreOptions {
   /** `strict` writes every batch with fsync before `durable` settles. @defaultValue 'batched' */
   durability?: 'batched' | 'strict';
+  /** Byte cap of one blob key (of the encoded chunks); the tail is kept. @defaultValue 1 MiB */
+  maxBlobBytes?: number;
   /**
    * Called when replay meets an undecodable record at the tail of the log (a torn
    * last write): iteration ends before it, and the record is dropped on open.
@@ -45,7 +56,9 @@ export interface LevelLogStoreOptions {
 }
 
 interface PendingBatch {
-  readonly ops: Array<{ type: 'put'; key: string; value: Uint8Array }>;
+  readonly ops: Array<{ type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }>;
+  /** True once this batch carries blob chunks (and so the blob counter). */
+  blobs: boolean;
   readonly done: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
@@ -64,11 +77,16 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
   #pending: PendingBatch | undefined;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
+  readonly #maxBlobBytes: number;
+  #blobSeq = 0;
+  /** Chunks written under each key in this session, for the cap (older sessions are trimmed on read). */
+  readonly #blobs = new Map<string, { bytes: number; chunks: Array<{ key: string; size: number }> }>();
 
   private constructor(db: ClassicLevel<string, Uint8Array>, options: LevelLogStoreOptions) {
     this.#db = db;
     this.#sync = options.durability === 'strict';
     this.#onTornTail = options.onTornTail;
+    this.#maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
   }
 
   /** Opens (or creates) the log in `location`. Rejects with STORE_LOCKED when another process holds it. */
@@ -87,6 +105,8 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     for await (const key of db.keys({ gte: RECORD_PREFIX, lt: `${RECORD_PREFIX}~`, reverse: true, limit: 1 })) {
       store.#lastSeq = seqOf(key);
     }
+    const blobSeq = await db.get(BLOB_SEQ_KEY);
+    if (blobSeq !== undefined) store.#blobSeq = Number(decodeValue(blobSeq));
     return store;
   }
 
@@ -134,6 +154,54 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
       if (bad.seq === this.#lastSeq) this.#lastSeq = bad.seq - 1;
       this.#onTornTail?.(bad.seq, bad.cause);
     }
+  }
+
+  appendBlob(key: string, chunk: unknown): void {
+    this.#assertOpen();
+    const value = encodeValue(chunk);
+    const batch = this.#pending ?? this.#openBatch();
+    const range = blobRange(key);
+    const chunkKey = `${range.gte}${String(++this.#blobSeq).padStart(SEQ_WIDTH, '0')}`;
+    batch.ops.push({ type: 'put', key: chunkKey, value });
+    batch.blobs = true;
+    let blob = this.#blobs.get(key);
+    if (blob === undefined) {
+      blob = { bytes: 0, chunks: [] };
+      this.#blobs.set(key, blob);
+    }
+    blob.chunks.push({ key: chunkKey, size: value.byteLength });
+    blob.bytes += value.byteLength;
+    while (blob.bytes > this.#maxBlobBytes && blob.chunks.length > 0) {
+      const oldest = blob.chunks.shift() as { key: string; size: number };
+      blob.bytes -= oldest.size;
+      batch.ops.push({ type: 'del', key: oldest.key });
+    }
+  }
+
+  async *readBlobs(key: string): AsyncIterable<unknown> {
+    this.#assertOpen();
+    await this.flush();
+    const chunks: Uint8Array[] = [];
+    for await (const value of this.#db.values(blobRange(key))) chunks.push(value);
+    // Chunks of earlier sessions are not counted by this one's cap: trim them here.
+    let bytes = 0;
+    let first = chunks.length;
+    while (first > 0 && bytes + (chunks[first - 1] as Uint8Array).byteLength <= this.#maxBlobBytes) {
+      first--;
+      bytes += (chunks[first] as Uint8Array).byteLength;
+    }
+    for (let i = first; i < chunks.length; i++) yield decodeValue(chunks[i] as Uint8Array);
+  }
+
+  closeBlob(key: string): void {
+    this.#blobs.delete(key);
+  }
+
+  async dropBlobs(key: string): Promise<void> {
+    this.#assertOpen();
+    await this.flush();
+    this.#blobs.delete(key);
+    await this.#db.clear(blobRange(key));
   }
 
   async saveSnapshot<S>(snapshot: Snapshot<S>): Promise<void> {
@@ -192,7 +260,7 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     // An unobserved failure is still reported by flush() and close(); keep it from
     // becoming an unhandled rejection when nobody awaits `durable`.
     done.catch(() => undefined);
-    const batch: PendingBatch = { ops: [], done, resolve, reject };
+    const batch: PendingBatch = { ops: [], blobs: false, done, resolve, reject };
     this.#pending = batch;
     setImmediate(() => {
       if (this.#pending === batch) this.#write();
@@ -205,6 +273,7 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     const batch = this.#pending;
     if (batch === undefined) return;
     this.#pending = undefined;
+    if (batch.blobs) batch.ops.push({ type: 'put', key: BLOB_SEQ_KEY, value: encodeValue(this.#blobSeq) });
     this.#writing = this.#writing.then(
       () => this.#db.batch(batch.ops, { sync: this.#sync }).then(batch.resolve, (error: unknown) => {
         batch.reject(error);

@@ -23,6 +23,9 @@ export interface Snapshot<S = unknown> {
   readonly value: S;
 }
 
+/** Default byte cap of one blob key. */
+export const DEFAULT_MAX_BLOB_BYTES = 1024 * 1024;
+
 /** Options for {@link LogStore.read}. */
 export interface ReadOptions {
   /** First sequence number to yield (inclusive). @defaultValue 1 */
@@ -48,6 +51,18 @@ export interface LogStore<T = unknown> {
   loadSnapshot<S>(): Promise<Snapshot<S> | undefined>;
   /** Deletes every record whose sequence number is below `seq`; resolves with how many went. */
   dropBelow(seq: number): Promise<number>;
+  /**
+   * Appends a chunk under `key` in the blob keyspace (task output, say), written with
+   * the next log batch. Each key keeps at most its byte cap (of the encoded chunks):
+   * past it the oldest chunks go, so the tail is kept.
+   */
+  appendBlob(key: string, chunk: unknown): void;
+  /** The chunks kept under `key`, oldest first. */
+  readBlobs(key: string): AsyncIterable<unknown>;
+  /** Lets go of what the store holds in memory about `key` (its chunks stay). */
+  closeBlob(key: string): void;
+  /** Deletes every chunk under `key`. */
+  dropBlobs(key: string): Promise<void>;
   /** Resolves when every append so far is durable. */
   flush(): Promise<void>;
   /** Flushes and releases the store; later calls reject with STORE_CLOSED. */

@@ -1,4 +1,5 @@
-import type { AppendReceipt, LogRecord, LogStore, ReadOptions, Snapshot } from './log-store.js';
+import { encode } from '@msgpack/msgpack';
+import { DEFAULT_MAX_BLOB_BYTES, type AppendReceipt, type LogRecord, type LogStore, type ReadOptions, type Snapshot } from './log-store.js';
 import { StoreError } from './store-error.js';
 
 // One settled promise serves every append: memory is "durable" as soon as it is written.
@@ -15,6 +16,12 @@ export class MemoryLogStore<T = unknown> implements LogStore<T> {
   #offset = 1;
   #snapshot: Snapshot<unknown> | undefined;
   #closed = false;
+  readonly #blobs = new Map<string, { bytes: number; chunks: Array<{ value: unknown; size: number }> }>();
+  readonly #maxBlobBytes: number;
+
+  constructor(options: { maxBlobBytes?: number } = {}) {
+    this.#maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
+  }
 
   get lastSeq(): number {
     return this.#offset + this.#records.length - 1;
@@ -63,6 +70,34 @@ export class MemoryLogStore<T = unknown> implements LogStore<T> {
       this.#offset += count;
     }
     return count;
+  }
+
+  appendBlob(key: string, chunk: unknown): void {
+    this.#assertOpen();
+    // Sized by the same encoding the LevelDB store writes, so both caps mean the same.
+    const size = encode(chunk, { ignoreUndefined: true }).byteLength;
+    let blob = this.#blobs.get(key);
+    if (blob === undefined) {
+      blob = { bytes: 0, chunks: [] };
+      this.#blobs.set(key, blob);
+    }
+    blob.chunks.push({ value: chunk, size });
+    blob.bytes += size;
+    while (blob.bytes > this.#maxBlobBytes && blob.chunks.length > 0) blob.bytes -= (blob.chunks.shift() as { size: number }).size;
+  }
+
+  async *readBlobs(key: string): AsyncIterable<unknown> {
+    this.#assertOpen();
+    for (const chunk of [...(this.#blobs.get(key)?.chunks ?? [])]) yield chunk.value;
+  }
+
+  closeBlob(_key: string): void {
+    // Memory keeps the chunks themselves; there is nothing else to let go of.
+  }
+
+  async dropBlobs(key: string): Promise<void> {
+    this.#assertOpen();
+    this.#blobs.delete(key);
   }
 
   async flush(): Promise<void> {

@@ -14,12 +14,12 @@ async function tempDir(): Promise<string> {
 for (const durability of ['batched', 'strict'] as const) {
   logStoreConformance(`LevelLogStore (${durability})`, {
     persistent: true,
-    async open() {
+    async open(options) {
       const dir = await tempDir();
-      const store = await LevelLogStore.open(dir, { durability });
+      const store = await LevelLogStore.open(dir, { durability, ...options });
       return {
         store,
-        reopen: () => LevelLogStore.open(dir, { durability }),
+        reopen: () => LevelLogStore.open(dir, { durability, ...options }),
         cleanup: () => rm(dir, { recursive: true, force: true }),
       };
     },
