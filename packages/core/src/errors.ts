@@ -10,7 +10,8 @@ export type StewardErrorCode =
   | 'STEWARD_PAYLOAD_TOO_LARGE'
   | 'STEWARD_NOT_SERIALIZABLE'
   | 'STEWARD_INVALID_STATE'
-  | 'STEWARD_TASK_FAILED';
+  | 'STEWARD_TASK_FAILED'
+  | 'STEWARD_COMMAND_NOT_ALLOWED';
 
 /**
  * Base of every error the library throws. Tests and callers match on `code`;
@@ -93,6 +94,13 @@ export class StoreLockedError extends StewardError {
 export class StoreCorruptError extends StewardError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STEWARD_STORE_CORRUPT', message, options);
+  }
+}
+
+/** Thrown at define() when a command is not in the process executor's allowlist. */
+export class CommandNotAllowedError extends StewardError {
+  constructor(readonly command: string) {
+    super('STEWARD_COMMAND_NOT_ALLOWED', `command "${command}" is not in the process executor's allow list`);
   }
 }
 

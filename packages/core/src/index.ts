@@ -15,8 +15,10 @@ export type {
   DefinitionDefaults,
   RetryOptions,
 } from './task-definition.js';
-export type { TaskContext, TaskHandler } from './task-context.js';
+export { clampPercent, type TaskContext, type TaskHandler } from './task-context.js';
 export type { Executor, ExecutionRequest, ExecutionSink } from './executor.js';
+export type { ResolvedDefinition } from './task-definition.js';
+export { describeZodError, definitionDefaultsSchema } from './schemas.js';
 export type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events.js';
 export type { MultiReport } from './multi-report.js';
 export type { QueueItem, QueueStatus, RuntimeMetrics } from './status-views.js';
@@ -29,7 +31,7 @@ export type {
   TaskStatus,
   TerminalStatus,
 } from './types.js';
-export { TaskFailure, type TaskError, type TaskErrorCode } from './task-error.js';
+export { TaskFailure, taskError, toTaskError, type TaskError, type TaskErrorCode } from './task-error.js';
 export {
   StewardError,
   InvalidOptionsError,
@@ -41,6 +43,7 @@ export {
   NotSerializableError,
   InvalidStateError,
   StoreLockedError,
+  CommandNotAllowedError,
   StoreCorruptError,
   TaskFailedError,
   isStewardError,

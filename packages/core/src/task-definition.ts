@@ -3,7 +3,7 @@ import { isAbsolute } from 'node:path';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from './backoff.js';
 import { InvalidOptionsError } from './errors.js';
 import { resolvePriority } from './options.js';
-import { describeZodError, inlineDefinitionSchema, workerDefinitionSchema } from './schemas.js';
+import { definitionDefaultsSchema, describeZodError, inlineDefinitionSchema, workerDefinitionSchema } from './schemas.js';
 import type { TaskHandler } from './task-context.js';
 
 /** Retry options as users write them. */
@@ -120,6 +120,10 @@ export function resolveDefinition(
     throw new InvalidOptionsError(
       `${path} is a ${kind} task but the runtime has no executor of kind "${kind}"; pass one in options.executors (processExecutor() from @steward/adapters)`,
     );
+  } else {
+    // The executor checks its own fields; the defaults every definition may carry are checked here.
+    const parsed = definitionDefaultsSchema.passthrough().safeParse(definition);
+    if (!parsed.success) throw new InvalidOptionsError(describeZodError(path, parsed.error));
   }
   const worker = definition as WorkerTaskDefinition;
   return Object.freeze({

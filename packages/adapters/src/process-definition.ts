@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import type { DefinitionDefaults } from '@steward/core';
+
+/**
+ * A task type that runs a command as a child process. (A type alias, not an
+ * interface, so it fits core's open `ExternalTaskDefinition`.)
+ */
+export type ProcessTaskDefinition<I = any> = DefinitionDefaults & {
+  /** The executable: a name looked up in PATH, or a path. Never run through a shell. */
+  command: string;
+  /** Its arguments, fixed or computed from the task's input. @defaultValue [] */
+  args?: readonly string[] | ((input: I) => readonly string[]);
+  /** Working directory. @defaultValue the host's */
+  cwd?: string;
+  /** Extra environment variables, over the host's. */
+  env?: Record<string, string>;
+  /** Time between SIGTERM and SIGKILL when the task is stopped. @defaultValue the executor's (5_000) */
+  killGraceMs?: number;
+};
+
+/** Fields of a process definition (the shared defaults are checked by core). */
+export const processDefinitionSchema = z.object({
+  command: z.string().min(1),
+  args: z
+    .union([
+      z.array(z.string()),
+      z.custom<(input: unknown) => string[]>((v) => typeof v === 'function', { message: 'must be an array of strings or a function' }),
+    ])
+    .optional(),
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
+});

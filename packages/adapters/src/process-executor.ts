@@ -1,0 +1,248 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { basename } from 'node:path';
+import {
+  clampPercent,
+  CommandNotAllowedError,
+  describeZodError,
+  InvalidOptionsError,
+  taskError,
+  toTaskError,
+  type ExecutionRequest,
+  type ExecutionSink,
+  type Executor,
+  type TaskDefinition,
+} from '@steward/core';
+import { LineSplitter } from './line-splitter.js';
+import { processDefinitionSchema, type ProcessTaskDefinition } from './process-definition.js';
+import { signalGroup } from './process-group.js';
+import { TailBuffer } from './tail-buffer.js';
+
+/** Options of {@link processExecutor}. */
+export interface ProcessExecutorOptions {
+  /**
+   * Executables that may be run (by name or path; a name also matches any path
+   * ending in it). Hosts that accept commands from outside should set it.
+   * @defaultValue any
+   */
+  allow?: readonly string[];
+  /** Time between SIGTERM and SIGKILL when a task is stopped. @defaultValue 5_000 */
+  killGraceMs?: number;
+  /** Characters kept of each stream for the result's tails. @defaultValue 16_384 */
+  tailChars?: number;
+}
+
+/** What a process task returns. */
+export interface ProcessResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdoutTail: string;
+  stderrTail: string;
+}
+
+/** A stdout line of this form reports progress instead of being captured: `##steward:progress 40 scanned 400 files`. */
+export const PROGRESS_PREFIX = '##steward:progress ';
+
+interface Running {
+  readonly child: ChildProcess;
+  killTimer: NodeJS.Timeout | undefined;
+}
+
+// Pending SIGKILLs of groups whose leader is gone; close() fires them at once.
+type PendingKill = { readonly pid: number; readonly timer: NodeJS.Timeout };
+
+function parseProgress(line: string): { percent: number; message?: string } | undefined {
+  const rest = line.slice(PROGRESS_PREFIX.length);
+  const space = rest.indexOf(' ');
+  const percent = Number(space === -1 ? rest : rest.slice(0, space));
+  if (!Number.isFinite(percent)) return undefined;
+  const message = space === -1 ? '' : rest.slice(space + 1).trim();
+  return message.length > 0 ? { percent: clampPercent(percent), message } : { percent: clampPercent(percent) };
+}
+
+/**
+ * Runs `command` definitions as child processes: no shell (arguments are never
+ * interpreted), each in its own process group, stdout and stderr captured line by
+ * line. Timeout and cancel send SIGTERM to the whole group, then SIGKILL after the
+ * grace period; when the command exits, whatever it left running in its group is
+ * stopped the same way, so no grandchild outlives its task.
+ */
+export class ProcessExecutor implements Executor {
+  readonly kind = 'process';
+  readonly #allow: readonly string[] | undefined;
+  readonly #killGraceMs: number;
+  readonly #tailChars: number;
+  readonly #running = new Set<Running>();
+  readonly #pendingKills = new Set<PendingKill>();
+
+  constructor(options: ProcessExecutorOptions = {}) {
+    if (options.allow !== undefined && (!Array.isArray(options.allow) || options.allow.some((a) => typeof a !== 'string' || a.length === 0))) {
+      throw new InvalidOptionsError('options.allow must be an array of non-empty strings');
+    }
+    if (options.killGraceMs !== undefined && (!Number.isInteger(options.killGraceMs) || options.killGraceMs < 0)) {
+      throw new InvalidOptionsError('options.killGraceMs must be a non-negative integer');
+    }
+    this.#allow = options.allow;
+    this.#killGraceMs = options.killGraceMs ?? 5_000;
+    this.#tailChars = options.tailChars ?? 16_384;
+  }
+
+  /** Processes alive now (leaders of their groups). */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  validate(type: string, definition: TaskDefinition): void {
+    const parsed = processDefinitionSchema.passthrough().safeParse(definition);
+    if (!parsed.success) throw new InvalidOptionsError(describeZodError(`definition "${type}"`, parsed.error));
+    this.#checkAllowed((definition as ProcessTaskDefinition).command);
+  }
+
+  execute(request: ExecutionRequest, sink: ExecutionSink): void {
+    const definition = request.definition.source as ProcessTaskDefinition;
+    let args: readonly string[];
+    try {
+      this.#checkAllowed(definition.command);
+      args = typeof definition.args === 'function' ? definition.args(request.input) : definition.args ?? [];
+      if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) throw new TypeError('args must be an array of strings');
+    } catch (error) {
+      sink.failed({ ...toTaskError(error), retryable: false });
+      return;
+    }
+    if (request.signal.aborted) return;
+    const child = spawn(definition.command, args, {
+      cwd: definition.cwd,
+      env: definition.env === undefined ? process.env : { ...process.env, ...definition.env },
+      detached: true, // its own process group, so the group can be signalled as one
+      shell: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    const running: Running = { child, killTimer: undefined };
+    this.#running.add(running);
+    const grace = definition.killGraceMs ?? this.#killGraceMs;
+    const stdoutTail = new TailBuffer(this.#tailChars);
+    const stderrTail = new TailBuffer(this.#tailChars);
+    const stdout = new LineSplitter((line) => {
+      if (line.startsWith(PROGRESS_PREFIX)) {
+        const progress = parseProgress(line);
+        if (progress !== undefined) {
+          sink.progress(progress.percent, progress.message);
+          return;
+        }
+      }
+      stdoutTail.line(line);
+      sink.output('stdout', line);
+    });
+    const stderr = new LineSplitter((line) => {
+      stderrTail.line(line);
+      sink.output('stderr', line);
+    });
+    child.stdout?.on('data', (chunk: Buffer) => stdout.write(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.write(chunk));
+
+    const stop = () => this.#stopGroup(running, grace);
+    request.signal.addEventListener('abort', stop, { once: true });
+    let spawnError: Error | undefined;
+    child.on('error', (error) => {
+      spawnError = error;
+    });
+    // The leader is gone: stop what it left in its group, so 'close' (which waits
+    // for every holder of the pipes) does come.
+    child.on('exit', () => {
+      if (child.pid !== undefined && signalGroup(child.pid, 0)) this.#stopGroup(running, grace);
+    });
+    child.on('close', (exitCode, signal) => {
+      stdout.end();
+      stderr.end();
+      request.signal.removeEventListener('abort', stop);
+      this.#forget(running);
+      if (request.signal.aborted) return; // the attempt already ended as timed out or cancelled
+      if (spawnError !== undefined) {
+        const code = (spawnError as NodeJS.ErrnoException).code;
+        sink.failed(taskError('STEWARD_PROCESS_SPAWN', `could not start "${definition.command}": ${spawnError.message}`, code !== 'ENOENT' && code !== 'EACCES'));
+        return;
+      }
+      const result: ProcessResult = { exitCode, signal, stdoutTail: stdoutTail.toString(), stderrTail: stderrTail.toString() };
+      if (exitCode === 0) {
+        sink.succeeded(result);
+        return;
+      }
+      const tail = result.stderrTail.trim().split('\n').slice(-5).join('\n');
+      if (signal !== null) {
+        // Killed by a signal nobody here sent (a segfault, the OOM killer): the
+        // process crashed, which supervision counts.
+        sink.crashed(taskError('STEWARD_PROCESS_EXIT', `"${definition.command}" was killed by ${signal}${tail ? `; stderr: ${tail}` : ''}`, true));
+        return;
+      }
+      sink.failed(taskError('STEWARD_PROCESS_EXIT', `"${definition.command}" exited with code ${exitCode}${tail ? `; stderr: ${tail}` : ''}`, true));
+    });
+  }
+
+  async close(): Promise<void> {
+    const closing = [...this.#running].map(
+      (running) =>
+        new Promise<void>((resolve) => {
+          running.child.once('close', () => resolve());
+          this.#stopGroup(running, 0);
+          // A child already reaped has nothing left to close.
+          if (running.child.exitCode !== null || running.child.signalCode !== null) resolve();
+        }),
+    );
+    await Promise.all(closing);
+    for (const running of [...this.#running]) this.#forget(running);
+    for (const pending of this.#pendingKills) {
+      clearTimeout(pending.timer);
+      signalGroup(pending.pid, 'SIGKILL');
+    }
+    this.#pendingKills.clear();
+  }
+
+  #checkAllowed(command: string): void {
+    if (this.#allow === undefined) return;
+    const name = basename(command);
+    if (!this.#allow.some((allowed) => allowed === command || (!allowed.includes('/') && allowed === name))) {
+      throw new CommandNotAllowedError(command);
+    }
+  }
+
+  /** SIGTERM to the group now, SIGKILL after `grace` (at once when it is 0). */
+  #stopGroup(running: Running, grace: number): void {
+    const pid = running.child.pid;
+    if (pid === undefined) return;
+    if (grace === 0) {
+      signalGroup(pid, 'SIGKILL');
+      return;
+    }
+    if (!signalGroup(pid, 'SIGTERM')) return;
+    if (running.killTimer !== undefined) return;
+    running.killTimer = setTimeout(() => {
+      running.killTimer = undefined;
+      signalGroup(pid, 'SIGKILL');
+    }, grace);
+  }
+
+  #forget(running: Running): void {
+    this.#running.delete(running);
+    const timer = running.killTimer;
+    const pid = running.child.pid;
+    if (timer === undefined || pid === undefined) return;
+    running.killTimer = undefined;
+    clearTimeout(timer);
+    // Something of the group may still be alive (it ignored SIGTERM): its SIGKILL
+    // stays due, tracked apart from the running leaders.
+    if (!signalGroup(pid, 0)) return;
+    const pending: PendingKill = {
+      pid,
+      timer: setTimeout(() => {
+        this.#pendingKills.delete(pending);
+        signalGroup(pid, 'SIGKILL');
+      }, this.#killGraceMs),
+    };
+    this.#pendingKills.add(pending);
+  }
+}
+
+/** Creates the process executor: pass it in `createRuntime({ executors: [processExecutor()] })`. */
+export function processExecutor(options: ProcessExecutorOptions = {}): ProcessExecutor {
+  return new ProcessExecutor(options);
+}
