@@ -47,8 +47,8 @@ export interface ExternalTaskDefinition extends DefinitionDefaults {
   [option: string]: unknown;
 }
 
-/** Any task definition. */
-export type TaskDefinition = WorkerTaskDefinition | InlineTaskDefinition | ExternalTaskDefinition;
+/** Any task definition. (The last member lets an executor's own definition type, such as the process executor's, be passed as it is.) */
+export type TaskDefinition = WorkerTaskDefinition | InlineTaskDefinition | ExternalTaskDefinition | (DefinitionDefaults & { command: string });
 
 /** A definition after validation: which executor runs it and its filled-in defaults. */
 export interface ResolvedDefinition {
