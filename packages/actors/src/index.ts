@@ -13,4 +13,12 @@ export {
   type SupervisorEvent,
   type SupervisorInput,
 } from './supervisor-machine.js';
+export {
+  childrenToRestart,
+  treeSupervisorMachine,
+  type RestartStrategy,
+  type TreeSupervisorContext,
+  type TreeSupervisorEvent,
+  type TreeSupervisorInput,
+} from './tree-supervisor-machine.js';
 export { SimulatedClock } from 'xstate';
