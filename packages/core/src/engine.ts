@@ -1,8 +1,7 @@
-import { type ExecutionContext, type ExecutionEnd, executionMachine, supervisorMachine, type ExecutionActorRef } from '@steward/actors';
+import { type ExecutionContext, type ExecutionEnd, executionMachine, type ExecutionActorRef } from '@steward/actors';
 import type { AppendReceipt } from '@steward/store';
 import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
-import { createActor, type Actor } from 'xstate';
 import { Attempt, type AttemptHost } from './attempt.js';
 import { backoffDelayMs } from './backoff.js';
 import { InvalidOptionsError, InvalidStateError, QueueFullError, ShuttingDownError, TaskNotFoundError, UnknownTaskTypeError } from './errors.js';
@@ -21,6 +20,7 @@ import { describeZodError, submitOptionsSchema } from './schemas.js';
 import { resolveDefinition, resolveRetryPolicy, type ResolvedDefinition, type RetryOptions, type TaskDefinition } from './task-definition.js';
 import { taskError, toTaskError, type TaskError } from './task-error.js';
 import type { TaskRecord } from './task-record.js';
+import { Supervision, type SupervisionNode } from './supervision.js';
 import { TimerWheel } from './timer-wheel.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
 import { WorkerExecutor } from './worker-executor.js';
@@ -79,7 +79,7 @@ export class Engine implements AttemptHost {
   /** Tells this process's output chunks from those of earlier runs on the same data directory. */
   readonly sessionId = randomUUID();
   readonly #idle: Array<() => void> = [];
-  readonly #supervisor: Actor<typeof supervisorMachine>;
+  readonly #supervision: Supervision;
   #pumpQueued = false;
   #compactQueued = false;
   #admitting = true;
@@ -125,13 +125,21 @@ export class Engine implements AttemptHost {
         settle: (_args, params) => this.#settle(params.context, params.end),
       },
     });
-    // Escalation (quarantine of a crashing type) is not wired yet, so the intensity
-    // is set out of reach: crashes are counted and reported, never blocking.
-    this.#supervisor = createActor(supervisorMachine.provide({ actors: { execution } }), {
-      input: { name: 'executors', maxRestarts: Number.MAX_SAFE_INTEGER, withinMs: 60_000 },
+    this.#supervision = new Supervision({
       clock: this.#wheel,
+      logger: options.logger,
+      executorKinds: ['inline', 'worker', ...options.executors.map((e) => e.kind)],
+      execution,
+      hooks: {
+        restartService: (name) => (name === 'journal' ? this.#journal.store.flush() : undefined),
+        restartExecutor: (kind) => this.#executors.get(kind)?.restart?.(),
+        quarantineEnded: (type) => {
+          this.options.logger.warn(`steward: task type "${type}" leaves quarantine; its tasks may run again`);
+          this.#schedulePump();
+        },
+      },
     });
-    this.#supervisor.start();
+    journal.onWriteFailed = (error) => this.#supervision.serviceFailed('journal', error);
     for (const [type, definition] of Object.entries(options.tasks)) this.define(type, definition);
   }
 
@@ -147,9 +155,14 @@ export class Engine implements AttemptHost {
     return this.#retryTimers.size;
   }
 
-  /** Restarts counted by the executors' supervisor. */
+  /** Crashed executions restarted, over every task type. */
   get restarts(): number {
-    return this.#supervisor.getSnapshot().context.restarts;
+    return this.#supervision.restarts;
+  }
+
+  /** The supervision tree as plain data. */
+  supervision(): SupervisionNode {
+    return this.#supervision.view();
   }
 
   // ---- definitions -------------------------------------------------------
@@ -160,8 +173,21 @@ export class Engine implements AttemptHost {
     const resolved = resolveDefinition(type, definition, this.options.priorities, kinds);
     this.#executors.get(resolved.kind)?.validate?.(type, definition);
     if (resolved.kind === 'worker' && !this.#executors.has('worker')) {
-      this.#executors.set('worker', new WorkerExecutor(this.options.workers, this.options.logger));
+      this.#executors.set(
+        'worker',
+        new WorkerExecutor(
+          this.options.workers,
+          (error) => {
+            this.options.logger.warn('steward: a worker thread failed between tasks', error);
+            this.#supervision.executorFailed('worker', error);
+          },
+          (taskId, what, message) =>
+            this.options.logger.warn(`steward: task ${taskId} left something behind that ${what === 'exit' ? 'called process.exit' : 'threw'} after it ended; contained: ${message}`),
+        ),
+      );
     }
+    const policy = { ...this.options.supervision, ...definition.supervision };
+    this.#supervision.defineType(type, resolved.kind, policy);
     this.#definitions.set(type, resolved);
     // Tasks of this type may have been waiting for it (recovered before it was defined).
     this.#schedulePump();
@@ -174,6 +200,7 @@ export class Engine implements AttemptHost {
   /** Why a ready task of `type` is not running now, or undefined when nothing but its turn holds it. */
   blockReason(type: string): string | undefined {
     if (!this.#definitions.has(type)) return 'type not defined';
+    if (this.#supervision.quarantinedUntil(type) !== undefined) return 'quarantined';
     if (!this.#canRun(type)) return 'type concurrency';
     if (this.#running.size >= this.options.concurrency) return 'concurrency';
     return undefined;
@@ -339,7 +366,7 @@ export class Engine implements AttemptHost {
       for (const waiter of waiters) waiter.reject(new ShuttingDownError(`task "${id}" did not finish before shutdown`));
     }
     this.#waiters.clear();
-    this.#supervisor.stop();
+    this.#supervision.stop();
     this.#wheel.clear();
     const closing = [...new Set(this.#executors.values())].map((e) => e.close());
     const results = await Promise.allSettled(closing);
@@ -363,9 +390,7 @@ export class Engine implements AttemptHost {
   // ---- AttemptHost -------------------------------------------------------
 
   actorOf(attempt: Attempt): ExecutionActorRef | undefined {
-    if (attempt.actor === undefined) {
-      attempt.actor = this.#supervisor.getSnapshot().children[attempt.task.id] as ExecutionActorRef | undefined;
-    }
+    if (attempt.actor === undefined) attempt.actor = this.#supervision.executionOf(attempt.task.type, attempt.task.id);
     return attempt.actor;
   }
 
@@ -508,7 +533,11 @@ export class Engine implements AttemptHost {
 
   readonly #canRun = (type: string): boolean => {
     const definition = this.#definitions.get(type);
-    return definition !== undefined && (this.#runningByType.get(type) ?? 0) < definition.concurrency;
+    return (
+      definition !== undefined &&
+      (this.#runningByType.get(type) ?? 0) < definition.concurrency &&
+      this.#supervision.quarantinedUntil(type) === undefined
+    );
   };
 
   #pump(): void {
@@ -529,16 +558,10 @@ export class Engine implements AttemptHost {
     this.#runningByType.set(task.type, (this.#runningByType.get(task.type) ?? 0) + 1);
     const attempt = new Attempt(this, task, number, definition, executor);
     this.#running.set(task.id, attempt);
-    // Escalation is not wired to quarantine yet; an escalated supervisor would
-    // refuse the start and leave the attempt without an actor, so reset it.
-    if (this.#supervisor.getSnapshot().value === 'escalated') this.#supervisor.send({ type: 'reset' });
     // Told before the work starts, so its progress follows it; a listener that
     // cancels here leaves a pending cancel, applied once the actor exists.
     if (this.events.observed) this.events.next({ type: 'task:started', taskId: task.id, attempt: number, taskType: task.type, at });
-    this.#supervisor.send({
-      type: 'execution.start',
-      input: { executionId: task.id, timeoutMs: task.timeoutMs ?? definition.timeoutMs },
-    });
+    attempt.actor = this.#supervision.startExecution(task.type, task.id, task.timeoutMs ?? definition.timeoutMs);
     if (attempt.pendingCancel !== undefined && !attempt.settled) {
       this.actorOf(attempt)?.send({ type: 'cancel', reason: attempt.pendingCancel.reason });
     }
@@ -597,10 +620,18 @@ export class Engine implements AttemptHost {
     else if (end === 'timed_out') {
       error = taskError('STEWARD_TIMEOUT', `attempt ${attempt.number} timed out after ${context.timeoutMs} ms`, true);
     } else if (end === 'cancelled') error = taskError('STEWARD_CANCELLED', context.reason ?? 'cancelled', false);
+    let quarantineError: TaskError | undefined;
     if (context.crashed && error !== undefined) {
       this.metrics.crashed++;
       if (this.events.observed) {
-        this.events.next({ type: 'supervisor:restarted', taskId: task.id, supervisor: 'executors', restarts: this.restarts + 1, error, at });
+        const supervisor = `type:${task.type}`;
+        this.events.next({ type: 'supervisor:restarted', taskId: task.id, supervisor, restarts: this.#supervision.restartsOf(task.type) + 1, error, at });
+      }
+      // This crash passes the type's intensity: its supervisor will escalate, the
+      // type rests, and this task stops here rather than retrying into the wall.
+      if (this.#supervision.wouldQuarantine(task.type)) {
+        quarantineError = taskError('STEWARD_QUARANTINED', `task type "${task.type}" crashed too often and is quarantined: ${error.message}`, false, error.stack);
+        error = quarantineError;
       }
     }
     let retryAt: number | undefined;
@@ -625,6 +656,13 @@ export class Engine implements AttemptHost {
       ...(retryAt === undefined ? {} : { retryAt }),
       ...(end === 'cancelled' && context.reason !== undefined ? { reason: context.reason } : {}),
     });
+    if (quarantineError !== undefined) {
+      const until = this.#supervision.quarantine(task.type);
+      this.options.logger.warn(`steward: task type "${task.type}" is quarantined until ${new Date(until).toISOString()} after repeated crashes`);
+      if (this.events.observed) {
+        this.events.next({ type: 'supervisor:quarantined', taskId: task.id, supervisor: `type:${task.type}`, taskType: task.type, until, error: quarantineError, at });
+      }
+    }
     if (retryAt !== undefined && error !== undefined) {
       // While stopping (without drain) the retry is journaled but not armed: the
       // task stays retrying and a restart resumes it.

@@ -21,6 +21,14 @@ export interface RuntimeEventMap {
   'task:failed': TaskEventBase & { type: 'task:failed'; error: TaskError; attempts: number };
   'task:cancelled': TaskEventBase & { type: 'task:cancelled'; reason?: string; attempts: number };
   'task:timed_out': TaskEventBase & { type: 'task:timed_out'; error: TaskError; attempts: number };
+  'supervisor:quarantined': TaskEventBase & {
+    type: 'supervisor:quarantined';
+    supervisor: string;
+    taskType: string;
+    /** When tasks of the type may run again. */
+    until: number;
+    error: TaskError;
+  };
   'task:step': TaskEventBase & { type: 'task:step'; name: string };
   'attempt:interrupted': TaskEventBase & { type: 'attempt:interrupted'; attempt: number; reason: string };
   /** Replay met an undecodable record at the journal's tail and stopped before it (a torn last write). */
@@ -62,5 +70,6 @@ export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName
   'task:step',
   'attempt:interrupted',
   'supervisor:restarted',
+  'supervisor:quarantined',
   'journal:torn-tail',
 ]);

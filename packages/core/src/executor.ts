@@ -47,6 +47,8 @@ export interface Executor {
   validate?(type: string, definition: TaskDefinition): void;
   /** Starts one attempt; reports through `sink`. Must not throw: failures go to the sink. */
   execute(request: ExecutionRequest, sink: ExecutionSink): void;
+  /** Starts over after a failure of the executor itself (its supervisor decides when). */
+  restart?(): Promise<void>;
   /** Releases threads, processes and handles. */
   close(): Promise<void>;
 }

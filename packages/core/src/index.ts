@@ -51,3 +51,4 @@ export {
 } from './errors.js';
 export type { Clock } from './clock.js';
 export type { RecoveryReport } from './journal.js';
+export type { SupervisionNode, SupervisionPolicy } from './supervision.js';

@@ -47,6 +47,9 @@ export class Journal {
   #sinceSnapshot = 0;
   #snapshotting: Promise<void> | undefined;
   #tornTailSeq: number | undefined;
+  #watched: Promise<void> | undefined;
+  /** Told when a batch of the journal could not be written (its supervisor restarts the writer). */
+  onWriteFailed: ((error: unknown) => void) | undefined;
 
   private constructor(store: LogStore, persistent: boolean, agingMs: number, snapshotEvery: number, snapshots = true) {
     this.store = store;
@@ -91,6 +94,11 @@ export class Journal {
   /** Appends a record and folds it into the table; returns the task it touched. */
   commit(record: JournalRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
     const receipt = this.store.append([record]);
+    // Records of one turn share one batch and one promise: watch each batch once.
+    if (receipt.durable !== this.#watched) {
+      this.#watched = receipt.durable;
+      receipt.durable.catch((error: unknown) => this.onWriteFailed?.(error));
+    }
     this.#sinceSnapshot++;
     const task = applyRecord(this.table, record);
     if (task !== undefined && task.endedAt !== undefined && (record.type === 'attempt:ended' || record.type === 'task:cancelled' || record.type === 'attempt:interrupted')) {

@@ -5,6 +5,7 @@ import { type Clock, systemClock } from './clock.js';
 import { InvalidOptionsError } from './errors.js';
 import type { Executor } from './executor.js';
 import { describeZodError, runtimeOptionsSchema } from './schemas.js';
+import type { SupervisionPolicy } from './supervision.js';
 import type { TaskDefinition } from './task-definition.js';
 
 /** Where the runtime writes what it has to say outside events. */
@@ -63,6 +64,12 @@ export interface RuntimeOptions {
    * so a task that kills its host cannot loop forever).
    */
   recovery?: { interruptionSpendsRetry?: boolean; maxInterruptions?: number };
+  /**
+   * Default crash intensity of every task type: past `maxRestarts` crashed executions
+   * within `withinMs`, the type is quarantined for `quarantineMs` (its tasks wait).
+   * @defaultValue { maxRestarts: 5, withinMs: 60_000, quarantineMs: 60_000 }
+   */
+  supervision?: { maxRestarts?: number; withinMs?: number; quarantineMs?: number };
   /** Task types to define at once, the same as calling define() for each. */
   tasks?: Record<string, TaskDefinition>;
   /** Extra executors (the process executor of @steward/adapters, or your own), by `kind`. */
@@ -95,6 +102,7 @@ export interface ResolvedRuntimeOptions {
   readonly snapshotEvery: number;
   readonly retention: { readonly completedMs: number; readonly failedMs: number };
   readonly recovery: { readonly interruptionSpendsRetry: boolean; readonly maxInterruptions: number };
+  readonly supervision: Readonly<SupervisionPolicy>;
   readonly tasks: Readonly<Record<string, TaskDefinition>>;
   readonly executors: readonly Executor[];
   readonly store: LogStore | undefined;
@@ -128,6 +136,7 @@ export const RUNTIME_DEFAULTS = Object.freeze({
   retentionFailedMs: 30 * 86_400_000,
   interruptionSpendsRetry: false,
   maxInterruptions: 5,
+  supervision: Object.freeze({ maxRestarts: 5, withinMs: 60_000, quarantineMs: 60_000 }),
 });
 
 /** Resolves a priority (level name or number) against the levels in force. */
@@ -182,6 +191,11 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
     retention: Object.freeze({
       completedMs: options.retention?.completedMs ?? RUNTIME_DEFAULTS.retentionCompletedMs,
       failedMs: options.retention?.failedMs ?? RUNTIME_DEFAULTS.retentionFailedMs,
+    }),
+    supervision: Object.freeze({
+      maxRestarts: options.supervision?.maxRestarts ?? RUNTIME_DEFAULTS.supervision.maxRestarts,
+      withinMs: options.supervision?.withinMs ?? RUNTIME_DEFAULTS.supervision.withinMs,
+      quarantineMs: options.supervision?.quarantineMs ?? RUNTIME_DEFAULTS.supervision.quarantineMs,
     }),
     recovery: Object.freeze({
       interruptionSpendsRetry: options.recovery?.interruptionSpendsRetry ?? RUNTIME_DEFAULTS.interruptionSpendsRetry,

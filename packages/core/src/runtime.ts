@@ -1,6 +1,7 @@
 import { filter, type Observable } from 'rxjs';
 import { Engine, type SubmitOptions } from './engine.js';
 import type { RecoveryReport } from './journal.js';
+import type { SupervisionNode } from './supervision.js';
 import { InvalidOptionsError, TaskFailedError, UnknownTaskTypeError } from './errors.js';
 import { RUNTIME_EVENT_NAMES, type RuntimeEvent, type RuntimeEventMap, type RuntimeEventName } from './events.js';
 import { buildMultiReport, type MultiReport } from './multi-report.js';
@@ -183,6 +184,11 @@ export class Runtime {
     const limit = options?.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 0) throw new InvalidOptionsError('options.limit must be a non-negative integer');
     return buildQueueStatus(this.#engine, limit);
+  }
+
+  /** The supervision tree: each supervisor, service, executor and task type, with its state and restarts. */
+  supervision(): SupervisionNode {
+    return this.#engine.supervision();
   }
 
   /** Counts, rates, durations and resource readings. */

@@ -29,8 +29,17 @@ export const submitOptionsSchema = z.strictObject({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** Restart intensity of a task type and the length of its quarantine. */
+export const supervisionSchema = z.strictObject({
+  maxRestarts: z.number().int().min(0).max(1_000_000).optional(),
+  withinMs: z.number().int().min(1).optional(),
+  quarantineMs: z.number().int().min(0).optional(),
+});
+
 /** The defaults a task definition may carry for its tasks, plus its own concurrency. */
 export const definitionDefaultsSchema = z.object({
+  /** Crash intensity and quarantine of this type. */
+  supervision: supervisionSchema.optional(),
   priority: prioritySchema.optional(),
   timeoutMs: timeoutSchema.optional(),
   retries: retriesSchema.optional(),
@@ -42,10 +51,18 @@ const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === '
   message: 'must be a function',
 });
 
-/** A worker-thread definition: a module and the name of its export. */
+const resourceLimitsSchema = z.strictObject({
+  maxOldGenerationSizeMb: z.number().positive().optional(),
+  maxYoungGenerationSizeMb: z.number().positive().optional(),
+  codeRangeSizeMb: z.number().positive().optional(),
+  stackSizeMb: z.number().positive().optional(),
+});
+
+/** A worker-thread definition: a module and the name of its export, and its own thread limits if any. */
 export const workerDefinitionSchema = definitionDefaultsSchema.extend({
   module: z.union([z.instanceof(URL), z.string().min(1)]),
   export: z.string().min(1).optional(),
+  resourceLimits: resourceLimitsSchema.optional(),
 }).strict();
 
 /** An inline definition: a handler run on the main thread. */
@@ -56,14 +73,7 @@ export const workersOptionsSchema = z.strictObject({
   minThreads: z.number().int().min(0).max(1_024).optional(),
   maxThreads: z.number().int().min(1).max(1_024).optional(),
   idleTimeoutMs: z.number().int().min(0).optional(),
-  resourceLimits: z
-    .strictObject({
-      maxOldGenerationSizeMb: z.number().positive().optional(),
-      maxYoungGenerationSizeMb: z.number().positive().optional(),
-      codeRangeSizeMb: z.number().positive().optional(),
-      stackSizeMb: z.number().positive().optional(),
-    })
-    .optional(),
+  resourceLimits: resourceLimitsSchema.optional(),
 });
 
 /** Validated shape of the runtime options (objects such as clocks and executors are checked loosely). */
@@ -84,6 +94,7 @@ export const runtimeOptionsSchema = z.strictObject({
       failedMs: z.number().int().min(0).optional(),
     })
     .optional(),
+  supervision: supervisionSchema.optional(),
   recovery: z
     .strictObject({
       interruptionSpendsRetry: z.boolean().optional(),

@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from './backoff.js';
 import { InvalidOptionsError } from './errors.js';
-import { resolvePriority } from './options.js';
+import { resolvePriority, type WorkersOptions } from './options.js';
 import { definitionDefaultsSchema, describeZodError, inlineDefinitionSchema, workerDefinitionSchema } from './schemas.js';
 import type { TaskHandler } from './task-context.js';
 
@@ -27,6 +27,8 @@ export interface DefinitionDefaults {
   retries?: RetryOptions;
   /** At most this many tasks of this type run at once. @defaultValue no limit beyond the runtime's */
   concurrency?: number;
+  /** Crash intensity and quarantine of this type. @defaultValue the runtime's `supervision` */
+  supervision?: { maxRestarts?: number; withinMs?: number; quarantineMs?: number };
 }
 
 /** A task type run in a worker thread: `module`'s export `export` is the handler. */
@@ -34,6 +36,8 @@ export interface WorkerTaskDefinition extends DefinitionDefaults {
   module: URL | string;
   /** @defaultValue 'default' */
   export?: string;
+  /** V8 limits of the threads running this type (they get a pool of their own). @defaultValue the runtime's `workers.resourceLimits` */
+  resourceLimits?: WorkersOptions['resourceLimits'];
 }
 
 /** A task type run on the main thread. */
@@ -61,6 +65,7 @@ export interface ResolvedDefinition {
   /** Worker kind: the module's URL as a string. */
   readonly moduleUrl?: string;
   readonly exportName?: string;
+  readonly resourceLimits?: WorkersOptions['resourceLimits'];
   /** Inline kind. */
   readonly handler?: TaskHandler;
   /** The definition as given, for executors from outside core. */
@@ -135,6 +140,7 @@ export function resolveDefinition(
     concurrency: definition.concurrency ?? Infinity,
     moduleUrl: kind === 'worker' ? moduleUrlOf(worker.module, path) : undefined,
     exportName: kind === 'worker' ? worker.export ?? 'default' : undefined,
+    resourceLimits: kind === 'worker' ? worker.resourceLimits : undefined,
     handler: kind === 'inline' ? (definition as InlineTaskDefinition).handler : undefined,
     source: definition,
   });

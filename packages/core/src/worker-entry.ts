@@ -1,6 +1,7 @@
 // Runs inside a Piscina worker thread: loads the task type's module, calls its
 // export with (input, ctx) and returns a WorkerReply. A handler's throw becomes
 // data here; only a dying thread reaches the main side as a rejection.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { serialize } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { clampPercent, formatLogLine, makeStep, type TaskContext } from './task-context.js';
@@ -11,6 +12,48 @@ type Handler = (input: unknown, ctx: TaskContext) => unknown;
 
 // The thread is terminated on cancel and timeout, so this signal never needs to fire.
 const NEVER_ABORTED = new AbortController().signal;
+
+/** The task a piece of code runs on behalf of (timers and promises keep it), and whether it has ended. */
+interface TaskScope {
+  readonly taskId: string;
+  readonly attempt: number;
+  done: boolean;
+}
+
+const scopes = new AsyncLocalStorage<TaskScope>();
+
+function stray(scope: TaskScope, what: 'exit' | 'error', message: string): void {
+  parentPort?.postMessage({ tag: WORKER_EVENT_TAG, kind: 'stray', taskId: scope.taskId, attempt: scope.attempt, what, message } satisfies WorkerEvent);
+}
+
+// What a task leaves behind must not fail the task that runs next on this thread:
+// a timer of a task that has already returned may neither end the thread
+// (process.exit) nor kill it with an uncaught error. Both are contained and
+// reported. The same from the running task itself still ends the thread, which
+// fails that task's own attempt as crashed.
+const realExit = process.exit.bind(process);
+process.exit = ((code?: number | string | null) => {
+  const scope = scopes.getStore();
+  if (scope?.done === true) {
+    stray(scope, 'exit', `process.exit(${code ?? ''}) after the task ended was ignored`);
+    return undefined as never;
+  }
+  return realExit(code as number | undefined);
+}) as typeof process.exit;
+
+function onUncaught(error: unknown): void {
+  const scope = scopes.getStore();
+  if (scope?.done === true) {
+    stray(scope, 'error', error instanceof Error ? (error.stack ?? error.message) : String(error));
+    return;
+  }
+  // Not contained: end the thread the way Node would have, with this error.
+  process.off('uncaughtException', onUncaught);
+  queueMicrotask(() => {
+    throw error;
+  });
+}
+process.on('uncaughtException', onUncaught);
 
 async function loadHandler(task: WorkerTask): Promise<Handler | WorkerReply> {
   let module: Record<string, unknown>;
@@ -62,8 +105,9 @@ export default async function runTask(task: WorkerTask): Promise<WorkerReply> {
       post({ tag: WORKER_EVENT_TAG, kind: 'step', taskId: task.taskId, attempt: task.attempt, name, result }),
     ),
   };
+  const scope: TaskScope = { taskId: task.taskId, attempt: task.attempt, done: false };
   try {
-    const value = await loaded(task.input, ctx);
+    const value = await scopes.run(scope, () => loaded(task.input, ctx));
     // Checked here, off the main thread: a value Piscina cannot post would kill the
     // thread after the fact and read as a crash instead of the handler's mistake.
     if ((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol') {
@@ -77,5 +121,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerReply> {
     return { kind: 'ok', value, sent };
   } catch (error) {
     return { kind: 'error', error: toTaskError(error), sent };
+  } finally {
+    scope.done = true;
   }
 }

@@ -1,7 +1,10 @@
 import { inspect } from 'node:util';
 import { Piscina } from 'piscina';
 import type { ExecutionRequest, ExecutionSink, Executor } from './executor.js';
-import type { Logger, WorkersOptions } from './options.js';
+import type { WorkersOptions } from './options.js';
+
+/** The pool's options, resolved. */
+export type WorkerPoolOptions = Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> & Pick<WorkersOptions, 'resourceLimits'>;
 import { taskError, type TaskError } from './task-error.js';
 import { isWorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
@@ -37,25 +40,63 @@ function crashError(error: unknown): { error: TaskError; crashed: boolean } {
  */
 export class WorkerExecutor implements Executor {
   readonly kind = 'worker';
-  readonly #pool: Piscina;
+  #pool: Piscina;
   readonly #active = new Map<string, ActiveAttempt>();
+  readonly #options: WorkerPoolOptions;
+  readonly #onPoolError: (error: unknown) => void;
 
-  constructor(options: Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> & Pick<WorkersOptions, 'resourceLimits'>, logger: Logger) {
-    this.#pool = new Piscina({
+  readonly #onStray: (taskId: string, what: string, message: string) => void;
+  /** Extra pools for task types with their own resource limits, by those limits. */
+  readonly #limitedPools = new Map<string, Piscina>();
+
+  constructor(options: WorkerPoolOptions, onPoolError: (error: unknown) => void, onStray: (taskId: string, what: string, message: string) => void = () => undefined) {
+    this.#options = options;
+    this.#onPoolError = onPoolError;
+    this.#onStray = onStray;
+    this.#pool = this.#createPool(options.resourceLimits);
+  }
+
+  #poolFor(limits: WorkerPoolOptions['resourceLimits'] | undefined): Piscina {
+    if (limits === undefined) return this.#pool;
+    // Limits are a property of a thread, so a type with its own limits gets its own pool.
+    const key = JSON.stringify(limits);
+    let pool = this.#limitedPools.get(key);
+    if (pool === undefined) {
+      pool = this.#createPool(limits);
+      this.#limitedPools.set(key, pool);
+    }
+    return pool;
+  }
+
+  #createPool(resourceLimits: WorkerPoolOptions['resourceLimits']): Piscina {
+    const options = this.#options;
+    const pool = new Piscina({
       filename: ENTRY,
       minThreads: options.minThreads,
       maxThreads: options.maxThreads,
       idleTimeout: options.idleTimeoutMs,
-      ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
     });
-    this.#pool.on('message', (message: unknown) => this.#onEvent(message));
-    // A thread that fails with no task on it (between tasks) must not take the host down.
-    this.#pool.on('error', (error: unknown) => logger.warn('steward: a worker thread failed between tasks', error));
+    pool.on('message', (message: unknown) => this.#onEvent(message));
+    // A thread that fails with no task on it (between tasks) must not take the host
+    // down; Piscina has already replaced it, and the supervisor counts it.
+    pool.on('error', (error: unknown) => this.#onPoolError(error));
+    return pool;
+  }
+
+  /** Replaces the pool: attempts still on the old one end as crashed. */
+  async restart(): Promise<void> {
+    const old = [this.#pool, ...this.#limitedPools.values()];
+    this.#limitedPools.clear();
+    this.#pool = this.#createPool(this.#options.resourceLimits);
+    await Promise.all(old.map((pool) => pool.destroy()));
   }
 
   /** Threads alive now. */
   get threads(): number {
-    return this.#pool.threads.length;
+    let threads = this.#pool.threads.length;
+    for (const pool of this.#limitedPools.values()) threads += pool.threads.length;
+    return threads;
   }
 
   execute(request: ExecutionRequest, sink: ExecutionSink): void {
@@ -71,7 +112,7 @@ export class WorkerExecutor implements Executor {
     };
     const active: ActiveAttempt = { attempt: request.attempt, sink, received: 0, reply: undefined };
     this.#active.set(request.taskId, active);
-    this.#pool.run(task, { signal: request.signal }).then(
+    this.#poolFor(definition.resourceLimits).run(task, { signal: request.signal }).then(
       (reply: WorkerReply) => {
         if (active.received >= reply.sent) this.#finish(request.taskId, active, reply);
         else active.reply = reply; // events still in flight on the other port
@@ -88,11 +129,16 @@ export class WorkerExecutor implements Executor {
 
   async close(): Promise<void> {
     this.#active.clear();
-    await this.#pool.destroy();
+    await Promise.all([this.#pool, ...this.#limitedPools.values()].map((pool) => pool.destroy()));
+    this.#limitedPools.clear();
   }
 
   #onEvent(message: unknown): void {
     if (!isWorkerEvent(message)) return;
+    if (message.kind === 'stray') {
+      this.#onStray(message.taskId, message.what, message.message);
+      return;
+    }
     const active = this.#active.get(message.taskId);
     if (active === undefined || active.attempt !== message.attempt) return;
     active.received++;

@@ -46,6 +46,15 @@ export type WorkerEvent =
     }
   | {
       readonly tag: typeof WORKER_EVENT_TAG;
+      /** Something a task left behind (a timer) threw or called process.exit after the task ended; it was contained. */
+      readonly kind: 'stray';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly what: 'exit' | 'error';
+      readonly message: string;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
       readonly kind: 'log';
       readonly taskId: string;
       readonly attempt: number;

@@ -76,6 +76,9 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
   #lastSeq = 0;
   #pending: PendingBatch | undefined;
   #writing: Promise<void> = Promise.resolve();
+  /** Operations of a batch whose write failed: written again, first, with the next one. */
+  #retryOps: PendingBatch['ops'] = [];
+  #lastWriteError: unknown;
   #closed = false;
   readonly #maxBlobBytes: number;
   #blobSeq = 0;
@@ -238,14 +241,17 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
 
   async flush(): Promise<void> {
     this.#assertOpen();
+    if (this.#pending === undefined && this.#retryOps.length > 0) this.#openBatch();
     if (this.#pending !== undefined) this.#write();
     await this.#writing;
+    if (this.#lastWriteError !== undefined) throw this.#lastWriteError;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#pending === undefined && this.#retryOps.length > 0) this.#openBatch();
     if (this.#pending !== undefined) this.#write();
-    await this.#writing.catch(() => undefined);
+    await this.#writing;
     this.#closed = true;
     await this.#db.close();
   }
@@ -274,12 +280,22 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     if (batch === undefined) return;
     this.#pending = undefined;
     if (batch.blobs) batch.ops.push({ type: 'put', key: BLOB_SEQ_KEY, value: encodeValue(this.#blobSeq) });
-    this.#writing = this.#writing.then(
-      () => this.#db.batch(batch.ops, { sync: this.#sync }).then(batch.resolve, (error: unknown) => {
+    const ops = this.#retryOps.length > 0 ? [...this.#retryOps, ...batch.ops] : batch.ops;
+    this.#retryOps = [];
+    // The chain never rejects, so one failed write does not stop every later one;
+    // the failed operations are kept and go first in the next write (flush() asks
+    // for one), and its `durable` promise tells whoever watches.
+    this.#writing = this.#writing.then(async () => {
+      try {
+        await this.#db.batch(ops, { sync: this.#sync });
+        this.#lastWriteError = undefined;
+        batch.resolve();
+      } catch (error) {
+        this.#retryOps = ops;
+        this.#lastWriteError = error;
         batch.reject(error);
-        throw error;
-      }),
-    );
+      }
+    });
   }
 
   #assertOpen(): void {
