@@ -1,47 +1,30 @@
 import { type ExecutionContext, type ExecutionEnd, executionMachine, type ExecutionActorRef } from '@steward/actors';
 import type { AppendReceipt } from '@steward/store';
-import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
 import { Attempt, type AttemptHost } from './attempt.js';
-import { backoffDelayMs } from './backoff.js';
-import { InvalidOptionsError, InvalidStateError, QueueFullError, ShuttingDownError, TaskNotFoundError, UnknownTaskTypeError } from './errors.js';
+import { InvalidOptionsError, InvalidStateError, ShuttingDownError, TaskNotFoundError } from './errors.js';
 import type { RuntimeEvent } from './events.js';
 import type { Executor } from './executor.js';
 import { InlineExecutor } from './inline-executor.js';
 import { JOURNAL_VERSION, type JournalRecord } from './journal-record.js';
 import { MetricsCollector } from './metrics.js';
-import { type ResolvedRuntimeOptions, resolvePriority } from './options.js';
-import { OutputBuffer } from './output-buffer.js';
-import { checkPayload } from './payload.js';
+import type { ResolvedRuntimeOptions } from './options.js';
 import { ReadyQueue } from './ready-queue.js';
 import { Journal, type RecoveryReport } from './journal.js';
 import type { TaskTable } from './reducer.js';
-import { describeZodError, submitOptionsSchema } from './schemas.js';
-import { resolveDefinition, resolveRetryPolicy, type ResolvedDefinition, type RetryOptions, type TaskDefinition } from './task-definition.js';
+import { resolveDefinition, type ResolvedDefinition, type TaskDefinition } from './task-definition.js';
 import { taskError, toTaskError, type TaskError } from './task-error.js';
 import type { TaskRecord } from './task-record.js';
 import { Supervision, type SupervisionNode } from './supervision.js';
 import { TimerWheel } from './timer-wheel.js';
+import { prepareSubmission, type SubmitOptions } from './submission.js';
+import { resumeAfterReplay } from './recovery.js';
+import { IdleWaiter } from './idle-waiter.js';
+import { attemptError, outcomeOf, retryDelay, terminalEvent } from './settlement.js';
+import { TaskOutput } from './task-output.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
 import { WorkerExecutor } from './worker-executor.js';
 
-/** An output chunk as the store keeps it: with the session and number that order it. */
-export interface StoredChunk extends OutputChunk {
-  readonly s: string;
-  readonly n: number;
-}
-
-/** Options of one submission. */
-export interface SubmitOptions {
-  /** A level name or a number. @defaultValue the definition's, else `defaultPriority` */
-  priority?: string | number;
-  /** Deadline of each attempt; 0 for none. @defaultValue the definition's, else none */
-  timeoutMs?: number;
-  retries?: RetryOptions;
-  /** Same key, same task: a second submit returns the first task. */
-  idempotencyKey?: string;
-  metadata?: Record<string, unknown>;
-}
 
 interface Waiter {
   resolve(outcome: TaskOutcome): void;
@@ -74,11 +57,9 @@ export class Engine implements AttemptHost {
   readonly #runningByType = new Map<string, number>();
   readonly #retryTimers = new Map<string, unknown>();
   readonly #waiters = new Map<string, Waiter[]>();
-  readonly #outputs = new Map<string, OutputBuffer>();
-  readonly #outputCounts = new Map<string, number>();
-  /** Tells this process's output chunks from those of earlier runs on the same data directory. */
-  readonly sessionId = randomUUID();
-  readonly #idle: Array<() => void> = [];
+  /** Captured output of every task. */
+  readonly output: TaskOutput;
+  readonly #idle = new IdleWaiter();
   readonly #supervision: Supervision;
   #pumpQueued = false;
   #compactQueued = false;
@@ -114,6 +95,7 @@ export class Engine implements AttemptHost {
     this.options = options;
     this.#journal = journal;
     this.table = journal.table;
+    this.output = new TaskOutput(journal.persistent ? journal.store : undefined, options.maxOutputBytes);
     this.#wheel = new TimerWheel(options.clock);
     this.startedAt = options.clock.now();
     this.#executors.set('inline', new InlineExecutor());
@@ -216,44 +198,15 @@ export class Engine implements AttemptHost {
 
   submit(type: string, input: unknown, options: SubmitOptions | undefined): { task: TaskRecord; durable: Promise<void> } {
     this.#assertOpen();
-    if (typeof type !== 'string' || type.length === 0) throw new InvalidOptionsError('type must be a non-empty string');
-    const definition = this.#definitions.get(type);
-    if (definition === undefined) throw new UnknownTaskTypeError(type);
-    if (options !== undefined) {
-      if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options must be an object');
-      const parsed = submitOptionsSchema.safeParse(options);
-      if (!parsed.success) throw new InvalidOptionsError(describeZodError('options', parsed.error));
-      if (options.idempotencyKey !== undefined) {
-        const existing = this.table.byIdempotencyKey.get(options.idempotencyKey);
-        const task = existing === undefined ? undefined : this.table.tasks.get(existing);
-        if (task !== undefined) {
-          if (task.type !== type) {
-            throw new InvalidStateError(`idempotencyKey "${options.idempotencyKey}" already names a task of type "${task.type}", not "${type}"`);
-          }
-          return { task, durable: Promise.resolve() };
-        }
-      }
-    }
-    if (this.ready.size + this.#retryTimers.size >= this.options.maxQueue) throw new QueueFullError(this.options.maxQueue);
-    checkPayload(input, this.options.maxPayloadBytes);
-    if (options?.metadata !== undefined) checkPayload(options.metadata, this.options.maxPayloadBytes, 'options.metadata');
-    const priority =
-      options?.priority !== undefined
-        ? resolvePriority(options.priority, this.options.priorities, 'options.priority')
-        : definition.priority ?? this.options.defaultPriority;
-    const task = {
-      id: this.options.idGenerator(),
-      type,
-      input,
-      priority,
-      order: this.table.nextOrder,
-      timeoutMs: options?.timeoutMs,
-      retries: options?.retries,
-      idempotencyKey: options?.idempotencyKey,
-      metadata: options?.metadata,
-      dependsOn: [],
-    };
-    if (this.table.tasks.has(task.id)) throw new InvalidStateError(`idGenerator returned "${task.id}" twice`);
+    const prepared = prepareSubmission(type, input, options, {
+      definitions: this.#definitions,
+      table: this.table,
+      waiting: this.ready.size + this.#retryTimers.size,
+      runtime: this.options,
+    });
+    if ('existing' in prepared) return { task: prepared.existing, durable: Promise.resolve() };
+    const { task } = prepared;
+    const priority = task.priority;
     const at = this.options.clock.now();
     const { task: record, receipt } = this.#commit({ v: JOURNAL_VERSION, type: 'task:submitted', at, task });
     const created = record as TaskRecord;
@@ -327,25 +280,6 @@ export class Engine implements AttemptHost {
     });
   }
 
-  /** The in-memory output of a task (runtimes without a data directory). */
-  output(id: string): OutputBuffer | undefined {
-    return this.#outputs.get(id);
-  }
-
-  /** True when output is kept in the store rather than in memory. */
-  get outputOnDisk(): boolean {
-    return this.#journal.persistent;
-  }
-
-  /** Chunks written by this session for a task so far (on-disk output). */
-  outputCount(id: string): number {
-    return this.#outputCounts.get(id) ?? 0;
-  }
-
-  /** The stored output chunks of a task, oldest first (on-disk output). */
-  storedOutput(id: string): AsyncIterable<StoredChunk> {
-    return this.#journal.store.readBlobs(id) as AsyncIterable<StoredChunk>;
-  }
 
   // ---- shutdown ----------------------------------------------------------
 
@@ -411,22 +345,8 @@ export class Engine implements AttemptHost {
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void {
     const id = attempt.task.id;
     const at = this.options.clock.now();
-    if (this.#journal.persistent) {
-      // On disk, in the store's blob keyspace (capped per task, tail kept), so the
-      // output outlives the process and costs no memory once the task has ended.
-      if (this.#state === 'stopped') return;
-      const n = this.#outputCounts.get(id) ?? 0;
-      this.#outputCounts.set(id, n + 1);
-      const chunk: StoredChunk = { stream, data, at, s: this.sessionId, n };
-      this.#journal.store.appendBlob(id, chunk);
-    } else {
-      let buffer = this.#outputs.get(id);
-      if (buffer === undefined) {
-        buffer = new OutputBuffer(this.options.maxOutputBytes);
-        this.#outputs.set(id, buffer);
-      }
-      buffer.append({ stream, data, at });
-    }
+    if (this.#state === 'stopped' && this.output.onDisk) return; // the store is closed
+    this.output.append(id, { stream, data, at });
     if (this.events.observed) this.events.next({ type: 'task:output', taskId: id, stream, data, at });
   }
 
@@ -476,10 +396,7 @@ export class Engine implements AttemptHost {
     this.#compactQueued = false;
     if (this.#state === 'stopped') return Promise.resolve();
     const { dropped, done } = this.#journal.compact(this.options.clock.now(), this.options.retention);
-    for (const id of dropped) {
-      this.#outputs.delete(id);
-      if (this.#journal.persistent) void this.#journal.store.dropBlobs(id).catch(() => undefined);
-    }
+    for (const id of dropped) this.output.drop(id);
     return done.catch((error: unknown) => this.options.logger.warn('steward: a journal snapshot failed; the journal keeps growing until the next one succeeds', error));
   }
 
@@ -487,32 +404,17 @@ export class Engine implements AttemptHost {
   async #recover(torn: number[]): Promise<void> {
     this.recovery = await this.#journal.recover(() => this.options.clock.now());
     const at = this.options.clock.now();
-    const interrupted: Array<{ taskId: string; attempt: number }> = [];
-    for (const task of this.table.tasks.values()) {
-      if (task.status === 'running') {
-        const attempt = task.attempts;
-        const tooMany = task.interruptions + 1 > this.options.recovery.maxInterruptions;
-        this.#commit({
-          v: JOURNAL_VERSION,
-          type: 'attempt:interrupted',
-          at,
-          taskId: task.id,
-          attempt,
-          reason: 'crash',
-          counts: this.options.recovery.interruptionSpendsRetry,
-          ...(tooMany
-            ? { error: taskError('STEWARD_INTERRUPTED', `attempt ${attempt} was interrupted ${task.interruptions + 1} times (recovery.maxInterruptions)`, false) }
-            : {}),
-        });
-        interrupted.push({ taskId: task.id, attempt });
-        if (tooMany) {
-          this.metrics.recordEnd('failed', undefined, at);
-          continue;
-        }
-      }
-      if (task.status === 'queued') this.ready.add(task);
-      else if (task.status === 'retrying') this.#armRetry(task, Math.max(0, (task.retryAt ?? at) - at));
-    }
+    const interrupted = resumeAfterReplay(
+      {
+        table: this.table,
+        commit: (record) => this.#commit(record),
+        requeue: (task) => this.ready.add(task),
+        resumeRetry: (task, delayMs) => this.#armRetry(task, delayMs),
+        failed: () => this.metrics.recordEnd('failed', undefined, at),
+      },
+      this.options.recovery,
+      at,
+    );
     // Told one turn later, so a subscriber attached right after createRuntime() hears it.
     setImmediate(() => {
       if (!this.events.observed) return;
@@ -615,11 +517,7 @@ export class Engine implements AttemptHost {
       this.#afterAttempt();
       return;
     }
-    let error: TaskError | undefined;
-    if (end === 'failed') error = context.error as TaskError;
-    else if (end === 'timed_out') {
-      error = taskError('STEWARD_TIMEOUT', `attempt ${attempt.number} timed out after ${context.timeoutMs} ms`, true);
-    } else if (end === 'cancelled') error = taskError('STEWARD_CANCELLED', context.reason ?? 'cancelled', false);
+    let error = attemptError(end, context, attempt.number);
     let quarantineError: TaskError | undefined;
     if (context.crashed && error !== undefined) {
       this.metrics.crashed++;
@@ -634,16 +532,8 @@ export class Engine implements AttemptHost {
         error = quarantineError;
       }
     }
-    let retryAt: number | undefined;
-    let delayMs = 0;
-    if ((end === 'failed' || end === 'timed_out') && error?.retryable === true && this.#state !== 'stopped') {
-      const policy = resolveRetryPolicy(task.retries, attempt.definition.retries);
-      const retryNumber = task.budgetUsed + 1;
-      if (retryNumber <= policy.attempts) {
-        delayMs = backoffDelayMs(policy, retryNumber, this.options.random);
-        retryAt = at + delayMs;
-      }
-    }
+    const delayMs = this.#state === 'stopped' ? undefined : retryDelay(task, attempt.definition, end, error, this.options.random);
+    const retryAt = delayMs === undefined ? undefined : at + delayMs;
     this.#commit({
       v: JOURNAL_VERSION,
       type: 'attempt:ended',
@@ -663,7 +553,7 @@ export class Engine implements AttemptHost {
         this.events.next({ type: 'supervisor:quarantined', taskId: task.id, supervisor: `type:${task.type}`, taskType: task.type, until, error: quarantineError, at });
       }
     }
-    if (retryAt !== undefined && error !== undefined) {
+    if (delayMs !== undefined && error !== undefined) {
       // While stopping (without drain) the retry is journaled but not armed: the
       // task stays retrying and a restart resumes it.
       if (this.#admitting) this.#armRetry(task, delayMs);
@@ -678,7 +568,7 @@ export class Engine implements AttemptHost {
 
   #afterAttempt(): void {
     this.#schedulePump();
-    if (this.#idle.length > 0) for (const wake of this.#idle.splice(0)) wake();
+    this.#idle.poke();
   }
 
   #armRetry(task: TaskRecord, delayMs: number): void {
@@ -709,16 +599,8 @@ export class Engine implements AttemptHost {
     this.metrics.recordEnd(status, durationMs, at);
     // Built before anyone is told: a listener may retry the task and reset its record.
     const outcome = outcomeOf(task, status);
-    if (this.events.observed) {
-      const base = { taskId: task.id, at, attempts: outcome.attempts };
-      const error = outcome.error as TaskError;
-      const reason = task.cancelReason;
-      if (status === 'completed') this.events.next({ ...base, type: 'task:completed', result: outcome.result, durationMs: durationMs ?? 0 });
-      else if (status === 'failed') this.events.next({ ...base, type: 'task:failed', error });
-      else if (status === 'timed_out') this.events.next({ ...base, type: 'task:timed_out', error });
-      else this.events.next({ ...base, type: 'task:cancelled', ...(reason === undefined ? {} : { reason }) });
-    }
-    if (this.#outputCounts.delete(task.id)) this.#journal.store.closeBlob(task.id);
+    if (this.events.observed) this.events.next(terminalEvent(outcome, at, durationMs, task.cancelReason));
+    this.output.ended(task.id);
     const waiters = this.#waiters.get(task.id);
     if (waiters !== undefined) {
       this.#waiters.delete(task.id);
@@ -727,31 +609,6 @@ export class Engine implements AttemptHost {
   }
 
   #waitIdle(timeoutMs: number, drain: boolean): Promise<void> {
-    const done = () => this.#running.size === 0 && (!drain || (this.ready.size === 0 && this.#retryTimers.size === 0));
-    if (done() || timeoutMs <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      // A real timer on purpose: the grace period of a shutdown is wall time even
-      // under a simulated clock, so a test cannot hang on it. Past what a Node timer
-      // holds (Infinity included) there is no timer: it waits for the work.
-      const timer = timeoutMs <= 2_147_483_647 ? setTimeout(finish, timeoutMs) : undefined;
-      const check = () => {
-        if (done()) finish();
-        else this.#idle.push(check);
-      };
-      function finish() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#idle.push(check);
-    });
+    return this.#idle.wait(() => this.#running.size === 0 && (!drain || (this.ready.size === 0 && this.#retryTimers.size === 0)), timeoutMs);
   }
-}
-
-/** The outcome of a task that has ended. */
-export function outcomeOf(task: TaskRecord, status: TerminalStatus): TaskOutcome {
-  const outcome: TaskOutcome = { taskId: task.id, status, endedAt: task.endedAt ?? 0, attempts: task.attempts };
-  if (task.startedAt !== undefined) outcome.startedAt = task.startedAt;
-  if (status === 'completed') outcome.result = task.result;
-  if (task.error !== undefined) outcome.error = task.error;
-  return outcome;
 }

@@ -1,6 +1,6 @@
 export { createRuntime, Runtime, type ListQuery, type MultipleItem, type ShutdownOptions, type TaskCallback } from './runtime.js';
 export { TaskHandle } from './task-handle.js';
-export type { SubmitOptions } from './engine.js';
+export type { SubmitOptions } from './submission.js';
 export type {
   RuntimeOptions,
   WorkersOptions,

@@ -11,7 +11,7 @@ import { isTerminal, type OutputChunk } from './types.js';
 export function followOutput(engine: Engine, id: string, follow: boolean): AsyncIterable<OutputChunk> {
   const task = typeof id === 'string' ? engine.table.tasks.get(id) : undefined;
   if (task === undefined) throw new TaskNotFoundError(String(id));
-  if (engine.outputOnDisk) return followStoredOutput(engine, id, follow);
+  if (engine.output.onDisk) return followStoredOutput(engine, id, follow);
   return {
     async *[Symbol.asyncIterator]() {
       let dirty = false;
@@ -32,7 +32,7 @@ export function followOutput(engine: Engine, id: string, follow: boolean): Async
       try {
         for (;;) {
           dirty = false;
-          for (const chunk of engine.output(id)?.chunks() ?? []) {
+          for (const chunk of engine.output.buffer(id)?.chunks() ?? []) {
             if (chunk.n <= last) continue;
             last = chunk.n;
             yield { stream: chunk.stream, data: chunk.data, at: chunk.at };
@@ -60,7 +60,7 @@ function followStoredOutput(engine: Engine, id: string, follow: boolean): AsyncI
       const live: OutputChunk[] = [];
       let wake: (() => void) | undefined;
       let ended = false;
-      const firstLive = engine.outputCount(id);
+      const firstLive = engine.output.count(id);
       // Following an ended task is reading it: nothing more will come.
       const following = follow && task !== undefined && !isTerminal(task.status);
       const subscription = following
@@ -77,8 +77,8 @@ function followStoredOutput(engine: Engine, id: string, follow: boolean): AsyncI
           })
         : undefined;
       try {
-        for await (const chunk of engine.storedOutput(id)) {
-          if (subscription !== undefined && chunk.s === engine.sessionId && chunk.n >= firstLive) continue;
+        for await (const chunk of engine.output.stored(id)) {
+          if (subscription !== undefined && chunk.s === engine.output.sessionId && chunk.n >= firstLive) continue;
           yield { stream: chunk.stream, data: chunk.data, at: chunk.at };
         }
         if (!following) return;

@@ -1,5 +1,6 @@
 import { filter, type Observable } from 'rxjs';
-import { Engine, type SubmitOptions } from './engine.js';
+import { Engine } from './engine.js';
+import type { SubmitOptions } from './submission.js';
 import type { RecoveryReport } from './journal.js';
 import type { SupervisionNode } from './supervision.js';
 import { InvalidOptionsError, TaskFailedError, UnknownTaskTypeError } from './errors.js';

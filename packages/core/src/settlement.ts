@@ -1,0 +1,58 @@
+import type { ExecutionContext, ExecutionEnd } from '@steward/actors';
+import { backoffDelayMs } from './backoff.js';
+import type { RuntimeEvent } from './events.js';
+import type { ResolvedDefinition } from './task-definition.js';
+import { resolveRetryPolicy } from './task-definition.js';
+import { taskError, type TaskError } from './task-error.js';
+import type { TaskRecord } from './task-record.js';
+import type { TaskOutcome, TerminalStatus } from './types.js';
+
+/** The error an attempt ended with, from its actor's end and context. */
+export function attemptError(end: ExecutionEnd, context: ExecutionContext, attempt: number): TaskError | undefined {
+  if (end === 'failed') return context.error as TaskError;
+  if (end === 'timed_out') return taskError('STEWARD_TIMEOUT', `attempt ${attempt} timed out after ${context.timeoutMs} ms`, true);
+  if (end === 'cancelled') return taskError('STEWARD_CANCELLED', context.reason ?? 'cancelled', false);
+  return undefined;
+}
+
+/**
+ * Whether a failed attempt is retried, and after how long: only failures and
+ * timeouts whose error is retryable, while retries are left in the task's budget.
+ */
+export function retryDelay(
+  task: TaskRecord,
+  definition: ResolvedDefinition,
+  end: ExecutionEnd,
+  error: TaskError | undefined,
+  random: () => number,
+): number | undefined {
+  if ((end !== 'failed' && end !== 'timed_out') || error?.retryable !== true) return undefined;
+  const policy = resolveRetryPolicy(task.retries, definition.retries);
+  const retryNumber = task.budgetUsed + 1;
+  return retryNumber <= policy.attempts ? backoffDelayMs(policy, retryNumber, random) : undefined;
+}
+
+/** The outcome of a task that has ended. */
+export function outcomeOf(task: TaskRecord, status: TerminalStatus): TaskOutcome {
+  const outcome: TaskOutcome = { taskId: task.id, status, endedAt: task.endedAt ?? 0, attempts: task.attempts };
+  if (task.startedAt !== undefined) outcome.startedAt = task.startedAt;
+  if (status === 'completed') outcome.result = task.result;
+  if (task.error !== undefined) outcome.error = task.error;
+  return outcome;
+}
+
+/** The terminal event of a task, from its outcome (built before anyone is told). */
+export function terminalEvent(outcome: TaskOutcome, at: number, durationMs: number | undefined, cancelReason: string | undefined): RuntimeEvent {
+  const base = { taskId: outcome.taskId, at, attempts: outcome.attempts };
+  const error = outcome.error as TaskError;
+  switch (outcome.status) {
+    case 'completed':
+      return { ...base, type: 'task:completed', result: outcome.result, durationMs: durationMs ?? 0 };
+    case 'failed':
+      return { ...base, type: 'task:failed', error };
+    case 'timed_out':
+      return { ...base, type: 'task:timed_out', error };
+    default:
+      return { ...base, type: 'task:cancelled', ...(cancelReason === undefined ? {} : { reason: cancelReason }) };
+  }
+}

@@ -1,0 +1,80 @@
+import { InvalidOptionsError, InvalidStateError, QueueFullError, UnknownTaskTypeError } from './errors.js';
+import type { SubmittedTask } from './journal-record.js';
+import { resolvePriority, type ResolvedRuntimeOptions } from './options.js';
+import { checkPayload } from './payload.js';
+import type { TaskTable } from './reducer.js';
+import { describeZodError, submitOptionsSchema } from './schemas.js';
+import type { ResolvedDefinition, RetryOptions } from './task-definition.js';
+import type { TaskRecord } from './task-record.js';
+
+/** Options of one submission. */
+export interface SubmitOptions {
+  /** A level name or a number. @defaultValue the definition's, else `defaultPriority` */
+  priority?: string | number;
+  /** Deadline of each attempt; 0 for none. @defaultValue the definition's, else none */
+  timeoutMs?: number;
+  retries?: RetryOptions;
+  /** Same key, same task: a second submit returns the first task. */
+  idempotencyKey?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Checks a submission and turns it into the task its journal record carries, or
+ * finds the task its idempotency key already names. Throws the StewardError of the
+ * first thing wrong; nothing is written before every check has passed.
+ */
+export function prepareSubmission(
+  type: string,
+  input: unknown,
+  options: SubmitOptions | undefined,
+  context: {
+    definitions: ReadonlyMap<string, ResolvedDefinition>;
+    table: TaskTable;
+    waiting: number;
+    runtime: ResolvedRuntimeOptions;
+  },
+): { existing: TaskRecord } | { task: SubmittedTask } {
+  const { definitions, table, runtime } = context;
+  if (typeof type !== 'string' || type.length === 0) throw new InvalidOptionsError('type must be a non-empty string');
+  const definition = definitions.get(type);
+  if (definition === undefined) throw new UnknownTaskTypeError(type);
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options must be an object');
+    const parsed = submitOptionsSchema.safeParse(options);
+    if (!parsed.success) throw new InvalidOptionsError(describeZodError('options', parsed.error));
+    if (options.idempotencyKey !== undefined) {
+      const existingId = table.byIdempotencyKey.get(options.idempotencyKey);
+      const existing = existingId === undefined ? undefined : table.tasks.get(existingId);
+      if (existing !== undefined) {
+        if (existing.type !== type) {
+          throw new InvalidStateError(`idempotencyKey "${options.idempotencyKey}" already names a task of type "${existing.type}", not "${type}"`);
+        }
+        return { existing };
+      }
+    }
+  }
+  if (context.waiting >= runtime.maxQueue) throw new QueueFullError(runtime.maxQueue);
+  checkPayload(input, runtime.maxPayloadBytes);
+  if (options?.metadata !== undefined) checkPayload(options.metadata, runtime.maxPayloadBytes, 'options.metadata');
+  const priority =
+    options?.priority !== undefined
+      ? resolvePriority(options.priority, runtime.priorities, 'options.priority')
+      : definition.priority ?? runtime.defaultPriority;
+  const id = runtime.idGenerator();
+  if (table.tasks.has(id)) throw new InvalidStateError(`idGenerator returned "${id}" twice`);
+  return {
+    task: {
+      id,
+      type,
+      input,
+      priority,
+      order: table.nextOrder,
+      timeoutMs: options?.timeoutMs,
+      retries: options?.retries,
+      idempotencyKey: options?.idempotencyKey,
+      metadata: options?.metadata,
+      dependsOn: [],
+    },
+  };
+}
