@@ -201,7 +201,7 @@ export class Engine implements AttemptHost {
     const prepared = prepareSubmission(type, input, options, {
       definitions: this.#definitions,
       table: this.table,
-      waiting: this.ready.size + this.#retryTimers.size,
+      waiting: this.ready.size + this.#retryTimers.size + this.table.waiting,
       runtime: this.options,
     });
     if ('existing' in prepared) return { task: prepared.existing, durable: Promise.resolve() };
@@ -211,12 +211,8 @@ export class Engine implements AttemptHost {
     const { task: record, receipt } = this.#commit({ v: JOURNAL_VERSION, type: 'task:submitted', at, task });
     const created = record as TaskRecord;
     this.metrics.submitted++;
-    this.ready.add(created);
-    if (this.events.observed) {
-      this.events.next({ type: 'task:submitted', taskId: created.id, taskType: type, priority, at });
-      this.events.next({ type: 'task:queued', taskId: created.id, priority, at });
-    }
-    this.#schedulePump();
+    if (this.events.observed) this.events.next({ type: 'task:submitted', taskId: created.id, taskType: type, priority, at });
+    this.#placed(created, at);
     return { task: created, durable: receipt.durable };
   }
 
@@ -258,9 +254,7 @@ export class Engine implements AttemptHost {
     const at = this.options.clock.now();
     this.#commit({ v: JOURNAL_VERSION, type: 'task:retried', at, taskId: id });
     this.metrics.retried++;
-    this.ready.add(task);
-    if (this.events.observed) this.events.next({ type: 'task:queued', taskId: id, priority: task.priority, at });
-    this.#schedulePump();
+    this.#placed(task, at);
     return task;
   }
 
@@ -382,8 +376,23 @@ export class Engine implements AttemptHost {
     return task;
   }
 
+  /** A task was put where its dependencies say (queued, waiting, or failed by one): act on it. */
+  #placed(task: TaskRecord, at: number): void {
+    if (task.status === 'queued') {
+      this.ready.add(task);
+      if (this.events.observed) this.events.next({ type: 'task:queued', taskId: task.id, priority: task.priority, at });
+      this.#schedulePump();
+    } else if (isTerminal(task.status)) {
+      this.#finalize(task);
+    }
+  }
+
   #commit(record: JournalRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
     const committed = this.#journal.commit(record);
+    // Tasks a dependency's end moved on (queued, or failed in cascade).
+    if (this.table.changed.length > 0) {
+      for (const task of this.table.changed.splice(0)) this.#placed(task, record.at);
+    }
     if (this.#journal.snapshotDue && !this.#compactQueued) {
       this.#compactQueued = true;
       setImmediate(() => this.#compact());
@@ -492,12 +501,25 @@ export class Engine implements AttemptHost {
         attempt: attempt.number,
         input: attempt.task.input,
         definition: attempt.definition,
-        dependencies: NO_DEPENDENCIES,
+        dependencies: this.#dependencyResults(attempt.task),
         steps: attempt.task.steps ?? NO_STEPS,
         signal: attempt.controller.signal,
       },
       attempt,
     );
+  }
+
+  /** Results of a task's dependencies, by task id (and by workflow task id for workflow tasks). */
+  #dependencyResults(task: TaskRecord): Readonly<Record<string, unknown>> {
+    if (task.dependsOn.length === 0) return NO_DEPENDENCIES;
+    const results: Record<string, unknown> = {};
+    for (const id of task.dependsOn) {
+      const dependency = this.table.tasks.get(id);
+      if (dependency?.status !== 'completed') continue;
+      results[id] = dependency.result;
+      if (dependency.workflowTaskId !== undefined) results[dependency.workflowTaskId] = dependency.result;
+    }
+    return results;
   }
 
   /** The execution actor's single end. */

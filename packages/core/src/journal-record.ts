@@ -16,6 +16,11 @@ export interface SubmittedTask {
   idempotencyKey?: string;
   metadata?: Record<string, unknown>;
   dependsOn: string[];
+  /** What a failed dependency does to this task. @defaultValue 'fail' */
+  onDependencyFailure?: 'fail' | 'run';
+  workflowId?: string;
+  /** The task's id within its workflow. */
+  workflowTaskId?: string;
 }
 
 /**
@@ -55,6 +60,8 @@ export type JournalRecord =
   | { v: typeof JOURNAL_VERSION; type: 'step:completed'; at: number; taskId: string; name: string; result: unknown }
   | { v: typeof JOURNAL_VERSION; type: 'task:cancelled'; at: number; taskId: string; reason?: string }
   | { v: typeof JOURNAL_VERSION; type: 'task:requeued'; at: number; taskId: string }
+  /** A task that ends without running (its lock wait timed out). */
+  | { v: typeof JOURNAL_VERSION; type: 'task:rejected'; at: number; taskId: string; error: TaskError }
   | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string };
 
 /** Name of a journal record type. */

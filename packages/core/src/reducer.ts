@@ -7,6 +7,15 @@ import { taskError } from './task-error.js';
 export interface TaskTable {
   readonly tasks: Map<string, TaskRecord>;
   readonly byIdempotencyKey: Map<string, string>;
+  /** Tasks waiting on each task, by the id they wait on. */
+  readonly dependents: Map<string, string[]>;
+  /**
+   * Tasks other than the record's own whose status the last record changed (a
+   * dependency ended: they are queued, or failed in cascade). The engine drains it.
+   */
+  readonly changed: TaskRecord[];
+  /** Tasks in `waiting`. */
+  waiting: number;
   /** Submission order of the next task. */
   nextOrder: number;
   readonly agingMs: number;
@@ -14,10 +23,11 @@ export interface TaskTable {
 
 /** An empty table. */
 export function createTaskTable(agingMs: number): TaskTable {
-  return { tasks: new Map(), byIdempotencyKey: new Map(), nextOrder: 1, agingMs };
+  return { tasks: new Map(), byIdempotencyKey: new Map(), dependents: new Map(), changed: [], waiting: 0, nextOrder: 1, agingMs };
 }
 
-function queue(task: TaskRecord, at: number, agingMs: number): void {
+function queue(task: TaskRecord, at: number, agingMs: number, table?: TaskTable): void {
+  if (task.status === 'waiting' && table !== undefined) table.waiting--;
   task.status = 'queued';
   task.enqueuedAt = at;
   task.rank = rankOf(task.priority, at, agingMs);
@@ -48,6 +58,10 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       idempotencyKey: t.idempotencyKey,
       metadata: t.metadata,
       dependsOn: t.dependsOn,
+      onDependencyFailure: t.onDependencyFailure ?? 'fail',
+      workflowId: t.workflowId,
+      workflowTaskId: t.workflowTaskId,
+      pendingDeps: 0,
       status: 'queued',
       attempts: 0,
       budgetUsed: 0,
@@ -62,8 +76,8 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       steps: undefined,
       interruptions: 0,
     };
-    queue(task, record.at, table.agingMs);
     table.tasks.set(task.id, task);
+    waitForDependencies(table, task, record.at);
     if (t.idempotencyKey !== undefined) table.byIdempotencyKey.set(t.idempotencyKey, t.id);
     if (t.order >= table.nextOrder) table.nextOrder = t.order + 1;
     return task;
@@ -91,6 +105,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       task.result = record.result;
       task.error = record.error;
       task.cancelReason = record.reason;
+      settleDependents(table, task, record.at);
       break;
     case 'attempt:interrupted':
       task.interruptions++;
@@ -100,6 +115,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
         task.status = 'failed';
         task.endedAt = record.at;
         task.error = record.error;
+        settleDependents(table, task, record.at);
         break;
       }
       queue(task, record.at, table.agingMs);
@@ -110,15 +126,23 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
     case 'task:requeued':
       queue(task, record.at, table.agingMs);
       break;
+    case 'task:rejected':
+      if (task.status === 'waiting') table.waiting--;
+      task.status = 'failed';
+      task.endedAt = record.at;
+      task.error = record.error;
+      settleDependents(table, task, record.at);
+      break;
     case 'task:cancelled':
+      if (task.status === 'waiting') table.waiting--;
       task.status = 'cancelled';
       task.endedAt = record.at;
       task.retryAt = undefined;
       task.cancelReason = record.reason;
       task.error = taskError('STEWARD_CANCELLED', record.reason ?? 'cancelled', false);
+      settleDependents(table, task, record.at);
       break;
     case 'task:retried':
-      queue(task, record.at, table.agingMs);
       task.budgetUsed = 0;
       task.interruptions = 0;
       task.endedAt = undefined;
@@ -126,7 +150,73 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       task.error = undefined;
       task.progress = undefined;
       task.cancelReason = undefined;
+      // Its dependencies are looked at again: a task failed by one waits for it anew.
+      waitForDependencies(table, task, record.at);
       break;
   }
   return task;
+}
+
+function dependencyError(dependency: TaskRecord): ReturnType<typeof taskError> {
+  return taskError('STEWARD_DEPENDENCY_FAILED', `dependency ${dependency.id} (${dependency.type}) ended ${dependency.status}`, false);
+}
+
+/**
+ * Puts a new (or retried) task where its dependencies say: queued when all have
+ * completed (or it runs whatever they did), failed when one failed and it does not,
+ * else waiting, registered with each dependency still to end. A dependency the
+ * table no longer knows (retention dropped it) counts as completed.
+ */
+function waitForDependencies(table: TaskTable, task: TaskRecord, at: number): void {
+  let pending = 0;
+  for (const id of task.dependsOn) {
+    const dependency = table.tasks.get(id);
+    if (dependency === undefined || dependency.status === 'completed') continue;
+    if (dependency.status === 'failed' || dependency.status === 'cancelled' || dependency.status === 'timed_out') {
+      if (task.onDependencyFailure === 'run') continue;
+      // The record's own task: whoever applied the record looks at its status.
+      if (task.status === 'waiting') table.waiting--;
+      task.status = 'failed';
+      task.endedAt = at;
+      task.error = dependencyError(dependency);
+      return;
+    }
+    pending++;
+    const list = table.dependents.get(id);
+    if (list === undefined) table.dependents.set(id, [task.id]);
+    else list.push(task.id);
+  }
+  task.pendingDeps = pending;
+  if (pending === 0) {
+    queue(task, at, table.agingMs, table);
+    return;
+  }
+  if (task.status !== 'waiting') table.waiting++;
+  task.status = 'waiting';
+  task.enqueuedAt = at;
+}
+
+/** A task ended: the tasks waiting on it move on (queued, or failed in cascade). */
+function settleDependents(table: TaskTable, ended: TaskRecord, at: number): void {
+  const ids = table.dependents.get(ended.id);
+  if (ids === undefined) return;
+  table.dependents.delete(ended.id);
+  for (const id of ids) {
+    const task = table.tasks.get(id);
+    if (task === undefined || task.status !== 'waiting') continue;
+    if (ended.status === 'completed' || task.onDependencyFailure === 'run') {
+      task.pendingDeps--;
+      if (task.pendingDeps <= 0) {
+        queue(task, at, table.agingMs, table);
+        table.changed.push(task);
+      }
+      continue;
+    }
+    table.waiting--;
+    task.status = 'failed';
+    task.endedAt = at;
+    task.error = dependencyError(ended);
+    table.changed.push(task);
+    settleDependents(table, task, at);
+  }
 }

@@ -155,7 +155,6 @@ export class Runtime {
     const offset = query.offset ?? 0;
     if (!Number.isInteger(limit) || limit < 0) throw new InvalidOptionsError('query.limit must be a non-negative integer');
     if (!Number.isInteger(offset) || offset < 0) throw new InvalidOptionsError('query.offset must be a non-negative integer');
-    if (query.workflowId !== undefined) return []; // no task belongs to a workflow yet
     const out: TaskSnapshot[] = [];
     let skipped = 0;
     const all = [...this.#engine.table.tasks.values()];
@@ -163,6 +162,7 @@ export class Runtime {
       const task = all[i]!;
       if (statuses !== undefined && !statuses.has(task.status)) continue;
       if (query.type !== undefined && task.type !== query.type) continue;
+      if (query.workflowId !== undefined && task.workflowId !== query.workflowId) continue;
       if (skipped++ < offset) continue;
       out.push(toSnapshot(task));
     }

@@ -27,6 +27,8 @@ export const submitOptionsSchema = z.strictObject({
   retries: retriesSchema.optional(),
   idempotencyKey: z.string().min(1).max(512).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  dependsOn: z.array(z.string().min(1)).max(10_000).optional(),
+  onDependencyFailure: z.enum(['fail', 'run']).optional(),
 });
 
 /** Restart intensity of a task type and the length of its quarantine. */

@@ -41,8 +41,24 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
       ticket: 0,
       rank: rankOf(saved.priority, saved.enqueuedAt, agingMs),
       dependsOn: saved.dependsOn ?? [],
+      onDependencyFailure: saved.onDependencyFailure ?? 'fail',
+      workflowId: saved.workflowId ?? undefined,
+      workflowTaskId: saved.workflowTaskId ?? undefined,
+      pendingDeps: saved.pendingDeps ?? 0,
     };
     table.tasks.set(task.id, task);
     if (task.idempotencyKey !== undefined && task.idempotencyKey !== null) table.byIdempotencyKey.set(task.idempotencyKey, task.id);
+  }
+  // The dependency index is derived state: rebuilt from the waiting tasks.
+  for (const task of table.tasks.values()) {
+    if (task.status !== 'waiting') continue;
+    table.waiting++;
+    for (const id of task.dependsOn) {
+      const dependency = table.tasks.get(id);
+      if (dependency === undefined || dependency.status === 'completed' || dependency.status === 'failed' || dependency.status === 'cancelled' || dependency.status === 'timed_out') continue;
+      const list = table.dependents.get(id);
+      if (list === undefined) table.dependents.set(id, [task.id]);
+      else list.push(task.id);
+    }
   }
 }

@@ -5,7 +5,7 @@ import type { Engine } from './engine.js';
 export interface QueueItem {
   id: string;
   type: string;
-  status: 'queued' | 'retrying';
+  status: 'queued' | 'retrying' | 'waiting';
   priority: number;
   /** 1 for the next to start, among the queued ones. */
   position?: number;
@@ -19,6 +19,8 @@ export interface QueueItem {
 export interface QueueStatus {
   queued: number;
   retrying: number;
+  /** Waiting for their dependencies. */
+  waiting: number;
   running: number;
   maxConcurrent: number;
   /** True while the resource guard holds admission back (no guard runs yet, so false). */
@@ -98,6 +100,10 @@ export function buildQueueStatus(engine: Engine, limit: number): QueueStatus {
   }
   for (const task of engine.table.tasks.values()) {
     if (items.length >= limit) break;
+    if (task.status === 'waiting') {
+      items.push({ id: task.id, type: task.type, status: 'waiting', priority: task.priority, waitingMs: now - task.enqueuedAt, reason: 'dependencies' });
+      continue;
+    }
     if (task.status !== 'retrying') continue;
     items.push({
       id: task.id,
@@ -112,6 +118,7 @@ export function buildQueueStatus(engine: Engine, limit: number): QueueStatus {
   return {
     queued: engine.ready.size,
     retrying: engine.retryingCount,
+    waiting: engine.table.waiting,
     running: engine.runningCount,
     maxConcurrent: engine.options.concurrency,
     throttled: false,

@@ -17,6 +17,10 @@ export interface SubmitOptions {
   /** Same key, same task: a second submit returns the first task. */
   idempotencyKey?: string;
   metadata?: Record<string, unknown>;
+  /** Ids of tasks that must complete before this one starts; their results are in `ctx.dependencies`. */
+  dependsOn?: string[];
+  /** What a dependency that fails, is cancelled or times out does to this task. @defaultValue 'fail' (with STEWARD_DEPENDENCY_FAILED) */
+  onDependencyFailure?: 'fail' | 'run';
 }
 
 /**
@@ -61,6 +65,11 @@ export function prepareSubmission(
     options?.priority !== undefined
       ? resolvePriority(options.priority, runtime.priorities, 'options.priority')
       : definition.priority ?? runtime.defaultPriority;
+  const dependsOn = [...new Set(options?.dependsOn ?? [])];
+  for (const [index, dependency] of dependsOn.entries()) {
+    // Only known tasks can be named, so a new task can never close a cycle.
+    if (!table.tasks.has(dependency)) throw new InvalidOptionsError(`options.dependsOn.${index}: no task with id "${dependency}"`);
+  }
   const id = runtime.idGenerator();
   if (table.tasks.has(id)) throw new InvalidStateError(`idGenerator returned "${id}" twice`);
   return {
@@ -74,7 +83,8 @@ export function prepareSubmission(
       retries: options?.retries,
       idempotencyKey: options?.idempotencyKey,
       metadata: options?.metadata,
-      dependsOn: [],
+      dependsOn,
+      ...(options?.onDependencyFailure === undefined ? {} : { onDependencyFailure: options.onDependencyFailure }),
     },
   };
 }

@@ -19,6 +19,11 @@ export interface TaskRecord extends ReadyItem {
   readonly idempotencyKey: string | undefined;
   readonly metadata: Record<string, unknown> | undefined;
   readonly dependsOn: string[];
+  readonly onDependencyFailure: 'fail' | 'run';
+  readonly workflowId: string | undefined;
+  readonly workflowTaskId: string | undefined;
+  /** Dependencies not ended yet (while `waiting`). */
+  pendingDeps: number;
   status: TaskStatus;
   attempts: number;
   /** Attempts that count against the retry budget since the last manual retry. */
@@ -57,5 +62,6 @@ export function toSnapshot(record: TaskRecord): TaskSnapshot {
   if (record.status === 'completed') snapshot.result = record.result;
   if (record.error !== undefined) snapshot.error = { ...record.error };
   if (record.metadata !== undefined) snapshot.metadata = record.metadata;
+  if (record.workflowId !== undefined) snapshot.workflowId = record.workflowId;
   return snapshot;
 }
