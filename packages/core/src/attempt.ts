@@ -11,6 +11,7 @@ export interface AttemptHost {
   onProgress(attempt: Attempt, percent: number, message: string | undefined): void;
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void;
   onStep(attempt: Attempt, name: string, result: unknown): void;
+  takeToken(attempt: Attempt, bucket: string): Promise<void>;
 }
 
 /**
@@ -53,6 +54,10 @@ export class Attempt implements ExecutionSink {
   step(name: string, result: unknown): void {
     // A step finished is worth keeping even if the attempt has just ended.
     this.#host.onStep(this, name, result);
+  }
+
+  rateLimit(bucket: string): Promise<void> {
+    return this.#host.takeToken(this, bucket);
   }
 
   succeeded(result: unknown): void {

@@ -13,7 +13,7 @@ import { ReadyQueue } from './ready-queue.js';
 import { Journal, type RecoveryReport } from './journal.js';
 import type { TaskTable } from './reducer.js';
 import { resolveDefinition, type ResolvedDefinition, type TaskDefinition } from './task-definition.js';
-import { taskError, toTaskError, type TaskError } from './task-error.js';
+import { TaskFailure, taskError, toTaskError, type TaskError } from './task-error.js';
 import type { TaskRecord } from './task-record.js';
 import { Supervision, type SupervisionNode } from './supervision.js';
 import { TimerWheel } from './timer-wheel.js';
@@ -22,6 +22,8 @@ import { resumeAfterReplay } from './recovery.js';
 import { IdleWaiter } from './idle-waiter.js';
 import { attemptError, outcomeOf, retryDelay, terminalEvent } from './settlement.js';
 import { TaskOutput } from './task-output.js';
+import { Admission } from './admission.js';
+import { ResourceGuard, type ResourceSample } from './resource-guard.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
 import { WorkerExecutor } from './worker-executor.js';
 
@@ -61,6 +63,8 @@ export class Engine implements AttemptHost {
   readonly output: TaskOutput;
   readonly #idle = new IdleWaiter();
   readonly #supervision: Supervision;
+  readonly admission: Admission;
+  readonly guard: ResourceGuard | undefined;
   #pumpQueued = false;
   #compactQueued = false;
   #admitting = true;
@@ -122,6 +126,31 @@ export class Engine implements AttemptHost {
       },
     });
     journal.onWriteFailed = (error) => this.#supervision.serviceFailed('journal', error);
+    const guardOptions = options.resourceGuard;
+    this.guard = guardOptions === undefined ? undefined : new ResourceGuard(guardOptions, options.concurrency);
+    this.admission = new Admission({
+      clock: this.#wheel,
+      rateLimits: options.rateLimits,
+      protect: guardOptions?.protect ?? 0,
+      ...(this.guard === undefined ? {} : { guard: this.guard }),
+      host: {
+        requeue: (tasks) => {
+          for (const task of tasks) if (task.status === 'queued') this.ready.add(task);
+          this.#schedulePump();
+        },
+        parked: (task, reason, at) => {
+          if (!this.events.observed) return;
+          if (reason.kind === 'lock') this.events.next({ type: 'lock:waiting', taskId: task.id, lock: reason.name, at });
+          else if (reason.kind === 'rate') this.events.next({ type: 'ratelimit:waiting', taskId: task.id, bucket: reason.bucket, until: reason.until, at });
+        },
+        lockTimedOut: (task) => {
+          const error = taskError('STEWARD_LOCK_TIMEOUT', `waited more than ${task.lockTimeoutMs} ms for its locks (${task.locks.map((l) => l.name).join(', ')})`, false);
+          this.#commit({ v: JOURNAL_VERSION, type: 'task:rejected', at: this.options.clock.now(), taskId: task.id, error });
+          this.#finalize(task);
+        },
+      },
+    });
+    if (this.guard !== undefined && guardOptions !== undefined) this.#sampleResources(guardOptions.sampler, guardOptions.intervalMs);
     for (const [type, definition] of Object.entries(options.tasks)) this.define(type, definition);
   }
 
@@ -153,6 +182,9 @@ export class Engine implements AttemptHost {
     this.#assertOpen();
     const kinds = new Set([...this.#executors.keys()].filter((k) => k !== 'inline' && k !== 'worker'));
     const resolved = resolveDefinition(type, definition, this.options.priorities, kinds);
+    if (resolved.rateLimit !== undefined && !Object.hasOwn(this.options.rateLimits, resolved.rateLimit)) {
+      throw new InvalidOptionsError(`definition "${type}".rateLimit: no bucket "${resolved.rateLimit}" in rateLimits`);
+    }
     this.#executors.get(resolved.kind)?.validate?.(type, definition);
     if (resolved.kind === 'worker' && !this.#executors.has('worker')) {
       this.#executors.set(
@@ -188,6 +220,11 @@ export class Engine implements AttemptHost {
     return undefined;
   }
 
+  /** Queued tasks: ready, and parked on a lock, a bucket or the guard. */
+  get queuedCount(): number {
+    return this.ready.size + this.admission.parked.size;
+  }
+
   /** Number of threads of the worker pool, or 0 when none was started. */
   get workerThreads(): number {
     const pool = this.#executors.get('worker');
@@ -201,7 +238,7 @@ export class Engine implements AttemptHost {
     const prepared = prepareSubmission(type, input, options, {
       definitions: this.#definitions,
       table: this.table,
-      waiting: this.ready.size + this.#retryTimers.size + this.table.waiting,
+      waiting: this.queuedCount + this.#retryTimers.size + this.table.waiting,
       runtime: this.options,
     });
     if ('existing' in prepared) return { task: prepared.existing, durable: Promise.resolve() };
@@ -238,6 +275,7 @@ export class Engine implements AttemptHost {
       return { cancelled: status === 'cancelled', status };
     }
     this.ready.remove(task);
+    this.admission.forget(task);
     this.#clearRetryTimer(id);
     this.#commit({ v: JOURNAL_VERSION, type: 'task:cancelled', at: this.options.clock.now(), taskId: id, reason });
     this.#finalize(task);
@@ -295,6 +333,7 @@ export class Engine implements AttemptHost {
     }
     this.#waiters.clear();
     this.#supervision.stop();
+    this.admission.stop(new ShuttingDownError());
     this.#wheel.clear();
     const closing = [...new Set(this.#executors.values())].map((e) => e.close());
     const results = await Promise.allSettled(closing);
@@ -342,6 +381,17 @@ export class Engine implements AttemptHost {
     if (this.#state === 'stopped' && this.output.onDisk) return; // the store is closed
     this.output.append(id, { stream, data, at });
     if (this.events.observed) this.events.next({ type: 'task:output', taskId: id, stream, data, at });
+  }
+
+  takeToken(attempt: Attempt, bucket: string): Promise<void> {
+    if (typeof bucket !== 'string' || !this.admission.buckets.has(bucket)) {
+      return Promise.reject(new TaskFailure(`ctx.rateLimit: no bucket "${String(bucket)}" in rateLimits`, { code: 'STEWARD_INVALID_OPTIONS', retryable: false }));
+    }
+    if (this.events.observed && this.admission.buckets.nextAt(bucket, this.options.clock.now()) > this.options.clock.now()) {
+      const at = this.options.clock.now();
+      this.events.next({ type: 'ratelimit:waiting', taskId: attempt.task.id, bucket, until: this.admission.buckets.nextAt(bucket, at), at });
+    }
+    return this.admission.takeToken(bucket, attempt.controller.signal);
   }
 
   onStep(attempt: Attempt, name: string, result: unknown): void {
@@ -453,14 +503,19 @@ export class Engine implements AttemptHost {
 
   #pump(): void {
     this.#pumpQueued = false;
-    while (this.#admitting && this.#running.size < this.options.concurrency) {
+    const limit = this.guard?.effectiveConcurrency ?? this.options.concurrency;
+    while (this.#admitting && this.#running.size < limit) {
       const task = this.ready.take(this.#canRun);
       if (task === undefined) break;
-      this.#start(task);
+      // Everything it declares at once (locks, a token, the guard's leave), or it is
+      // parked and the next one is looked at.
+      const admitted = this.admission.admit(task, this.options.clock.now());
+      if (admitted === false) continue;
+      this.#start(task, admitted.lockWaitMs);
     }
   }
 
-  #start(task: TaskRecord): void {
+  #start(task: TaskRecord, lockWaitMs?: number): void {
     const definition = this.#definitions.get(task.type) as ResolvedDefinition;
     const executor = this.#executors.get(definition.kind) as Executor;
     const number = task.attempts + 1;
@@ -471,7 +526,10 @@ export class Engine implements AttemptHost {
     this.#running.set(task.id, attempt);
     // Told before the work starts, so its progress follows it; a listener that
     // cancels here leaves a pending cancel, applied once the actor exists.
-    if (this.events.observed) this.events.next({ type: 'task:started', taskId: task.id, attempt: number, taskType: task.type, at });
+    if (this.events.observed) {
+      if (task.locks.length > 0) this.events.next({ type: 'lock:acquired', taskId: task.id, locks: task.locks.map((l) => l.name), waitedMs: lockWaitMs ?? 0, at });
+      this.events.next({ type: 'task:started', taskId: task.id, attempt: number, taskType: task.type, at });
+    }
     attempt.actor = this.#supervision.startExecution(task.type, task.id, task.timeoutMs ?? definition.timeoutMs);
     if (attempt.pendingCancel !== undefined && !attempt.settled) {
       this.actorOf(attempt)?.send({ type: 'cancel', reason: attempt.pendingCancel.reason });
@@ -509,6 +567,33 @@ export class Engine implements AttemptHost {
     );
   }
 
+  /** Samples resources every `intervalMs` on the runtime's clock and acts on what the guard decides. */
+  #sampleResources(sampler: () => ResourceSample, intervalMs: number): void {
+    const guard = this.guard as ResourceGuard;
+    const tick = () => {
+      if (this.#state === 'stopped') return;
+      let reading: ResourceSample;
+      try {
+        reading = sampler();
+      } catch (error) {
+        this.options.logger.warn('steward: the resource sampler failed', error);
+        this.#wheel.setTimeout(tick, intervalMs);
+        return;
+      }
+      const change = guard.sample(reading);
+      const at = this.options.clock.now();
+      const payload = { at, cpuPercent: reading.cpuPercent, memoryMb: reading.memoryMb, concurrency: guard.effectiveConcurrency };
+      if (change === 'throttled' && this.events.observed) this.events.next({ type: 'resource:throttled', ...payload });
+      if (change === 'recovered') {
+        if (this.events.observed) this.events.next({ type: 'resource:recovered', ...payload });
+        this.admission.guardRecovered();
+      }
+      if (change !== undefined) this.#schedulePump();
+      this.#wheel.setTimeout(tick, intervalMs);
+    };
+    this.#wheel.setTimeout(tick, intervalMs);
+  }
+
   /** Results of a task's dependencies, by task id (and by workflow task id for workflow tasks). */
   #dependencyResults(task: TaskRecord): Readonly<Record<string, unknown>> {
     if (task.dependsOn.length === 0) return NO_DEPENDENCIES;
@@ -530,6 +615,7 @@ export class Engine implements AttemptHost {
     this.#running.delete(context.executionId);
     const task = attempt.task;
     this.#runningByType.set(task.type, (this.#runningByType.get(task.type) ?? 1) - 1);
+    this.admission.release(task);
     const at = this.options.clock.now();
     if (attempt.interrupting) {
       this.#commit({ v: JOURNAL_VERSION, type: 'attempt:interrupted', at, taskId: task.id, attempt: attempt.number, reason: 'shutdown' });
@@ -540,6 +626,8 @@ export class Engine implements AttemptHost {
       return;
     }
     let error = attemptError(end, context, attempt.number);
+    // A provider said "come back later": the whole bucket waits, not just this task.
+    if (error?.retryAfterMs !== undefined && task.rateLimit !== undefined) this.admission.pause(task.rateLimit, at + error.retryAfterMs);
     let quarantineError: TaskError | undefined;
     if (context.crashed && error !== undefined) {
       this.metrics.crashed++;

@@ -29,6 +29,13 @@ export interface RuntimeEventMap {
     until: number;
     error: TaskError;
   };
+  'lock:waiting': TaskEventBase & { type: 'lock:waiting'; lock: string };
+  'lock:acquired': TaskEventBase & { type: 'lock:acquired'; locks: string[]; waitedMs: number };
+  'ratelimit:waiting': TaskEventBase & { type: 'ratelimit:waiting'; bucket: string; until: number };
+  /** The resource guard began holding admission back. */
+  'resource:throttled': { type: 'resource:throttled'; taskId?: undefined; at: number; cpuPercent: number; memoryMb: number; concurrency: number };
+  /** The resource guard is back at full concurrency. */
+  'resource:recovered': { type: 'resource:recovered'; taskId?: undefined; at: number; cpuPercent: number; memoryMb: number; concurrency: number };
   'task:step': TaskEventBase & { type: 'task:step'; name: string };
   'attempt:interrupted': TaskEventBase & { type: 'attempt:interrupted'; attempt: number; reason: string };
   /** Replay met an undecodable record at the journal's tail and stopped before it (a torn last write). */
@@ -68,6 +75,11 @@ export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName
   'task:cancelled',
   'task:timed_out',
   'task:step',
+  'lock:waiting',
+  'lock:acquired',
+  'ratelimit:waiting',
+  'resource:throttled',
+  'resource:recovered',
   'attempt:interrupted',
   'supervisor:restarted',
   'supervisor:quarantined',

@@ -29,6 +29,8 @@ export interface ExecutionSink {
   output(stream: OutputChunk['stream'], data: string): void;
   /** A durable step finished with `result`: journal it. */
   step(name: string, result: unknown): void;
+  /** Resolves when the handler may use a token of `bucket`. */
+  rateLimit(bucket: string): Promise<void>;
   /** The handler returned `result`. */
   succeeded(result: unknown): void;
   /** The handler threw or the work failed on its own terms (a non-zero exit). */

@@ -52,3 +52,6 @@ export {
 export type { Clock } from './clock.js';
 export type { RecoveryReport } from './journal.js';
 export type { SupervisionNode, SupervisionPolicy } from './supervision.js';
+export type { LockMode, LockRequest } from './lock-table.js';
+export type { RateLimit } from './rate-buckets.js';
+export type { ResourceGuardOptions, ResourceSample } from './resource-guard.js';

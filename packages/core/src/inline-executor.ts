@@ -24,6 +24,7 @@ export class InlineExecutor implements Executor {
       progress: (percent, message) => sink.progress(clampPercent(percent), message === undefined ? undefined : String(message)),
       log: (...values) => sink.output('log', formatLogLine(values)),
       step: makeStep(request.steps, (name, result) => sink.step(name, result)),
+      rateLimit: (bucket) => sink.rateLimit(bucket),
     };
     let pending: unknown;
     try {

@@ -1,4 +1,5 @@
 import type { ResolvedRetryPolicy } from './backoff.js';
+import type { LockRequest } from './lock-table.js';
 import type { TaskError } from './task-error.js';
 
 /** Schema version written into every journal record. */
@@ -21,6 +22,9 @@ export interface SubmittedTask {
   workflowId?: string;
   /** The task's id within its workflow. */
   workflowTaskId?: string;
+  locks?: LockRequest[];
+  rateLimit?: string;
+  lockTimeoutMs?: number;
 }
 
 /**

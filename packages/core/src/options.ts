@@ -5,6 +5,8 @@ import { type Clock, systemClock } from './clock.js';
 import { InvalidOptionsError } from './errors.js';
 import type { Executor } from './executor.js';
 import { describeZodError, runtimeOptionsSchema } from './schemas.js';
+import type { RateLimit } from './rate-buckets.js';
+import { systemSampler, type ResourceGuardOptions } from './resource-guard.js';
 import type { SupervisionPolicy } from './supervision.js';
 import type { TaskDefinition } from './task-definition.js';
 
@@ -70,6 +72,10 @@ export interface RuntimeOptions {
    * @defaultValue { maxRestarts: 5, withinMs: 60_000, quarantineMs: 60_000 }
    */
   supervision?: { maxRestarts?: number; withinMs?: number; quarantineMs?: number };
+  /** Named rate-limit buckets: never more than `limit` starts (or `ctx.rateLimit` takes) in any window of `intervalMs`. */
+  rateLimits?: Record<string, RateLimit>;
+  /** Watches CPU and memory and throttles admission above the limits (see ResourceGuardOptions). @defaultValue off */
+  resourceGuard?: ResourceGuardOptions;
   /** Task types to define at once, the same as calling define() for each. */
   tasks?: Record<string, TaskDefinition>;
   /** Extra executors (the process executor of @steward/adapters, or your own), by `kind`. */
@@ -103,6 +109,11 @@ export interface ResolvedRuntimeOptions {
   readonly retention: { readonly completedMs: number; readonly failedMs: number };
   readonly recovery: { readonly interruptionSpendsRetry: boolean; readonly maxInterruptions: number };
   readonly supervision: Readonly<SupervisionPolicy>;
+  readonly rateLimits: Readonly<Record<string, RateLimit>>;
+  readonly resourceGuard:
+    | (Required<Pick<ResourceGuardOptions, 'intervalMs' | 'hysteresisPercent' | 'sampler'>> &
+        Pick<ResourceGuardOptions, 'maxCpuPercent' | 'maxMemoryMb'> & { readonly protect: number })
+    | undefined;
   readonly tasks: Readonly<Record<string, TaskDefinition>>;
   readonly executors: readonly Executor[];
   readonly store: LogStore | undefined;
@@ -192,6 +203,18 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
       completedMs: options.retention?.completedMs ?? RUNTIME_DEFAULTS.retentionCompletedMs,
       failedMs: options.retention?.failedMs ?? RUNTIME_DEFAULTS.retentionFailedMs,
     }),
+    rateLimits: Object.freeze({ ...options.rateLimits }),
+    resourceGuard:
+      options.resourceGuard === undefined
+        ? undefined
+        : Object.freeze({
+            maxCpuPercent: options.resourceGuard.maxCpuPercent,
+            maxMemoryMb: options.resourceGuard.maxMemoryMb,
+            protect: resolvePriority(options.resourceGuard.protect ?? 'high', priorities, 'options.resourceGuard.protect'),
+            intervalMs: options.resourceGuard.intervalMs ?? 1_000,
+            hysteresisPercent: options.resourceGuard.hysteresisPercent ?? 10,
+            sampler: options.resourceGuard.sampler ?? systemSampler(),
+          }),
     supervision: Object.freeze({
       maxRestarts: options.supervision?.maxRestarts ?? RUNTIME_DEFAULTS.supervision.maxRestarts,
       withinMs: options.supervision?.withinMs ?? RUNTIME_DEFAULTS.supervision.withinMs,

@@ -29,6 +29,12 @@ export const submitOptionsSchema = z.strictObject({
   metadata: z.record(z.string(), z.unknown()).optional(),
   dependsOn: z.array(z.string().min(1)).max(10_000).optional(),
   onDependencyFailure: z.enum(['fail', 'run']).optional(),
+  locks: z
+    .array(z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), mode: z.enum(['exclusive', 'shared']).optional() })]))
+    .max(1_000)
+    .optional(),
+  lockTimeoutMs: timeoutSchema.optional(),
+  rateLimit: z.string().min(1).optional(),
 });
 
 /** Restart intensity of a task type and the length of its quarantine. */
@@ -40,6 +46,9 @@ export const supervisionSchema = z.strictObject({
 
 /** The defaults a task definition may carry for its tasks, plus its own concurrency. */
 export const definitionDefaultsSchema = z.object({
+  locks: submitOptionsSchema.shape.locks,
+  lockTimeoutMs: timeoutSchema.optional(),
+  rateLimit: z.string().min(1).optional(),
   /** Crash intensity and quarantine of this type. */
   supervision: supervisionSchema.optional(),
   priority: prioritySchema.optional(),
@@ -89,6 +98,19 @@ export const runtimeOptionsSchema = z.strictObject({
   workers: workersOptionsSchema.optional(),
   priorities: z.record(z.string().min(1), z.number().finite()).optional(),
   agingMs: z.number().int().min(0).optional(),
+  rateLimits: z
+    .record(z.string().min(1), z.strictObject({ limit: z.number().int().min(1).max(1_000_000), intervalMs: z.number().int().min(1) }))
+    .optional(),
+  resourceGuard: z
+    .strictObject({
+      maxCpuPercent: z.number().positive().max(100).optional(),
+      maxMemoryMb: z.number().positive().optional(),
+      protect: prioritySchema.optional(),
+      intervalMs: z.number().int().min(10).optional(),
+      hysteresisPercent: z.number().min(0).max(90).optional(),
+      sampler: fn.optional(),
+    })
+    .optional(),
   snapshotEvery: z.number().int().min(1).optional(),
   retention: z
     .strictObject({

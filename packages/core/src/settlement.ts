@@ -29,7 +29,8 @@ export function retryDelay(
   if ((end !== 'failed' && end !== 'timed_out') || error?.retryable !== true) return undefined;
   const policy = resolveRetryPolicy(task.retries, definition.retries);
   const retryNumber = task.budgetUsed + 1;
-  return retryNumber <= policy.attempts ? backoffDelayMs(policy, retryNumber, random) : undefined;
+  if (retryNumber > policy.attempts) return undefined;
+  return Math.max(backoffDelayMs(policy, retryNumber, random), error.retryAfterMs ?? 0);
 }
 
 /** The outcome of a task that has ended. */

@@ -45,6 +45,9 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
       workflowId: saved.workflowId ?? undefined,
       workflowTaskId: saved.workflowTaskId ?? undefined,
       pendingDeps: saved.pendingDeps ?? 0,
+      locks: saved.locks ?? [],
+      rateLimit: saved.rateLimit ?? undefined,
+      lockTimeoutMs: saved.lockTimeoutMs ?? undefined,
     };
     table.tasks.set(task.id, task);
     if (task.idempotencyKey !== undefined && task.idempotencyKey !== null) table.byIdempotencyKey.set(task.idempotencyKey, task.id);

@@ -10,7 +10,10 @@ export interface QueueItem {
   /** 1 for the next to start, among the queued ones. */
   position?: number;
   waitingMs: number;
-  /** Why it is not running yet: 'next in line', 'concurrency', 'type concurrency', 'type not defined', 'backoff'. */
+  /**
+   * Why it is not running yet: 'next in line', 'concurrency', 'type concurrency', 'type not defined',
+   * 'quarantined', 'lock <name>', 'rate limit <bucket>', 'resources', 'backoff', 'dependencies'.
+   */
   reason: string;
   retryAt?: number;
 }
@@ -23,8 +26,10 @@ export interface QueueStatus {
   waiting: number;
   running: number;
   maxConcurrent: number;
-  /** True while the resource guard holds admission back (no guard runs yet, so false). */
+  /** True while the resource guard holds admission back. */
   throttled: boolean;
+  /** Concurrency in force now (the resource guard lowers it while throttled). */
+  effectiveConcurrency: number;
   items: QueueItem[];
 }
 
@@ -51,8 +56,26 @@ export interface RuntimeMetrics {
   durations: { p50Ms: number; p95Ms: number; samples: number };
   /** Crashed executions restarted by the executors' supervisor. */
   restarts: number;
+  locks: {
+    /** Tasks that had to wait for a lock. */
+    waits: number;
+    /** Total time spent waiting for locks. */
+    waitMs: number;
+    /** Locks held now. */
+    held: number;
+    /** Tasks waiting for a lock now. */
+    waiting: number;
+  };
+  rateLimits: {
+    /** Times a start or a ctx.rateLimit() had to wait for a token. */
+    waits: number;
+    /** Tokens free now, by bucket. */
+    available: Record<string, number>;
+  };
   workers: { threads: number };
   resources: {
+    /** The resource guard's state, when one is configured. */
+    guard?: { throttled: boolean; effectiveConcurrency: number; cpuPercent?: number; memoryMb?: number };
     rssMb: number;
     heapUsedMb: number;
     /** CPU used by this process since the previous reading, percent of one core. */
@@ -85,7 +108,11 @@ export function buildQueueStatus(engine: Engine, limit: number): QueueStatus {
   const now = engine.options.clock.now();
   const items: QueueItem[] = [];
   let position = 0;
-  for (const task of engine.ready.ordered()) {
+  // Ready and parked tasks together, best first: the order admission looks at them.
+  const queued = [...engine.ready.ordered(), ...engine.admission.parked.items().map((p) => p.item)].sort(
+    (a, b) => b.rank - a.rank || a.order - b.order,
+  );
+  for (const task of queued) {
     position++;
     if (items.length >= limit) break;
     items.push({
@@ -95,7 +122,7 @@ export function buildQueueStatus(engine: Engine, limit: number): QueueStatus {
       priority: task.priority,
       position,
       waitingMs: now - task.enqueuedAt,
-      reason: engine.blockReason(task.type) ?? 'next in line',
+      reason: engine.admission.reasonOf(task) ?? engine.blockReason(task.type) ?? 'next in line',
     });
   }
   for (const task of engine.table.tasks.values()) {
@@ -116,12 +143,13 @@ export function buildQueueStatus(engine: Engine, limit: number): QueueStatus {
     });
   }
   return {
-    queued: engine.ready.size,
+    queued: engine.queuedCount,
     retrying: engine.retryingCount,
     waiting: engine.table.waiting,
     running: engine.runningCount,
     maxConcurrent: engine.options.concurrency,
-    throttled: false,
+    throttled: engine.guard?.throttled ?? false,
+    effectiveConcurrency: engine.guard?.effectiveConcurrency ?? engine.options.concurrency,
     items,
   };
 }
@@ -133,11 +161,17 @@ export function buildMetrics(engine: Engine): RuntimeMetrics {
   const ended = m.completed + m.failed + m.timedOut;
   const queueByPriority: Record<string, number> = {};
   for (const task of engine.ready.ordered()) queueByPriority[task.priority] = (queueByPriority[task.priority] ?? 0) + 1;
+  for (const { item } of engine.admission.parked.items()) queueByPriority[item.priority] = (queueByPriority[item.priority] ?? 0) + 1;
+  const admission = engine.admission;
+  const available: Record<string, number> = {};
+  for (const bucket of admission.buckets.names()) available[bucket] = admission.buckets.available(bucket, now);
+  const lockWaiting = admission.parked.items().filter((p) => p.key.startsWith('lock:')).length;
+  const guard = engine.guard;
   const memory = process.memoryUsage();
   return {
     tasks: {
       submitted: m.submitted,
-      queued: engine.ready.size,
+      queued: engine.queuedCount,
       retrying: engine.retryingCount,
       running: engine.runningCount,
       completed: m.completed,
@@ -148,12 +182,23 @@ export function buildMetrics(engine: Engine): RuntimeMetrics {
     },
     successRate: ended === 0 ? 0 : (m.completed / ended) * 100,
     throughputPerSec: m.throughputPerSec(now, engine.startedAt),
-    queueLength: engine.ready.size + engine.retryingCount,
+    queueLength: engine.queuedCount + engine.retryingCount,
     queueByPriority,
     durations: m.durations(),
     restarts: engine.restarts,
+    locks: { waits: admission.lockWaits, waitMs: admission.lockWaitMs, held: admission.locks.held().length, waiting: lockWaiting },
+    rateLimits: { waits: admission.rateWaits, available },
     workers: { threads: engine.workerThreads },
     resources: {
+      ...(guard === undefined
+        ? {}
+        : {
+            guard: {
+              throttled: guard.throttled,
+              effectiveConcurrency: guard.effectiveConcurrency,
+              ...(guard.last === undefined ? {} : { cpuPercent: guard.last.cpuPercent, memoryMb: guard.last.memoryMb }),
+            },
+          }),
       rssMb: mb(memory.rss),
       heapUsedMb: mb(memory.heapUsed),
       processCpuPercent: processCpuPercent(engine),

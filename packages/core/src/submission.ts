@@ -6,6 +6,7 @@ import type { TaskTable } from './reducer.js';
 import { describeZodError, submitOptionsSchema } from './schemas.js';
 import type { ResolvedDefinition, RetryOptions } from './task-definition.js';
 import type { TaskRecord } from './task-record.js';
+import { normalizeLocks, type LockMode } from './lock-table.js';
 
 /** Options of one submission. */
 export interface SubmitOptions {
@@ -21,6 +22,12 @@ export interface SubmitOptions {
   dependsOn?: string[];
   /** What a dependency that fails, is cancelled or times out does to this task. @defaultValue 'fail' (with STEWARD_DEPENDENCY_FAILED) */
   onDependencyFailure?: 'fail' | 'run';
+  /** Named locks taken all at once before the task starts: a name is exclusive, `{ name, mode: 'shared' }` shared. */
+  locks?: Array<string | { name: string; mode?: LockMode }>;
+  /** Longest wait for the locks; past it the task fails with STEWARD_LOCK_TIMEOUT. @defaultValue no limit */
+  lockTimeoutMs?: number;
+  /** A bucket of `rateLimits` to take a token from before the task starts. */
+  rateLimit?: string;
 }
 
 /**
@@ -65,6 +72,12 @@ export function prepareSubmission(
     options?.priority !== undefined
       ? resolvePriority(options.priority, runtime.priorities, 'options.priority')
       : definition.priority ?? runtime.defaultPriority;
+  const rateLimit = options?.rateLimit ?? definition.rateLimit;
+  if (rateLimit !== undefined && !Object.hasOwn(runtime.rateLimits, rateLimit)) {
+    throw new InvalidOptionsError(`options.rateLimit: no bucket "${rateLimit}" in rateLimits (${Object.keys(runtime.rateLimits).join(', ') || 'none defined'})`);
+  }
+  const locks = normalizeLocks(options?.locks ?? definition.locks);
+  const lockTimeoutMs = options?.lockTimeoutMs ?? definition.lockTimeoutMs;
   const dependsOn = [...new Set(options?.dependsOn ?? [])];
   for (const [index, dependency] of dependsOn.entries()) {
     // Only known tasks can be named, so a new task can never close a cycle.
@@ -85,6 +98,9 @@ export function prepareSubmission(
       metadata: options?.metadata,
       dependsOn,
       ...(options?.onDependencyFailure === undefined ? {} : { onDependencyFailure: options.onDependencyFailure }),
+      ...(locks.length === 0 ? {} : { locks }),
+      ...(rateLimit === undefined ? {} : { rateLimit }),
+      ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
     },
   };
 }

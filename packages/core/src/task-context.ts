@@ -23,6 +23,8 @@ export interface TaskContext {
    * back instead of running `fn` again. The result must be plain data.
    */
   step<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
+  /** Waits for a token from a named bucket of `rateLimits` (first come, first served among handlers). */
+  rateLimit(bucket: string): Promise<void>;
 }
 
 /**

@@ -27,6 +27,11 @@ export interface DefinitionDefaults {
   retries?: RetryOptions;
   /** At most this many tasks of this type run at once. @defaultValue no limit beyond the runtime's */
   concurrency?: number;
+  /** Locks every task of this type takes (a submission's own `locks` replace them). */
+  locks?: Array<string | { name: string; mode?: 'exclusive' | 'shared' }>;
+  lockTimeoutMs?: number;
+  /** Bucket every task of this type takes a token from (a submission's own replaces it). */
+  rateLimit?: string;
   /** Crash intensity and quarantine of this type. @defaultValue the runtime's `supervision` */
   supervision?: { maxRestarts?: number; withinMs?: number; quarantineMs?: number };
 }
@@ -62,6 +67,9 @@ export interface ResolvedDefinition {
   readonly timeoutMs: number;
   readonly retries: ResolvedRetryPolicy;
   readonly concurrency: number;
+  readonly locks: DefinitionDefaults['locks'];
+  readonly lockTimeoutMs: number | undefined;
+  readonly rateLimit: string | undefined;
   /** Worker kind: the module's URL as a string. */
   readonly moduleUrl?: string;
   readonly exportName?: string;
@@ -138,6 +146,9 @@ export function resolveDefinition(
     timeoutMs: definition.timeoutMs ?? 0,
     retries: resolveRetryPolicy(definition.retries),
     concurrency: definition.concurrency ?? Infinity,
+    locks: definition.locks,
+    lockTimeoutMs: definition.lockTimeoutMs,
+    rateLimit: definition.rateLimit,
     moduleUrl: kind === 'worker' ? moduleUrlOf(worker.module, path) : undefined,
     exportName: kind === 'worker' ? worker.export ?? 'default' : undefined,
     resourceLimits: kind === 'worker' ? worker.resourceLimits : undefined,

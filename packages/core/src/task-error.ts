@@ -23,6 +23,8 @@ export interface TaskError {
   stack?: string;
   /** False stops retries for this failure. */
   retryable: boolean;
+  /** The handler was told to come back later (an HTTP 429): the retry waits at least this, and the task's bucket pauses. */
+  retryAfterMs?: number;
 }
 
 /**
@@ -34,11 +36,14 @@ export class TaskFailure extends Error {
   readonly code: string;
   readonly retryable: boolean;
 
-  constructor(message: string, options: { code?: string; retryable?: boolean; cause?: unknown } = {}) {
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: { code?: string; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'TaskFailure';
     this.code = options.code ?? 'STEWARD_HANDLER_ERROR';
     this.retryable = options.retryable ?? true;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -57,7 +62,10 @@ export function toTaskError(thrown: unknown, fallbackCode: TaskErrorCode = 'STEW
     const code = typeof value.code === 'string' && value.code.length > 0 ? value.code : fallbackCode;
     const message = typeof value.message === 'string' ? value.message : String(thrown);
     const retryable = typeof value.retryable === 'boolean' ? value.retryable : true;
-    return taskError(code, message, retryable, typeof value.stack === 'string' ? value.stack : undefined);
+    const error = taskError(code, message, retryable, typeof value.stack === 'string' ? value.stack : undefined);
+    const retryAfterMs = (thrown as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs > 0) error.retryAfterMs = retryAfterMs;
+    return error;
   }
   return taskError(fallbackCode, String(thrown), true);
 }

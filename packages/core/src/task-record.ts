@@ -1,4 +1,5 @@
 import type { ResolvedRetryPolicy } from './backoff.js';
+import type { LockRequest } from './lock-table.js';
 import type { ReadyItem } from './ready-queue.js';
 import type { TaskError } from './task-error.js';
 import type { TaskProgress, TaskSnapshot, TaskStatus } from './types.js';
@@ -22,6 +23,12 @@ export interface TaskRecord extends ReadyItem {
   readonly onDependencyFailure: 'fail' | 'run';
   readonly workflowId: string | undefined;
   readonly workflowTaskId: string | undefined;
+  /** Named locks taken all at once before each attempt. */
+  readonly locks: readonly LockRequest[];
+  /** Bucket a token is taken from before each attempt. */
+  readonly rateLimit: string | undefined;
+  /** Longest wait for the locks before failing with STEWARD_LOCK_TIMEOUT. */
+  readonly lockTimeoutMs: number | undefined;
   /** Dependencies not ended yet (while `waiting`). */
   pendingDeps: number;
   status: TaskStatus;

@@ -3,10 +3,10 @@
 // data here; only a dying thread reaches the main side as a rejection.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { serialize } from 'node:v8';
-import { parentPort } from 'node:worker_threads';
+import { BroadcastChannel, parentPort } from 'node:worker_threads';
 import { clampPercent, formatLogLine, makeStep, type TaskContext } from './task-context.js';
 import { taskError, toTaskError } from './task-error.js';
-import { WORKER_EVENT_TAG, type WorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
+import { WORKER_EVENT_TAG, type WorkerAnswer, type WorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
 type Handler = (input: unknown, ctx: TaskContext) => unknown;
 
@@ -74,6 +74,30 @@ async function loadHandler(task: WorkerTask): Promise<Handler | WorkerReply> {
   return handler as Handler;
 }
 
+let requests = 0;
+const pending = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+const channels = new Map<string, BroadcastChannel>();
+
+/** Waits for the main thread's answer to request `reqId` on the runtime's channel. */
+function awaitAnswer(name: string, reqId: string): Promise<void> {
+  let channel = channels.get(name);
+  if (channel === undefined) {
+    channel = new BroadcastChannel(name);
+    // An open channel must not keep an idle thread alive.
+    (channel as unknown as { unref?: () => void }).unref?.();
+    channel.onmessage = (event: unknown) => {
+      const answer = (event as { data: WorkerAnswer }).data;
+      const waiter = pending.get(answer.reqId);
+      if (waiter === undefined) return;
+      pending.delete(answer.reqId);
+      if (answer.ok) waiter.resolve();
+      else waiter.reject(Object.assign(new Error(answer.message ?? 'refused'), { code: answer.code, retryable: false }));
+    };
+    channels.set(name, channel);
+  }
+  return new Promise((resolve, reject) => pending.set(reqId, { resolve, reject }));
+}
+
 /** Piscina calls this once per task. */
 export default async function runTask(task: WorkerTask): Promise<WorkerReply> {
   const loaded = await loadHandler(task);
@@ -104,6 +128,12 @@ export default async function runTask(task: WorkerTask): Promise<WorkerReply> {
     step: makeStep(task.steps, (name, result) =>
       post({ tag: WORKER_EVENT_TAG, kind: 'step', taskId: task.taskId, attempt: task.attempt, name, result }),
     ),
+    rateLimit(bucket) {
+      const reqId = `${task.taskId}:${task.attempt}:${++requests}`;
+      const answer = awaitAnswer(task.channel, reqId);
+      post({ tag: WORKER_EVENT_TAG, kind: 'token', taskId: task.taskId, attempt: task.attempt, reqId, bucket: String(bucket) });
+      return answer;
+    },
   };
   const scope: TaskScope = { taskId: task.taskId, attempt: task.attempt, done: false };
   try {

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
+import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ExecutionRequest, ExecutionSink, Executor } from './executor.js';
 import type { WorkersOptions } from './options.js';
@@ -6,7 +8,7 @@ import type { WorkersOptions } from './options.js';
 /** The pool's options, resolved. */
 export type WorkerPoolOptions = Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> & Pick<WorkersOptions, 'resourceLimits'>;
 import { taskError, type TaskError } from './task-error.js';
-import { isWorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
+import { isWorkerEvent, type WorkerAnswer, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
 interface ActiveAttempt {
   readonly attempt: number;
@@ -46,6 +48,8 @@ export class WorkerExecutor implements Executor {
   readonly #onPoolError: (error: unknown) => void;
 
   readonly #onStray: (taskId: string, what: string, message: string) => void;
+  readonly #channelName = `steward:${randomUUID()}`;
+  #channel: BroadcastChannel | undefined;
   /** Extra pools for task types with their own resource limits, by those limits. */
   readonly #limitedPools = new Map<string, Piscina>();
 
@@ -109,6 +113,7 @@ export class WorkerExecutor implements Executor {
       input: request.input,
       dependencies: request.dependencies,
       steps: request.steps,
+      channel: this.#channelName,
     };
     const active: ActiveAttempt = { attempt: request.attempt, sink, received: 0, reply: undefined };
     this.#active.set(request.taskId, active);
@@ -129,6 +134,8 @@ export class WorkerExecutor implements Executor {
 
   async close(): Promise<void> {
     this.#active.clear();
+    this.#channel?.close();
+    this.#channel = undefined;
     await Promise.all([this.#pool, ...this.#limitedPools.values()].map((pool) => pool.destroy()));
     this.#limitedPools.clear();
   }
@@ -142,10 +149,27 @@ export class WorkerExecutor implements Executor {
     const active = this.#active.get(message.taskId);
     if (active === undefined || active.attempt !== message.attempt) return;
     active.received++;
-    if (message.kind === 'progress') active.sink.progress(message.percent, message.message);
+    if (message.kind === 'token') {
+      const answer = (reply: WorkerAnswer) => this.#answer(reply);
+      active.sink.rateLimit(message.bucket).then(
+        () => answer({ reqId: message.reqId, ok: true }),
+        (error: unknown) => {
+          const e = error as { code?: unknown; message?: unknown };
+          answer({ reqId: message.reqId, ok: false, code: typeof e?.code === 'string' ? e.code : 'STEWARD_HANDLER_ERROR', message: String(e?.message ?? error) });
+        },
+      );
+    } else if (message.kind === 'progress') active.sink.progress(message.percent, message.message);
     else if (message.kind === 'step') active.sink.step(message.name, message.result);
     else active.sink.output('log', message.data);
     if (active.reply !== undefined && active.received >= active.reply.sent) this.#finish(message.taskId, active, active.reply);
+  }
+
+  #answer(reply: WorkerAnswer): void {
+    if (this.#channel === undefined) {
+      this.#channel = new BroadcastChannel(this.#channelName);
+      (this.#channel as unknown as { unref?: () => void }).unref?.();
+    }
+    this.#channel.postMessage(reply);
   }
 
   #finish(taskId: string, active: ActiveAttempt, reply: WorkerReply): void {

@@ -15,6 +15,16 @@ export interface WorkerTask {
   readonly input: unknown;
   readonly dependencies: Readonly<Record<string, unknown>>;
   readonly steps: Readonly<Record<string, unknown>>;
+  /** BroadcastChannel on which the main thread answers this runtime's requests (tokens). */
+  readonly channel: string;
+}
+
+/** The main thread's answer to a request of a worker thread. */
+export interface WorkerAnswer {
+  readonly reqId: string;
+  readonly ok: boolean;
+  readonly code?: string;
+  readonly message?: string;
 }
 
 /**
@@ -43,6 +53,15 @@ export type WorkerEvent =
       readonly attempt: number;
       readonly name: string;
       readonly result: unknown;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      /** `ctx.rateLimit(bucket)`: answered on the channel when a token is taken. */
+      readonly kind: 'token';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly reqId: string;
+      readonly bucket: string;
     }
   | {
       readonly tag: typeof WORKER_EVENT_TAG;

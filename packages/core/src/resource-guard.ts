@@ -1,0 +1,108 @@
+import { cpus } from 'node:os';
+
+/** One reading of the resources the guard watches. */
+export interface ResourceSample {
+  /** CPU busy across the host's cores, percent 0..100. */
+  cpuPercent: number;
+  /** Resident memory of this process, MB. */
+  memoryMb: number;
+}
+
+/** Options of the resource guard. */
+export interface ResourceGuardOptions {
+  /** Above this host CPU percent the guard throttles. @defaultValue no CPU limit */
+  maxCpuPercent?: number;
+  /** Above this process RSS (MB) the guard throttles. @defaultValue no memory limit */
+  maxMemoryMb?: number;
+  /** While throttled, only tasks at or above this priority are admitted. @defaultValue 'high' */
+  protect?: string | number;
+  /** Time between samples. @defaultValue 1_000 */
+  intervalMs?: number;
+  /** Readings must fall this many percent below a limit before recovery starts. @defaultValue 10 */
+  hysteresisPercent?: number;
+  /** Where readings come from; inject one to drive the guard in tests. @defaultValue host CPU and process RSS */
+  sampler?: () => ResourceSample;
+}
+
+/** The guard's state after a sample. */
+export type GuardChange = 'throttled' | 'recovered' | 'stepped' | undefined;
+
+/** Reads host CPU (from the change in os.cpus() times) and process RSS. */
+export function systemSampler(): () => ResourceSample {
+  let last = cpuTimes();
+  return () => {
+    const now = cpuTimes();
+    const busy = now.busy - last.busy;
+    const total = now.total - last.total;
+    last = now;
+    return { cpuPercent: total > 0 ? (busy / total) * 100 : 0, memoryMb: process.memoryUsage().rss / 1_048_576 };
+  };
+}
+
+function cpuTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const cpu of cpus()) {
+    const t = cpu.times;
+    busy += t.user + t.nice + t.sys + t.irq;
+    total += t.user + t.nice + t.sys + t.irq + t.idle;
+  }
+  return { busy, total };
+}
+
+/**
+ * Decides, one sample at a time, how much the runtime may run. Above a limit it
+ * throttles: only protected priorities are admitted, and effective concurrency
+ * drops by a step each sample (never below 1) rather than stopping everything.
+ * Below the limits by the hysteresis margin it recovers a step each sample, and is
+ * recovered once back at full concurrency. Pure: no timer, no I/O of its own.
+ */
+export class ResourceGuard {
+  readonly #maxCpu: number;
+  readonly #maxMemory: number;
+  readonly #margin: number;
+  readonly #full: number;
+  readonly #step: number;
+  #effective: number;
+  #throttled = false;
+  last: ResourceSample | undefined;
+
+  constructor(options: { maxCpuPercent?: number; maxMemoryMb?: number; hysteresisPercent: number }, concurrency: number) {
+    this.#maxCpu = options.maxCpuPercent ?? Infinity;
+    this.#maxMemory = options.maxMemoryMb ?? Infinity;
+    this.#margin = 1 - options.hysteresisPercent / 100;
+    this.#full = concurrency;
+    this.#effective = concurrency;
+    this.#step = Math.max(1, Math.ceil(concurrency / 4));
+  }
+
+  get throttled(): boolean {
+    return this.#throttled;
+  }
+
+  get effectiveConcurrency(): number {
+    return this.#effective;
+  }
+
+  /** Folds in one sample and says what changed. */
+  sample(reading: ResourceSample): GuardChange {
+    this.last = reading;
+    const over = reading.cpuPercent > this.#maxCpu || reading.memoryMb > this.#maxMemory;
+    const under = reading.cpuPercent < this.#maxCpu * this.#margin && reading.memoryMb < this.#maxMemory * this.#margin;
+    if (over) {
+      const wasThrottled = this.#throttled;
+      this.#throttled = true;
+      this.#effective = Math.max(1, this.#effective - this.#step);
+      return wasThrottled ? 'stepped' : 'throttled';
+    }
+    if (under && this.#throttled) {
+      this.#effective = Math.min(this.#full, this.#effective + this.#step);
+      if (this.#effective === this.#full) {
+        this.#throttled = false;
+        return 'recovered';
+      }
+      return 'stepped';
+    }
+    return undefined;
+  }
+}
