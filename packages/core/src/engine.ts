@@ -23,6 +23,7 @@ import { IdleWaiter } from './idle-waiter.js';
 import { attemptError, outcomeOf, retryDelay, terminalEvent } from './settlement.js';
 import { TaskOutput } from './task-output.js';
 import { Admission } from './admission.js';
+import { Workflows } from './workflows.js';
 import { ResourceGuard, type ResourceSample } from './resource-guard.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
 import { WorkerExecutor } from './worker-executor.js';
@@ -64,6 +65,7 @@ export class Engine implements AttemptHost {
   readonly #idle = new IdleWaiter();
   readonly #supervision: Supervision;
   readonly admission: Admission;
+  readonly workflows: Workflows;
   readonly guard: ResourceGuard | undefined;
   #pumpQueued = false;
   #compactQueued = false;
@@ -151,6 +153,19 @@ export class Engine implements AttemptHost {
       },
     });
     if (this.guard !== undefined && guardOptions !== undefined) this.#sampleResources(guardOptions.sampler, guardOptions.intervalMs);
+    this.workflows = new Workflows({
+      table: this.table,
+      now: () => this.options.clock.now(),
+      newId: () => this.options.idGenerator(),
+      commit: (record) => void this.#commit(record),
+      submit: (type, input, options, internal) => this.submit(type, input, options, internal).task,
+      cancel: (taskId, reason) => void this.cancel(taskId, reason),
+      isDefined: (type) => this.#definitions.has(type),
+      emit: (event) => {
+        if (this.events.observed) this.events.next(event);
+      },
+      isOpen: () => this.#state === 'running',
+    });
     for (const [type, definition] of Object.entries(options.tasks)) this.define(type, definition);
   }
 
@@ -233,14 +248,25 @@ export class Engine implements AttemptHost {
 
   // ---- submission --------------------------------------------------------
 
-  submit(type: string, input: unknown, options: SubmitOptions | undefined): { task: TaskRecord; durable: Promise<void> } {
+  submit(
+    type: string,
+    input: unknown,
+    options: SubmitOptions | undefined,
+    internal?: { workflowId: string; workflowTaskId: string },
+  ): { task: TaskRecord; durable: Promise<void> } {
     this.#assertOpen();
-    const prepared = prepareSubmission(type, input, options, {
-      definitions: this.#definitions,
-      table: this.table,
-      waiting: this.queuedCount + this.#retryTimers.size + this.table.waiting,
-      runtime: this.options,
-    });
+    const prepared = prepareSubmission(
+      type,
+      input,
+      options,
+      {
+        definitions: this.#definitions,
+        table: this.table,
+        waiting: this.queuedCount + this.#retryTimers.size + this.table.waiting,
+        runtime: this.options,
+      },
+      internal,
+    );
     if ('existing' in prepared) return { task: prepared.existing, durable: Promise.resolve() };
     const { task } = prepared;
     const priority = task.priority;
@@ -334,6 +360,7 @@ export class Engine implements AttemptHost {
     this.#waiters.clear();
     this.#supervision.stop();
     this.admission.stop(new ShuttingDownError());
+    this.workflows.stop();
     this.#wheel.clear();
     const closing = [...new Set(this.#executors.values())].map((e) => e.close());
     const results = await Promise.allSettled(closing);
@@ -432,6 +459,7 @@ export class Engine implements AttemptHost {
       this.ready.add(task);
       if (this.events.observed) this.events.next({ type: 'task:queued', taskId: task.id, priority: task.priority, at });
       this.#schedulePump();
+      this.workflows.taskChanged(task);
     } else if (isTerminal(task.status)) {
       this.#finalize(task);
     }
@@ -474,6 +502,7 @@ export class Engine implements AttemptHost {
       this.options.recovery,
       at,
     );
+    this.workflows.recover();
     // Told one turn later, so a subscriber attached right after createRuntime() hears it.
     setImmediate(() => {
       if (!this.events.observed) return;
@@ -531,6 +560,7 @@ export class Engine implements AttemptHost {
       this.events.next({ type: 'task:started', taskId: task.id, attempt: number, taskType: task.type, at });
     }
     attempt.actor = this.#supervision.startExecution(task.type, task.id, task.timeoutMs ?? definition.timeoutMs);
+    if (task.workflowId !== undefined) this.workflows.taskChanged(task);
     if (attempt.pendingCancel !== undefined && !attempt.settled) {
       this.actorOf(attempt)?.send({ type: 'cancel', reason: attempt.pendingCancel.reason });
     }
@@ -711,6 +741,7 @@ export class Engine implements AttemptHost {
     const outcome = outcomeOf(task, status);
     if (this.events.observed) this.events.next(terminalEvent(outcome, at, durationMs, task.cancelReason));
     this.output.ended(task.id);
+    this.workflows.taskChanged(task);
     const waiters = this.#waiters.get(task.id);
     if (waiters !== undefined) {
       this.#waiters.delete(task.id);

@@ -11,7 +11,8 @@ export type StewardErrorCode =
   | 'STEWARD_NOT_SERIALIZABLE'
   | 'STEWARD_INVALID_STATE'
   | 'STEWARD_TASK_FAILED'
-  | 'STEWARD_COMMAND_NOT_ALLOWED';
+  | 'STEWARD_COMMAND_NOT_ALLOWED'
+  | 'STEWARD_WORKFLOW_NOT_FOUND';
 
 /**
  * Base of every error the library throws. Tests and callers match on `code`;
@@ -101,6 +102,13 @@ export class StoreCorruptError extends StewardError {
 export class CommandNotAllowedError extends StewardError {
   constructor(readonly command: string) {
     super('STEWARD_COMMAND_NOT_ALLOWED', `command "${command}" is not in the process executor's allow list`);
+  }
+}
+
+/** Thrown when an id names no workflow this runtime knows. */
+export class WorkflowNotFoundError extends StewardError {
+  constructor(readonly workflowId: string) {
+    super('STEWARD_WORKFLOW_NOT_FOUND', `no workflow with id "${workflowId}"`);
   }
 }
 

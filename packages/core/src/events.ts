@@ -1,8 +1,15 @@
 import type { TaskError } from './task-error.js';
 import type { OutputChunk } from './types.js';
+import type { WorkflowFailedTask } from './workflow-types.js';
 
 interface TaskEventBase {
   taskId: string;
+  at: number;
+}
+
+interface WorkflowEventBase {
+  workflowId: string;
+  taskId?: undefined;
   at: number;
 }
 
@@ -36,6 +43,12 @@ export interface RuntimeEventMap {
   'resource:throttled': { type: 'resource:throttled'; taskId?: undefined; at: number; cpuPercent: number; memoryMb: number; concurrency: number };
   /** The resource guard is back at full concurrency. */
   'resource:recovered': { type: 'resource:recovered'; taskId?: undefined; at: number; cpuPercent: number; memoryMb: number; concurrency: number };
+  'workflow:started': WorkflowEventBase & { type: 'workflow:started'; name: string };
+  'workflow:phase-started': WorkflowEventBase & { type: 'workflow:phase-started'; phaseId: string };
+  'workflow:phase-completed': WorkflowEventBase & { type: 'workflow:phase-completed'; phaseId: string };
+  'workflow:completed': WorkflowEventBase & { type: 'workflow:completed'; durationMs: number };
+  'workflow:failed': WorkflowEventBase & { type: 'workflow:failed'; failedTasks: WorkflowFailedTask[] };
+  'workflow:cancelled': WorkflowEventBase & { type: 'workflow:cancelled'; reason?: string };
   'task:step': TaskEventBase & { type: 'task:step'; name: string };
   'attempt:interrupted': TaskEventBase & { type: 'attempt:interrupted'; attempt: number; reason: string };
   /** Replay met an undecodable record at the journal's tail and stopped before it (a torn last write). */
@@ -80,6 +93,12 @@ export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName
   'ratelimit:waiting',
   'resource:throttled',
   'resource:recovered',
+  'workflow:started',
+  'workflow:phase-started',
+  'workflow:phase-completed',
+  'workflow:completed',
+  'workflow:failed',
+  'workflow:cancelled',
   'attempt:interrupted',
   'supervisor:restarted',
   'supervisor:quarantined',

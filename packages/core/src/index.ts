@@ -55,3 +55,23 @@ export type { SupervisionNode, SupervisionPolicy } from './supervision.js';
 export type { LockMode, LockRequest } from './lock-table.js';
 export type { RateLimit } from './rate-buckets.js';
 export type { ResourceGuardOptions, ResourceSample } from './resource-guard.js';
+export { WorkflowHandle } from './workflow-handle.js';
+export type {
+  PhaseState,
+  WorkflowFailedTask,
+  WorkflowOutcome,
+  WorkflowPhaseInput,
+  WorkflowSpec,
+  WorkflowState,
+  WorkflowStatus,
+  WorkflowTaskInput,
+} from './workflow-types.js';
+export { WorkflowNotFoundError } from './errors.js';
+export {
+  submitOptionsSchema,
+  workflowSpecSchema,
+  workflowCreateSchema,
+  workflowPhaseSchema,
+  workflowTaskSchema,
+  prioritySchema,
+} from './schemas.js';

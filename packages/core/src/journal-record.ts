@@ -66,7 +66,27 @@ export type JournalRecord =
   | { v: typeof JOURNAL_VERSION; type: 'task:requeued'; at: number; taskId: string }
   /** A task that ends without running (its lock wait timed out). */
   | { v: typeof JOURNAL_VERSION; type: 'task:rejected'; at: number; taskId: string; error: TaskError }
-  | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string };
+  | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string }
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:created'; at: number; workflowId: string; name: string; metadata?: Record<string, unknown> }
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:phase-added'; at: number; workflowId: string; phase: WorkflowPhaseSpec }
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:task-added'; at: number; workflowId: string; task: WorkflowTaskSpec }
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:started'; at: number; workflowId: string }
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:cancelled'; at: number; workflowId: string; reason?: string };
+
+/** A phase of a workflow as its record carries it. */
+export interface WorkflowPhaseSpec {
+  id: string;
+  dependsOn: string[];
+}
+
+/** A task of a workflow as its record carries it (submitted at start). */
+export interface WorkflowTaskSpec {
+  id: string;
+  phaseId: string;
+  type: string;
+  input?: unknown;
+  options?: Record<string, unknown>;
+}
 
 /** Name of a journal record type. */
 export type JournalRecordType = JournalRecord['type'];

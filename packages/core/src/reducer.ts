@@ -1,10 +1,25 @@
-import type { JournalRecord } from './journal-record.js';
+import type { JournalRecord, WorkflowPhaseSpec, WorkflowTaskSpec } from './journal-record.js';
 import { rankOf } from './ready-queue.js';
 import type { TaskRecord } from './task-record.js';
 import { taskError } from './task-error.js';
 
+/** A workflow as the journal rebuilds it: its spec and the ids of its submitted tasks. */
+export interface WorkflowRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly metadata: Record<string, unknown> | undefined;
+  readonly phases: WorkflowPhaseSpec[];
+  readonly tasks: WorkflowTaskSpec[];
+  /** Runtime task id of each workflow task submitted so far, by workflow task id. */
+  readonly taskIds: Map<string, string>;
+  startedAt: number | undefined;
+  cancelledAt: number | undefined;
+}
+
 /** The state the journal folds into: every task this runtime knows. */
 export interface TaskTable {
+  readonly workflows: Map<string, WorkflowRecord>;
   readonly tasks: Map<string, TaskRecord>;
   readonly byIdempotencyKey: Map<string, string>;
   /** Tasks waiting on each task, by the id they wait on. */
@@ -23,7 +38,7 @@ export interface TaskTable {
 
 /** An empty table. */
 export function createTaskTable(agingMs: number): TaskTable {
-  return { tasks: new Map(), byIdempotencyKey: new Map(), dependents: new Map(), changed: [], waiting: 0, nextOrder: 1, agingMs };
+  return { workflows: new Map(), tasks: new Map(), byIdempotencyKey: new Map(), dependents: new Map(), changed: [], waiting: 0, nextOrder: 1, agingMs };
 }
 
 function queue(task: TaskRecord, at: number, agingMs: number, table?: TaskTable): void {
@@ -42,6 +57,10 @@ function queue(task: TaskRecord, at: number, agingMs: number, table?: TaskTable)
  * task (possible after retention dropped it), which is ignored.
  */
 export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord | undefined {
+  if (isWorkflowRecord(record)) {
+    applyWorkflowRecord(table, record);
+    return undefined;
+  }
   if (record.type === 'task:submitted') {
     const t = record.task;
     const task: TaskRecord = {
@@ -80,6 +99,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       interruptions: 0,
     };
     table.tasks.set(task.id, task);
+    if (t.workflowId !== undefined && t.workflowTaskId !== undefined) table.workflows.get(t.workflowId)?.taskIds.set(t.workflowTaskId, t.id);
     waitForDependencies(table, task, record.at);
     if (t.idempotencyKey !== undefined) table.byIdempotencyKey.set(t.idempotencyKey, t.id);
     if (t.order >= table.nextOrder) table.nextOrder = t.order + 1;
@@ -221,5 +241,48 @@ function settleDependents(table: TaskTable, ended: TaskRecord, at: number): void
     task.error = dependencyError(ended);
     table.changed.push(task);
     settleDependents(table, task, at);
+  }
+}
+
+type WorkflowJournalRecord = Extract<JournalRecord, { workflowId: string }>;
+
+function isWorkflowRecord(record: JournalRecord): record is WorkflowJournalRecord {
+  return record.type.startsWith('workflow:');
+}
+
+/** Folds a workflow record: the spec grows until start; state after that comes from its tasks. */
+function applyWorkflowRecord(table: TaskTable, record: WorkflowJournalRecord): void {
+  switch (record.type) {
+    case 'workflow:created':
+      table.workflows.set(record.workflowId, {
+        id: record.workflowId,
+        name: record.name,
+        createdAt: record.at,
+        metadata: record.metadata,
+        phases: [],
+        tasks: [],
+        taskIds: new Map(),
+        startedAt: undefined,
+        cancelledAt: undefined,
+      });
+      return;
+    case 'workflow:phase-added':
+      table.workflows.get(record.workflowId)?.phases.push({ id: record.phase.id, dependsOn: [...record.phase.dependsOn] });
+      return;
+    case 'workflow:task-added':
+      table.workflows.get(record.workflowId)?.tasks.push({ ...record.task });
+      return;
+    case 'workflow:started': {
+      const workflow = table.workflows.get(record.workflowId);
+      if (workflow !== undefined) workflow.startedAt = record.at;
+      return;
+    }
+    case 'workflow:cancelled': {
+      const workflow = table.workflows.get(record.workflowId);
+      if (workflow !== undefined) workflow.cancelledAt = record.at;
+      return;
+    }
+    default:
+      return;
   }
 }

@@ -4,6 +4,9 @@ import type { SubmitOptions } from './submission.js';
 import type { RecoveryReport } from './journal.js';
 import type { SupervisionNode } from './supervision.js';
 import { InvalidOptionsError, TaskFailedError, UnknownTaskTypeError } from './errors.js';
+import { describeZodError, workflowSpecSchema } from './schemas.js';
+import { WorkflowHandle } from './workflow-handle.js';
+import type { WorkflowSpec, WorkflowStatus } from './workflow-types.js';
 import { RUNTIME_EVENT_NAMES, type RuntimeEvent, type RuntimeEventMap, type RuntimeEventName } from './events.js';
 import { buildMultiReport, type MultiReport } from './multi-report.js';
 import { resolveRuntimeOptions, type RuntimeOptions } from './options.js';
@@ -133,6 +136,49 @@ export class Runtime {
     }
     const results = await Promise.all(handles.map((h) => h.result()));
     return { results, report: buildMultiReport(results, startedAt) };
+  }
+
+  /** Creates and starts a workflow in one call: phases of tasks, run as their dependencies complete. */
+  async workflow(spec: WorkflowSpec): Promise<WorkflowHandle> {
+    const parsed = workflowSpecSchema.safeParse(spec);
+    if (!parsed.success) throw new InvalidOptionsError(describeZodError('workflow', parsed.error));
+    // Checked whole before anything is journaled, so a bad spec leaves nothing behind.
+    const phaseIds = new Set<string>();
+    const taskIds = new Set<string>();
+    for (const [p, phase] of spec.phases.entries()) {
+      if (phaseIds.has(phase.id)) throw new InvalidOptionsError(`workflow.phases.${p}.id: "${phase.id}" is used twice`);
+      for (const [d, dependency] of (phase.dependsOn ?? []).entries()) {
+        if (!phaseIds.has(dependency)) throw new InvalidOptionsError(`workflow.phases.${p}.dependsOn.${d}: no phase "${dependency}" before this one`);
+      }
+      phaseIds.add(phase.id);
+      for (const [t, task] of (phase.tasks ?? []).entries()) {
+        if (taskIds.has(task.id)) throw new InvalidOptionsError(`workflow.phases.${p}.tasks.${t}.id: "${task.id}" is used twice`);
+        if (!this.#engine.isDefined(task.type)) throw new UnknownTaskTypeError(task.type);
+        taskIds.add(task.id);
+      }
+    }
+    if (taskIds.size === 0) throw new InvalidOptionsError('workflow.phases: at least one task is needed');
+    const handle = await this.createWorkflow({ name: spec.name, ...(spec.metadata === undefined ? {} : { metadata: spec.metadata }) });
+    for (const phase of spec.phases) handle.addPhase(phase);
+    return handle.start();
+  }
+
+  /** Creates a workflow to build step by step: `addPhase`, `addTask`, then `start`. */
+  async createWorkflow(spec: { name: string; metadata?: Record<string, unknown> }): Promise<WorkflowHandle> {
+    const workflow = this.#engine.workflows.create(spec);
+    return new WorkflowHandle(this.#engine, workflow.id, workflow.name);
+  }
+
+  /** A handle on a known workflow (also after a restart), or undefined. */
+  getWorkflow(id: string): WorkflowHandle | undefined {
+    const workflow = typeof id === 'string' ? this.#engine.table.workflows.get(id) : undefined;
+    return workflow === undefined ? undefined : new WorkflowHandle(this.#engine, workflow.id, workflow.name);
+  }
+
+  /** Workflows, newest first. */
+  listWorkflows(options: { limit?: number } = {}): WorkflowStatus[] {
+    const all = [...this.#engine.table.workflows.keys()].reverse().slice(0, options?.limit ?? 100);
+    return all.map((id) => this.#engine.workflows.status(id));
   }
 
   /** The task as it is now, or undefined. */

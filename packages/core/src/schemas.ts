@@ -144,3 +144,31 @@ export function describeZodError(prefix: string, error: z.ZodError): string {
     })
     .join('; ');
 }
+
+const workflowIdSchema = z.string().min(1).max(200);
+
+/** A workflow task (submission options without `dependsOn`, which the phases set). */
+export const workflowTaskSchema = z.strictObject({
+  id: workflowIdSchema,
+  type: z.string().min(1),
+  input: z.unknown().optional(),
+  options: submitOptionsSchema.omit({ dependsOn: true }).optional(),
+});
+
+/** A workflow phase. */
+export const workflowPhaseSchema = z.strictObject({
+  id: workflowIdSchema,
+  dependsOn: z.array(workflowIdSchema).max(1_000).optional(),
+  tasks: z.array(workflowTaskSchema).max(10_000).optional(),
+});
+
+/** A workflow's name and metadata (the incremental form starts with these). */
+export const workflowCreateSchema = z.strictObject({
+  name: z.string().min(1).max(500),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** A whole workflow in one call. */
+export const workflowSpecSchema = workflowCreateSchema.extend({
+  phases: z.array(workflowPhaseSchema).min(1).max(1_000),
+}).strict();

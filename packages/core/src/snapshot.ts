@@ -1,4 +1,4 @@
-import type { TaskTable } from './reducer.js';
+import type { TaskTable, WorkflowRecord } from './reducer.js';
 import { rankOf } from './ready-queue.js';
 import type { TaskRecord } from './task-record.js';
 
@@ -13,6 +13,7 @@ export interface TableSnapshot {
   v: typeof SNAPSHOT_VERSION;
   nextOrder: number;
   tasks: SnapshotTask[];
+  workflows?: Array<Omit<WorkflowRecord, 'taskIds'> & { taskIds: Array<[string, string]> }>;
 }
 
 /**
@@ -25,7 +26,13 @@ export function snapshotOf(table: TaskTable): TableSnapshot {
     const { ticket: _ticket, rank: _rank, ...rest } = task;
     tasks.push(rest);
   }
-  return { v: SNAPSHOT_VERSION, nextOrder: table.nextOrder, tasks };
+  const workflows = [...table.workflows.values()].map((w) => ({
+    ...w,
+    phases: w.phases.map((p) => ({ ...p, dependsOn: [...p.dependsOn] })),
+    tasks: [...w.tasks],
+    taskIds: [...w.taskIds.entries()],
+  }));
+  return { v: SNAPSHOT_VERSION, nextOrder: table.nextOrder, tasks, workflows };
 }
 
 /** Loads a snapshot into an empty table. */
@@ -35,6 +42,15 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
   }
   const agingMs = table.agingMs;
   table.nextOrder = snapshot.nextOrder;
+  for (const saved of snapshot.workflows ?? []) {
+    table.workflows.set(saved.id, {
+      ...saved,
+      metadata: saved.metadata ?? undefined,
+      startedAt: saved.startedAt ?? undefined,
+      cancelledAt: saved.cancelledAt ?? undefined,
+      taskIds: new Map(saved.taskIds),
+    });
+  }
   for (const saved of snapshot.tasks) {
     const task: TaskRecord = {
       ...saved,

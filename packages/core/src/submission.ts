@@ -45,6 +45,7 @@ export function prepareSubmission(
     waiting: number;
     runtime: ResolvedRuntimeOptions;
   },
+  internal?: { workflowId: string; workflowTaskId: string },
 ): { existing: TaskRecord } | { task: SubmittedTask } {
   const { definitions, table, runtime } = context;
   if (typeof type !== 'string' || type.length === 0) throw new InvalidOptionsError('type must be a non-empty string');
@@ -101,6 +102,7 @@ export function prepareSubmission(
       ...(locks.length === 0 ? {} : { locks }),
       ...(rateLimit === undefined ? {} : { rateLimit }),
       ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+      ...(internal === undefined ? {} : { workflowId: internal.workflowId, workflowTaskId: internal.workflowTaskId }),
     },
   };
 }
