@@ -6,12 +6,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, platform, arch, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Result, Scenario } from './scenario.js';
+import { admission } from './scenarios/admission.js';
 import { journalThroughput } from './scenarios/journal-throughput.js';
 import { noopThroughput } from './scenarios/noop-throughput.js';
 import { replay } from './scenarios/replay.js';
 
 /** Every scenario, in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [noopThroughput, journalThroughput, replay];
+export const SCENARIOS: readonly Scenario[] = [noopThroughput, journalThroughput, replay, admission];
 
 const DEFAULT_THREADS = 2;
 const RESULTS_DIR = new URL('../results/', import.meta.url);
@@ -76,7 +77,7 @@ function ratios(results: readonly Result[], scenarios: readonly Scenario[]): str
     if (baseline === undefined) continue;
     const config = baseline.match(r.config);
     const base = results.find((p) => p.system === baseline.system && p.config === config && p.scenario === r.scenario && p.metric === r.metric);
-    if (base === undefined) continue;
+    if (base === undefined || base === r) continue;
     lines.push(`ratio steward(${r.config})/${baseline.system}(${config}): ${(r.median / base.median).toFixed(2)}   [${r.scenario}, ${r.metric} ${r.unit}, median/median]`);
   }
   return lines;
