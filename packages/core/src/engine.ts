@@ -24,6 +24,7 @@ import { attemptError, outcomeOf, retryDelay, terminalEvent } from './settlement
 import { TaskOutput } from './task-output.js';
 import { Admission } from './admission.js';
 import { Workflows } from './workflows.js';
+import { checkWebhookUrl, WebhookDispatcher } from './webhook-dispatcher.js';
 import { ResourceGuard, type ResourceSample } from './resource-guard.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
 import { WorkerExecutor } from './worker-executor.js';
@@ -66,6 +67,7 @@ export class Engine implements AttemptHost {
   readonly #supervision: Supervision;
   readonly admission: Admission;
   readonly workflows: Workflows;
+  readonly webhooks: WebhookDispatcher;
   readonly guard: ResourceGuard | undefined;
   #pumpQueued = false;
   #compactQueued = false;
@@ -153,6 +155,19 @@ export class Engine implements AttemptHost {
       },
     });
     if (this.guard !== undefined && guardOptions !== undefined) this.#sampleResources(guardOptions.sampler, guardOptions.intervalMs);
+    this.webhooks = new WebhookDispatcher(
+      {
+        table: this.table,
+        clock: this.#wheel,
+        commit: (record) => void this.#commit(record),
+        emit: (event) => {
+          if (this.events.observed) this.events.next(event);
+        },
+        logger: options.logger,
+        isOpen: () => this.#state !== 'stopped',
+      },
+      options.webhooks,
+    );
     this.workflows = new Workflows({
       table: this.table,
       now: () => this.options.clock.now(),
@@ -165,6 +180,10 @@ export class Engine implements AttemptHost {
         if (this.events.observed) this.events.next(event);
       },
       isOpen: () => this.#state === 'running',
+      checkWebhookUrl: (url) => checkWebhookUrl(url, this.webhooks.allowPrivateNetworks),
+      ended: (workflow, outcome) => {
+        if (workflow.webhook !== undefined) this.webhooks.enqueue({ workflowId: workflow.id }, workflow.webhook, `workflow.${outcome.status}`, { ...outcome, name: workflow.name }, this.options.idGenerator());
+      },
     });
     for (const [type, definition] of Object.entries(options.tasks)) this.define(type, definition);
   }
@@ -361,6 +380,7 @@ export class Engine implements AttemptHost {
     this.#supervision.stop();
     this.admission.stop(new ShuttingDownError());
     this.workflows.stop();
+    this.webhooks.stop();
     this.#wheel.clear();
     const closing = [...new Set(this.#executors.values())].map((e) => e.close());
     const results = await Promise.allSettled(closing);
@@ -503,6 +523,7 @@ export class Engine implements AttemptHost {
       at,
     );
     this.workflows.recover();
+    this.webhooks.resume();
     // Told one turn later, so a subscriber attached right after createRuntime() hears it.
     setImmediate(() => {
       if (!this.events.observed) return;
@@ -741,6 +762,9 @@ export class Engine implements AttemptHost {
     const outcome = outcomeOf(task, status);
     if (this.events.observed) this.events.next(terminalEvent(outcome, at, durationMs, task.cancelReason));
     this.output.ended(task.id);
+    if (task.webhook !== undefined) {
+      this.webhooks.enqueue({ taskId: task.id }, task.webhook, `task.${status}`, { ...outcome, type: task.type, ...(task.metadata === undefined ? {} : { metadata: task.metadata }) }, this.options.idGenerator());
+    }
     this.workflows.taskChanged(task);
     const waiters = this.#waiters.get(task.id);
     if (waiters !== undefined) {

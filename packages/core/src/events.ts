@@ -49,6 +49,26 @@ export interface RuntimeEventMap {
   'workflow:completed': WorkflowEventBase & { type: 'workflow:completed'; durationMs: number };
   'workflow:failed': WorkflowEventBase & { type: 'workflow:failed'; failedTasks: WorkflowFailedTask[] };
   'workflow:cancelled': WorkflowEventBase & { type: 'workflow:cancelled'; reason?: string };
+  'webhook:delivered': {
+    type: 'webhook:delivered';
+    taskId?: string;
+    workflowId?: string;
+    deliveryId: string;
+    attempt: number;
+    status: number;
+    at: number;
+  };
+  /** One attempt failed; `final` when the delivery is given up. */
+  'webhook:failed': {
+    type: 'webhook:failed';
+    taskId?: string;
+    workflowId?: string;
+    deliveryId: string;
+    attempt: number;
+    final: boolean;
+    error: string;
+    at: number;
+  };
   'task:step': TaskEventBase & { type: 'task:step'; name: string };
   'attempt:interrupted': TaskEventBase & { type: 'attempt:interrupted'; attempt: number; reason: string };
   /** Replay met an undecodable record at the journal's tail and stopped before it (a torn last write). */
@@ -99,6 +119,8 @@ export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName
   'workflow:completed',
   'workflow:failed',
   'workflow:cancelled',
+  'webhook:delivered',
+  'webhook:failed',
   'attempt:interrupted',
   'supervisor:restarted',
   'supervisor:quarantined',

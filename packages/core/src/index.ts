@@ -75,3 +75,7 @@ export {
   workflowTaskSchema,
   prioritySchema,
 } from './schemas.js';
+export { verifyWebhook, signWebhook, type WebhookHeaders } from './webhook-signature.js';
+export type { WebhookOptions, WebhookTarget } from './webhook-dispatcher.js';
+export type { WebhookHistoryEntry } from './runtime.js';
+export { webhookSchema } from './schemas.js';

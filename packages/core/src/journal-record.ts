@@ -25,6 +25,7 @@ export interface SubmittedTask {
   locks?: LockRequest[];
   rateLimit?: string;
   lockTimeoutMs?: number;
+  webhook?: { url: string; secret: string };
 }
 
 /**
@@ -67,7 +68,38 @@ export type JournalRecord =
   /** A task that ends without running (its lock wait timed out). */
   | { v: typeof JOURNAL_VERSION; type: 'task:rejected'; at: number; taskId: string; error: TaskError }
   | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string }
-  | { v: typeof JOURNAL_VERSION; type: 'workflow:created'; at: number; workflowId: string; name: string; metadata?: Record<string, unknown> }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'webhook:enqueued';
+      at: number;
+      deliveryId: string;
+      taskId?: string;
+      workflowId?: string;
+      url: string;
+      secret: string;
+      payload: unknown;
+    }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'webhook:attempted';
+      at: number;
+      deliveryId: string;
+      attempt: number;
+      ok: boolean;
+      final: boolean;
+      status?: number;
+      error?: string;
+      nextAt?: number;
+    }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'workflow:created';
+      at: number;
+      workflowId: string;
+      name: string;
+      metadata?: Record<string, unknown>;
+      webhook?: { url: string; secret: string };
+    }
   | { v: typeof JOURNAL_VERSION; type: 'workflow:phase-added'; at: number; workflowId: string; phase: WorkflowPhaseSpec }
   | { v: typeof JOURNAL_VERSION; type: 'workflow:task-added'; at: number; workflowId: string; task: WorkflowTaskSpec }
   | { v: typeof JOURNAL_VERSION; type: 'workflow:started'; at: number; workflowId: string }

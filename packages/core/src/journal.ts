@@ -183,6 +183,8 @@ export class Journal {
         const limit = task.status === 'completed' ? retention.completedMs : retention.failedMs;
         if (age >= limit) {
           this.table.tasks.delete(id);
+          for (const deliveryId of this.table.deliveriesByOwner.get(id) ?? []) this.table.deliveries.delete(deliveryId);
+          this.table.deliveriesByOwner.delete(id);
           if (task.idempotencyKey !== undefined && this.table.byIdempotencyKey.get(task.idempotencyKey) === id) {
             this.table.byIdempotencyKey.delete(task.idempotencyKey);
           }

@@ -6,6 +6,7 @@ import { InvalidOptionsError } from './errors.js';
 import type { Executor } from './executor.js';
 import { describeZodError, runtimeOptionsSchema } from './schemas.js';
 import type { RateLimit } from './rate-buckets.js';
+import type { WebhookOptions } from './webhook-dispatcher.js';
 import { systemSampler, type ResourceGuardOptions } from './resource-guard.js';
 import type { SupervisionPolicy } from './supervision.js';
 import type { TaskDefinition } from './task-definition.js';
@@ -76,6 +77,8 @@ export interface RuntimeOptions {
   rateLimits?: Record<string, RateLimit>;
   /** Watches CPU and memory and throttles admission above the limits (see ResourceGuardOptions). @defaultValue off */
   resourceGuard?: ResourceGuardOptions;
+  /** Webhook delivery: retries, timeout, and whether private addresses may be called. */
+  webhooks?: WebhookOptions;
   /** Task types to define at once, the same as calling define() for each. */
   tasks?: Record<string, TaskDefinition>;
   /** Extra executors (the process executor of @steward/adapters, or your own), by `kind`. */
@@ -110,6 +113,7 @@ export interface ResolvedRuntimeOptions {
   readonly recovery: { readonly interruptionSpendsRetry: boolean; readonly maxInterruptions: number };
   readonly supervision: Readonly<SupervisionPolicy>;
   readonly rateLimits: Readonly<Record<string, RateLimit>>;
+  readonly webhooks: WebhookOptions;
   readonly resourceGuard:
     | (Required<Pick<ResourceGuardOptions, 'intervalMs' | 'hysteresisPercent' | 'sampler'>> &
         Pick<ResourceGuardOptions, 'maxCpuPercent' | 'maxMemoryMb'> & { readonly protect: number })
@@ -204,6 +208,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
       failedMs: options.retention?.failedMs ?? RUNTIME_DEFAULTS.retentionFailedMs,
     }),
     rateLimits: Object.freeze({ ...options.rateLimits }),
+    webhooks: Object.freeze({ ...options.webhooks }),
     resourceGuard:
       options.resourceGuard === undefined
         ? undefined

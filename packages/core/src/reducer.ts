@@ -9,6 +9,7 @@ export interface WorkflowRecord {
   readonly name: string;
   readonly createdAt: number;
   readonly metadata: Record<string, unknown> | undefined;
+  readonly webhook: { url: string; secret: string } | undefined;
   readonly phases: WorkflowPhaseSpec[];
   readonly tasks: WorkflowTaskSpec[];
   /** Runtime task id of each workflow task submitted so far, by workflow task id. */
@@ -17,8 +18,25 @@ export interface WorkflowRecord {
   cancelledAt: number | undefined;
 }
 
+/** One webhook delivery: the outbox entry and every attempt made. */
+export interface WebhookDelivery {
+  readonly id: string;
+  readonly taskId: string | undefined;
+  readonly workflowId: string | undefined;
+  readonly url: string;
+  readonly secret: string;
+  readonly payload: unknown;
+  readonly createdAt: number;
+  state: 'pending' | 'delivered' | 'failed';
+  nextAt: number | undefined;
+  readonly attempts: Array<{ attempt: number; at: number; ok: boolean; status?: number; error?: string }>;
+}
+
 /** The state the journal folds into: every task this runtime knows. */
 export interface TaskTable {
+  readonly deliveries: Map<string, WebhookDelivery>;
+  /** Delivery ids by the task or workflow they report on. */
+  readonly deliveriesByOwner: Map<string, string[]>;
   readonly workflows: Map<string, WorkflowRecord>;
   readonly tasks: Map<string, TaskRecord>;
   readonly byIdempotencyKey: Map<string, string>;
@@ -38,7 +56,7 @@ export interface TaskTable {
 
 /** An empty table. */
 export function createTaskTable(agingMs: number): TaskTable {
-  return { workflows: new Map(), tasks: new Map(), byIdempotencyKey: new Map(), dependents: new Map(), changed: [], waiting: 0, nextOrder: 1, agingMs };
+  return { deliveries: new Map(), deliveriesByOwner: new Map(), workflows: new Map(), tasks: new Map(), byIdempotencyKey: new Map(), dependents: new Map(), changed: [], waiting: 0, nextOrder: 1, agingMs };
 }
 
 function queue(task: TaskRecord, at: number, agingMs: number, table?: TaskTable): void {
@@ -59,6 +77,10 @@ function queue(task: TaskRecord, at: number, agingMs: number, table?: TaskTable)
 export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord | undefined {
   if (isWorkflowRecord(record)) {
     applyWorkflowRecord(table, record);
+    return undefined;
+  }
+  if (record.type === 'webhook:enqueued' || record.type === 'webhook:attempted') {
+    applyWebhookRecord(table, record);
     return undefined;
   }
   if (record.type === 'task:submitted') {
@@ -83,6 +105,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       locks: t.locks ?? [],
       rateLimit: t.rateLimit,
       lockTimeoutMs: t.lockTimeoutMs,
+      webhook: t.webhook,
       pendingDeps: 0,
       status: 'queued',
       attempts: 0,
@@ -244,7 +267,43 @@ function settleDependents(table: TaskTable, ended: TaskRecord, at: number): void
   }
 }
 
-type WorkflowJournalRecord = Extract<JournalRecord, { workflowId: string }>;
+type WorkflowJournalRecord = Extract<JournalRecord, { type: `workflow:${string}` }>;
+
+/** Folds the outbox: an enqueued delivery, then each attempt's result. */
+function applyWebhookRecord(table: TaskTable, record: Extract<JournalRecord, { type: `webhook:${string}` }>): void {
+  if (record.type === 'webhook:enqueued') {
+    table.deliveries.set(record.deliveryId, {
+      id: record.deliveryId,
+      taskId: record.taskId,
+      workflowId: record.workflowId,
+      url: record.url,
+      secret: record.secret,
+      payload: record.payload,
+      createdAt: record.at,
+      state: 'pending',
+      nextAt: record.at,
+      attempts: [],
+    });
+    const owner = record.taskId ?? record.workflowId;
+    if (owner !== undefined) {
+      const list = table.deliveriesByOwner.get(owner);
+      if (list === undefined) table.deliveriesByOwner.set(owner, [record.deliveryId]);
+      else list.push(record.deliveryId);
+    }
+    return;
+  }
+  const delivery = table.deliveries.get(record.deliveryId);
+  if (delivery === undefined) return;
+  delivery.attempts.push({
+    attempt: record.attempt,
+    at: record.at,
+    ok: record.ok,
+    ...(record.status === undefined ? {} : { status: record.status }),
+    ...(record.error === undefined ? {} : { error: record.error }),
+  });
+  delivery.nextAt = record.nextAt;
+  if (record.final) delivery.state = record.ok ? 'delivered' : 'failed';
+}
 
 function isWorkflowRecord(record: JournalRecord): record is WorkflowJournalRecord {
   return record.type.startsWith('workflow:');
@@ -259,6 +318,7 @@ function applyWorkflowRecord(table: TaskTable, record: WorkflowJournalRecord): v
         name: record.name,
         createdAt: record.at,
         metadata: record.metadata,
+        webhook: record.webhook,
         phases: [],
         tasks: [],
         taskIds: new Map(),

@@ -3,7 +3,7 @@ import { Engine } from './engine.js';
 import type { SubmitOptions } from './submission.js';
 import type { RecoveryReport } from './journal.js';
 import type { SupervisionNode } from './supervision.js';
-import { InvalidOptionsError, TaskFailedError, UnknownTaskTypeError } from './errors.js';
+import { InvalidOptionsError, TaskFailedError, TaskNotFoundError, UnknownTaskTypeError } from './errors.js';
 import { describeZodError, workflowSpecSchema } from './schemas.js';
 import { WorkflowHandle } from './workflow-handle.js';
 import type { WorkflowSpec, WorkflowStatus } from './workflow-types.js';
@@ -16,6 +16,16 @@ import { TaskHandle } from './task-handle.js';
 import { toSnapshot } from './task-record.js';
 import { type OutputChunk, type TaskOutcome, type TaskSnapshot, type TaskStatus } from './types.js';
 import { buildMetrics, buildQueueStatus, type QueueStatus, type RuntimeMetrics } from './status-views.js';
+
+/** One webhook delivery as `webhookHistory()` shows it. */
+export interface WebhookHistoryEntry {
+  deliveryId: string;
+  url: string;
+  state: 'pending' | 'delivered' | 'failed';
+  createdAt: number;
+  nextAt?: number;
+  attempts: Array<{ attempt: number; at: number; ok: boolean; status?: number; error?: string }>;
+}
 
 /** Filters of `rt.list()`. */
 export interface ListQuery {
@@ -158,13 +168,17 @@ export class Runtime {
       }
     }
     if (taskIds.size === 0) throw new InvalidOptionsError('workflow.phases: at least one task is needed');
-    const handle = await this.createWorkflow({ name: spec.name, ...(spec.metadata === undefined ? {} : { metadata: spec.metadata }) });
+    const handle = await this.createWorkflow({
+      name: spec.name,
+      ...(spec.metadata === undefined ? {} : { metadata: spec.metadata }),
+      ...(spec.webhook === undefined ? {} : { webhook: spec.webhook }),
+    });
     for (const phase of spec.phases) handle.addPhase(phase);
     return handle.start();
   }
 
   /** Creates a workflow to build step by step: `addPhase`, `addTask`, then `start`. */
-  async createWorkflow(spec: { name: string; metadata?: Record<string, unknown> }): Promise<WorkflowHandle> {
+  async createWorkflow(spec: { name: string; metadata?: Record<string, unknown>; webhook?: { url: string; secret: string } }): Promise<WorkflowHandle> {
     const workflow = this.#engine.workflows.create(spec);
     return new WorkflowHandle(this.#engine, workflow.id, workflow.name);
   }
@@ -179,6 +193,17 @@ export class Runtime {
   listWorkflows(options: { limit?: number } = {}): WorkflowStatus[] {
     const all = [...this.#engine.table.workflows.keys()].reverse().slice(0, options?.limit ?? 100);
     return all.map((id) => this.#engine.workflows.status(id));
+  }
+
+  /** Webhook deliveries of a task or a workflow, each with every attempt (secrets left out). */
+  webhookHistory(id: string): WebhookHistoryEntry[] {
+    const table = this.#engine.table;
+    if (typeof id !== 'string' || (!table.tasks.has(id) && !table.workflows.has(id))) throw new TaskNotFoundError(String(id));
+    return (table.deliveriesByOwner.get(id) ?? []).flatMap((deliveryId) => {
+      const d = table.deliveries.get(deliveryId);
+      if (d === undefined) return [];
+      return [{ deliveryId: d.id, url: d.url, state: d.state, createdAt: d.createdAt, ...(d.nextAt === undefined ? {} : { nextAt: d.nextAt }), attempts: d.attempts.map((a) => ({ ...a })) }];
+    });
   }
 
   /** The task as it is now, or undefined. */

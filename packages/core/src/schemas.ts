@@ -20,6 +20,12 @@ export const retriesSchema = z.strictObject({
 
 const timeoutSchema = z.number().int().min(0).max(30 * 86_400_000);
 
+/** Where an outcome is POSTed, and the secret that signs it. */
+export const webhookSchema = z.strictObject({
+  url: z.string().min(1).max(2_048),
+  secret: z.string().min(1).max(1_024),
+});
+
 /** Options accepted by `submit` and its sibling modes. */
 export const submitOptionsSchema = z.strictObject({
   priority: prioritySchema.optional(),
@@ -35,6 +41,7 @@ export const submitOptionsSchema = z.strictObject({
     .optional(),
   lockTimeoutMs: timeoutSchema.optional(),
   rateLimit: z.string().min(1).optional(),
+  webhook: webhookSchema.optional(),
 });
 
 /** Restart intensity of a task type and the length of its quarantine. */
@@ -98,6 +105,16 @@ export const runtimeOptionsSchema = z.strictObject({
   workers: workersOptionsSchema.optional(),
   priorities: z.record(z.string().min(1), z.number().finite()).optional(),
   agingMs: z.number().int().min(0).optional(),
+  webhooks: z
+    .strictObject({
+      maxAttempts: z.number().int().min(1).max(100).optional(),
+      delayMs: z.number().int().min(0).optional(),
+      maxDelayMs: z.number().int().min(0).optional(),
+      timeoutMs: z.number().int().min(1).optional(),
+      allowPrivateNetworks: z.boolean().optional(),
+      resolve: fn.optional(),
+    })
+    .optional(),
   rateLimits: z
     .record(z.string().min(1), z.strictObject({ limit: z.number().int().min(1).max(1_000_000), intervalMs: z.number().int().min(1) }))
     .optional(),
@@ -166,6 +183,7 @@ export const workflowPhaseSchema = z.strictObject({
 export const workflowCreateSchema = z.strictObject({
   name: z.string().min(1).max(500),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  webhook: webhookSchema.optional(),
 });
 
 /** A whole workflow in one call. */

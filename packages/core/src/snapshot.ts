@@ -1,4 +1,4 @@
-import type { TaskTable, WorkflowRecord } from './reducer.js';
+import type { TaskTable, WebhookDelivery, WorkflowRecord } from './reducer.js';
 import { rankOf } from './ready-queue.js';
 import type { TaskRecord } from './task-record.js';
 
@@ -14,6 +14,7 @@ export interface TableSnapshot {
   nextOrder: number;
   tasks: SnapshotTask[];
   workflows?: Array<Omit<WorkflowRecord, 'taskIds'> & { taskIds: Array<[string, string]> }>;
+  deliveries?: WebhookDelivery[];
 }
 
 /**
@@ -32,7 +33,8 @@ export function snapshotOf(table: TaskTable): TableSnapshot {
     tasks: [...w.tasks],
     taskIds: [...w.taskIds.entries()],
   }));
-  return { v: SNAPSHOT_VERSION, nextOrder: table.nextOrder, tasks, workflows };
+  const deliveries = [...table.deliveries.values()].map((d) => ({ ...d, attempts: [...d.attempts] }));
+  return { v: SNAPSHOT_VERSION, nextOrder: table.nextOrder, tasks, workflows, deliveries };
 }
 
 /** Loads a snapshot into an empty table. */
@@ -42,10 +44,20 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
   }
   const agingMs = table.agingMs;
   table.nextOrder = snapshot.nextOrder;
+  for (const saved of snapshot.deliveries ?? []) {
+    table.deliveries.set(saved.id, { ...saved, taskId: saved.taskId ?? undefined, workflowId: saved.workflowId ?? undefined, nextAt: saved.nextAt ?? undefined });
+    const owner = saved.taskId ?? saved.workflowId;
+    if (owner !== undefined && owner !== null) {
+      const list = table.deliveriesByOwner.get(owner);
+      if (list === undefined) table.deliveriesByOwner.set(owner, [saved.id]);
+      else list.push(saved.id);
+    }
+  }
   for (const saved of snapshot.workflows ?? []) {
     table.workflows.set(saved.id, {
       ...saved,
       metadata: saved.metadata ?? undefined,
+      webhook: saved.webhook ?? undefined,
       startedAt: saved.startedAt ?? undefined,
       cancelledAt: saved.cancelledAt ?? undefined,
       taskIds: new Map(saved.taskIds),
@@ -64,6 +76,7 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
       locks: saved.locks ?? [],
       rateLimit: saved.rateLimit ?? undefined,
       lockTimeoutMs: saved.lockTimeoutMs ?? undefined,
+      webhook: saved.webhook ?? undefined,
     };
     table.tasks.set(task.id, task);
     if (task.idempotencyKey !== undefined && task.idempotencyKey !== null) table.byIdempotencyKey.set(task.idempotencyKey, task.id);

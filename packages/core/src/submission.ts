@@ -7,6 +7,7 @@ import { describeZodError, submitOptionsSchema } from './schemas.js';
 import type { ResolvedDefinition, RetryOptions } from './task-definition.js';
 import type { TaskRecord } from './task-record.js';
 import { normalizeLocks, type LockMode } from './lock-table.js';
+import { checkWebhookUrl } from './webhook-dispatcher.js';
 
 /** Options of one submission. */
 export interface SubmitOptions {
@@ -28,6 +29,8 @@ export interface SubmitOptions {
   lockTimeoutMs?: number;
   /** A bucket of `rateLimits` to take a token from before the task starts. */
   rateLimit?: string;
+  /** POST the outcome here when the task ends, signed with `secret` (Standard Webhooks). */
+  webhook?: { url: string; secret: string };
 }
 
 /**
@@ -73,6 +76,10 @@ export function prepareSubmission(
     options?.priority !== undefined
       ? resolvePriority(options.priority, runtime.priorities, 'options.priority')
       : definition.priority ?? runtime.defaultPriority;
+  if (options?.webhook !== undefined) {
+    const problem = checkWebhookUrl(options.webhook.url, runtime.webhooks.allowPrivateNetworks === true);
+    if (problem !== undefined) throw new InvalidOptionsError(`options.webhook.url ${problem}`);
+  }
   const rateLimit = options?.rateLimit ?? definition.rateLimit;
   if (rateLimit !== undefined && !Object.hasOwn(runtime.rateLimits, rateLimit)) {
     throw new InvalidOptionsError(`options.rateLimit: no bucket "${rateLimit}" in rateLimits (${Object.keys(runtime.rateLimits).join(', ') || 'none defined'})`);
@@ -103,6 +110,7 @@ export function prepareSubmission(
       ...(rateLimit === undefined ? {} : { rateLimit }),
       ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
       ...(internal === undefined ? {} : { workflowId: internal.workflowId, workflowTaskId: internal.workflowTaskId }),
+      ...(options?.webhook === undefined ? {} : { webhook: { url: options.webhook.url, secret: options.webhook.secret } }),
     },
   };
 }

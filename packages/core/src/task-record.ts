@@ -29,6 +29,8 @@ export interface TaskRecord extends ReadyItem {
   readonly rateLimit: string | undefined;
   /** Longest wait for the locks before failing with STEWARD_LOCK_TIMEOUT. */
   readonly lockTimeoutMs: number | undefined;
+  /** Where the outcome is POSTed when the task ends. */
+  readonly webhook: { url: string; secret: string } | undefined;
   /** Dependencies not ended yet (while `waiting`). */
   pendingDeps: number;
   status: TaskStatus;

@@ -22,6 +22,8 @@ export interface WorkflowPhaseInput {
 export interface WorkflowSpec {
   name: string;
   metadata?: Record<string, unknown>;
+  /** POST the workflow's outcome here when it ends, signed with `secret`. */
+  webhook?: { url: string; secret: string };
   phases: WorkflowPhaseInput[];
 }
 

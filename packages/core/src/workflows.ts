@@ -19,6 +19,9 @@ export interface WorkflowHost {
   isDefined(type: string): boolean;
   emit(event: RuntimeEvent): void;
   isOpen(): boolean;
+  checkWebhookUrl(url: string): string | undefined;
+  /** The workflow ended: its webhook, if any, gets the outcome. */
+  ended(workflow: WorkflowRecord, outcome: WorkflowOutcome): void;
 }
 
 interface Tracking {
@@ -47,12 +50,24 @@ export class Workflows {
     this.#host = host;
   }
 
-  create(spec: { name: string; metadata?: Record<string, unknown> }): WorkflowRecord {
+  create(spec: { name: string; metadata?: Record<string, unknown>; webhook?: { url: string; secret: string } }): WorkflowRecord {
     this.#assertOpen();
     const parsed = workflowCreateSchema.safeParse(spec);
     if (!parsed.success) invalid('workflow', parsed.error);
+    if (spec.webhook !== undefined) {
+      const problem = this.#host.checkWebhookUrl(spec.webhook.url);
+      if (problem !== undefined) throw new InvalidOptionsError(`workflow.webhook.url ${problem}`);
+    }
     const workflowId = this.#host.newId();
-    this.#host.commit({ v: JOURNAL_VERSION, type: 'workflow:created', at: this.#host.now(), workflowId, name: spec.name, ...(spec.metadata === undefined ? {} : { metadata: spec.metadata }) });
+    this.#host.commit({
+      v: JOURNAL_VERSION,
+      type: 'workflow:created',
+      at: this.#host.now(),
+      workflowId,
+      name: spec.name,
+      ...(spec.metadata === undefined ? {} : { metadata: spec.metadata }),
+      ...(spec.webhook === undefined ? {} : { webhook: { url: spec.webhook.url, secret: spec.webhook.secret } }),
+    });
     return this.get(workflowId);
   }
 
@@ -278,10 +293,11 @@ export class Workflows {
     tracking.ended = true;
     if (status.status === 'completed') this.#host.emit({ type: 'workflow:completed', workflowId: workflow.id, durationMs: (status.endedAt ?? at) - (workflow.startedAt ?? at), at });
     else if (status.status === 'failed') this.#host.emit({ type: 'workflow:failed', workflowId: workflow.id, failedTasks: status.failedTasks, at });
+    const outcome = this.#outcomeOf(status);
+    this.#host.ended(workflow, outcome);
     const waiters = this.#waiters.get(workflow.id);
     if (waiters !== undefined) {
       this.#waiters.delete(workflow.id);
-      const outcome = this.#outcomeOf(status);
       for (const waiter of waiters) waiter.resolve(outcome);
     }
   }
