@@ -6,12 +6,12 @@ import type { DefinitionDefaults } from '@steward/core';
  * interface, so it fits core's open `ExternalTaskDefinition`.)
  */
 export type ProcessTaskDefinition<I = any> = DefinitionDefaults & {
-  /** The executable: a name looked up in PATH, or a path. Never run through a shell. */
-  command: string;
+  /** The executable: a name looked up in PATH, or a path, fixed or computed from the input. Never run through a shell. */
+  command: string | ((input: I) => string);
   /** Its arguments, fixed or computed from the task's input. @defaultValue [] */
   args?: readonly string[] | ((input: I) => readonly string[]);
-  /** Working directory. @defaultValue the host's */
-  cwd?: string;
+  /** Working directory, fixed or computed from the input. @defaultValue the host's */
+  cwd?: string | ((input: I) => string | undefined);
   /** Extra environment variables, over the host's. */
   env?: Record<string, string>;
   /** Time between SIGTERM and SIGKILL when the task is stopped. @defaultValue the executor's (5_000) */
@@ -19,15 +19,18 @@ export type ProcessTaskDefinition<I = any> = DefinitionDefaults & {
 };
 
 /** Fields of a process definition (the shared defaults are checked by core). */
+const computed = <T extends z.ZodType>(schema: T) =>
+  z.union([schema, z.custom<(input: unknown) => unknown>((v) => typeof v === 'function', { message: 'must be a value or a function of the input' })]);
+
 export const processDefinitionSchema = z.object({
-  command: z.string().min(1),
+  command: computed(z.string().min(1)),
   args: z
     .union([
       z.array(z.string()),
       z.custom<(input: unknown) => string[]>((v) => typeof v === 'function', { message: 'must be an array of strings or a function' }),
     ])
     .optional(),
-  cwd: z.string().min(1).optional(),
+  cwd: computed(z.string().min(1)).optional(),
   env: z.record(z.string(), z.string()).optional(),
   killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
 });

@@ -94,23 +94,45 @@ export class ProcessExecutor implements Executor {
   validate(type: string, definition: TaskDefinition): void {
     const parsed = processDefinitionSchema.passthrough().safeParse(definition);
     if (!parsed.success) throw new InvalidOptionsError(describeZodError(`definition "${type}"`, parsed.error));
-    this.#checkAllowed((definition as ProcessTaskDefinition).command);
+    const command = (definition as ProcessTaskDefinition).command;
+    // A command computed from the input is checked at each run instead.
+    if (typeof command === 'string') this.#checkAllowed(command);
+  }
+
+  /** True when `command` may run (always, without an allow list). */
+  allows(command: string): boolean {
+    try {
+      this.#checkAllowed(command);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** True when this executor was given an allow list. */
+  get restricted(): boolean {
+    return this.#allow !== undefined;
   }
 
   execute(request: ExecutionRequest, sink: ExecutionSink): void {
     const definition = request.definition.source as ProcessTaskDefinition;
     let args: readonly string[];
+    let command: string;
+    let cwd: string | undefined;
     try {
-      this.#checkAllowed(definition.command);
+      command = typeof definition.command === 'function' ? definition.command(request.input) : definition.command;
+      if (typeof command !== 'string' || command.length === 0) throw new TypeError('command must be a non-empty string');
+      this.#checkAllowed(command);
       args = typeof definition.args === 'function' ? definition.args(request.input) : definition.args ?? [];
       if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) throw new TypeError('args must be an array of strings');
+      cwd = typeof definition.cwd === 'function' ? definition.cwd(request.input) : definition.cwd;
     } catch (error) {
       sink.failed({ ...toTaskError(error), retryable: false });
       return;
     }
     if (request.signal.aborted) return;
-    const child = spawn(definition.command, args, {
-      cwd: definition.cwd,
+    const child = spawn(command, args, {
+      cwd,
       env: definition.env === undefined ? process.env : { ...process.env, ...definition.env },
       detached: true, // its own process group, so the group can be signalled as one
       shell: false,
@@ -159,7 +181,7 @@ export class ProcessExecutor implements Executor {
       if (request.signal.aborted) return; // the attempt already ended as timed out or cancelled
       if (spawnError !== undefined) {
         const code = (spawnError as NodeJS.ErrnoException).code;
-        sink.failed(taskError('STEWARD_PROCESS_SPAWN', `could not start "${definition.command}": ${spawnError.message}`, code !== 'ENOENT' && code !== 'EACCES'));
+        sink.failed(taskError('STEWARD_PROCESS_SPAWN', `could not start "${command}": ${spawnError.message}`, code !== 'ENOENT' && code !== 'EACCES'));
         return;
       }
       const result: ProcessResult = { exitCode, signal, stdoutTail: stdoutTail.toString(), stderrTail: stderrTail.toString() };
@@ -171,10 +193,10 @@ export class ProcessExecutor implements Executor {
       if (signal !== null) {
         // Killed by a signal nobody here sent (a segfault, the OOM killer): the
         // process crashed, which supervision counts.
-        sink.crashed(taskError('STEWARD_PROCESS_EXIT', `"${definition.command}" was killed by ${signal}${tail ? `; stderr: ${tail}` : ''}`, true));
+        sink.crashed(taskError('STEWARD_PROCESS_EXIT', `"${command}" was killed by ${signal}${tail ? `; stderr: ${tail}` : ''}`, true));
         return;
       }
-      sink.failed(taskError('STEWARD_PROCESS_EXIT', `"${definition.command}" exited with code ${exitCode}${tail ? `; stderr: ${tail}` : ''}`, true));
+      sink.failed(taskError('STEWARD_PROCESS_EXIT', `"${command}" exited with code ${exitCode}${tail ? `; stderr: ${tail}` : ''}`, true));
     });
   }
 

@@ -24,6 +24,7 @@ import { attemptError, outcomeOf, retryDelay, terminalEvent } from './settlement
 import { TaskOutput } from './task-output.js';
 import { Admission } from './admission.js';
 import { Workflows } from './workflows.js';
+import { recordToEvents } from './record-events.js';
 import { checkWebhookUrl, WebhookDispatcher } from './webhook-dispatcher.js';
 import { ResourceGuard, type ResourceSample } from './resource-guard.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
@@ -252,6 +253,18 @@ export class Engine implements AttemptHost {
     if (!this.#canRun(type)) return 'type concurrency';
     if (this.#running.size >= this.options.concurrency) return 'concurrency';
     return undefined;
+  }
+
+  /** Sequence number of the newest journal record. */
+  get journalSeq(): number {
+    return this.#journal.store.lastSeq;
+  }
+
+  /** Events of the records after `afterSeq` (see Runtime.replayEvents). */
+  async *replayEvents(afterSeq: number): AsyncIterable<{ seq: number; event: RuntimeEvent }> {
+    for await (const record of this.#journal.store.read({ fromSeq: afterSeq + 1 })) {
+      for (const event of recordToEvents(record.value as JournalRecord, this.table)) yield { seq: record.seq, event };
+    }
   }
 
   /** Queued tasks: ready, and parked on a lock, a bucket or the guard. */

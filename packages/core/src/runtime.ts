@@ -76,6 +76,21 @@ export class Runtime {
     return this.#engine.recovery ?? { snapshotSeq: 0, replayedRecords: 0, tasks: 0, durationMs: 0 };
   }
 
+  /** Sequence number of the newest journal record: every event emitted so far stands at or below it. */
+  get journalSeq(): number {
+    return this.#engine.journalSeq;
+  }
+
+  /**
+   * The events of the journal records after `afterSeq`, oldest first, each with its
+   * record's sequence number: what a consumer that was away missed (as far as the
+   * journal still holds it; progress and output are not journaled).
+   */
+  async *replayEvents(afterSeq: number): AsyncIterable<{ seq: number; event: RuntimeEvent }> {
+    if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new InvalidOptionsError('afterSeq must be a non-negative integer');
+    yield* this.#engine.replayEvents(afterSeq);
+  }
+
   /** Every event of the runtime. */
   get events$(): Observable<RuntimeEvent> {
     return this.#engine.events.asObservable();

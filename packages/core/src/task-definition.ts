@@ -52,12 +52,16 @@ export interface InlineTaskDefinition<I = any, O = unknown> extends DefinitionDe
 
 /** A task type run by an executor from outside core (a `command` goes to kind `process`). */
 export interface ExternalTaskDefinition extends DefinitionDefaults {
-  command: string;
+  command: string | ((input: any) => string);
   [option: string]: unknown;
 }
 
 /** Any task definition. (The last member lets an executor's own definition type, such as the process executor's, be passed as it is.) */
-export type TaskDefinition = WorkerTaskDefinition | InlineTaskDefinition | ExternalTaskDefinition | (DefinitionDefaults & { command: string });
+export type TaskDefinition =
+  | WorkerTaskDefinition
+  | InlineTaskDefinition
+  | ExternalTaskDefinition
+  | (DefinitionDefaults & { command: string | ((input: any) => string) });
 
 /** A definition after validation: which executor runs it and its filled-in defaults. */
 export interface ResolvedDefinition {
