@@ -1,0 +1,64 @@
+import type { FastifyReply } from 'fastify';
+import { StewardError } from '@steward/core';
+import type { z } from 'zod';
+
+/** HTTP status of each StewardError code; anything else is a 500. */
+const STATUS: Record<string, number> = {
+  STEWARD_INVALID_OPTIONS: 400,
+  STEWARD_INVALID_JSON: 400,
+  STEWARD_UNKNOWN_TASK_TYPE: 400,
+  STEWARD_NOT_SERIALIZABLE: 400,
+  STEWARD_UNAUTHORIZED: 401,
+  STEWARD_FORBIDDEN: 403,
+  STEWARD_COMMAND_NOT_ALLOWED: 403,
+  STEWARD_TASK_NOT_FOUND: 404,
+  STEWARD_WORKFLOW_NOT_FOUND: 404,
+  STEWARD_NOT_FOUND: 404,
+  STEWARD_INVALID_STATE: 409,
+  STEWARD_PAYLOAD_TOO_LARGE: 413,
+  STEWARD_UNSUPPORTED_MEDIA_TYPE: 415,
+  STEWARD_QUEUE_FULL: 429,
+  STEWARD_SHUTTING_DOWN: 503,
+};
+
+/** An error the HTTP layer answers itself (auth, host checks, bad JSON). */
+export class HttpError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The status for a code. */
+export function statusOf(code: string): number {
+  return STATUS[code] ?? 500;
+}
+
+/** Builds an HttpError from a zod failure: code STEWARD_INVALID_OPTIONS, the first bad field's path. */
+export function fromZod(prefix: string, error: z.ZodError): HttpError {
+  const issue = error.issues[0];
+  const path = [prefix, ...(issue?.path ?? []).map(String)].filter((p) => p !== '').join('.');
+  return new HttpError('STEWARD_INVALID_OPTIONS', `${path}: ${issue?.message ?? 'invalid'}`, path);
+}
+
+/** Sends `{ error: { code, message, path? } }` with the status its code maps to. */
+export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof HttpError) {
+    return reply.code(statusOf(error.code)).send({ error: { code: error.code, message: error.message, ...(error.path === undefined ? {} : { path: error.path }) } });
+  }
+  if (error instanceof StewardError) {
+    // Library messages start with the option path: offer it as `path` too.
+    const path = /^([\w.[\]"-]+?)(?::| must| is| needs)/.exec(error.message)?.[1];
+    return reply.code(statusOf(error.code)).send({ error: { code: error.code, message: error.message, ...(error.code === 'STEWARD_INVALID_OPTIONS' && path !== undefined ? { path } : {}) } });
+  }
+  const fastifyError = error as { code?: string; statusCode?: number; message?: string };
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, new HttpError('STEWARD_PAYLOAD_TOO_LARGE', 'the body is larger than the limit'));
+  if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, new HttpError('STEWARD_UNSUPPORTED_MEDIA_TYPE', 'send application/json'));
+  if (fastifyError.statusCode === 400 || fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return sendError(reply, new HttpError('STEWARD_INVALID_JSON', `the body is not valid JSON: ${fastifyError.message ?? ''}`));
+  }
+  return reply.code(500).send({ error: { code: 'STEWARD_INTERNAL', message: 'internal error' } });
+}
