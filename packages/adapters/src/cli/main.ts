@@ -6,6 +6,7 @@ import type { TaskSnapshot } from '@steward/core';
 import { Client, CliError } from './client.js';
 import { resolveDataDir } from './data-dir.js';
 import { human, parseDuration, progressBar, table } from './format.js';
+import { runMcp } from './mcp.js';
 import { serve } from './serve.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
@@ -51,6 +52,19 @@ program
         process.once('SIGINT', quit);
         process.once('SIGTERM', quit);
       });
+    }),
+  );
+
+program
+  .command('mcp')
+  .description('serve the Model Context Protocol over stdio (a running server on the data directory, or an embedded runtime)')
+  .addOption(dataOption())
+  .option('--config <file>', 'config module of task types, for the embedded runtime')
+  .action((opts: { data?: string; config?: string }) =>
+    run(async () => {
+      await runMcp({ dataDir: resolveDataDir(opts.data), ...(opts.config === undefined ? {} : { config: opts.config }) });
+      // Runs until the client closes stdin.
+      await new Promise<void>((resolve) => process.stdin.on('close', resolve));
     }),
   );
 

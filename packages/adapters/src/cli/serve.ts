@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createRuntime, type RuntimeOptions, type TaskDefinition } from '@steward/core';
+import { createRuntime, type Runtime, type RuntimeOptions, type TaskDefinition } from '@steward/core';
 import { createHttpHost, type HttpHost } from '../http/http-host.js';
-import { processExecutor } from '../process-executor.js';
+import { processExecutor, type ProcessExecutor } from '../process-executor.js';
 import { ensureToken, removeServerInfo, writeServerInfo } from './data-dir.js';
 
 /** What a config file (`steward.config.mjs`) exports by default. */
@@ -27,15 +27,19 @@ export interface ServeOptions {
 /** The task type that runs commands sent with `steward add -- <command>`. */
 export const COMMAND_TYPE = 'command';
 
-/** Starts a runtime on `dataDir` with the HTTP host; returns a stop function. */
-export async function serve(options: ServeOptions): Promise<{ host: HttpHost; stop: () => Promise<void> }> {
-  const log = options.log ?? ((line: string) => console.log(line));
-  const configPath = options.config ?? (existsSync('steward.config.mjs') ? 'steward.config.mjs' : undefined);
-  const config: ServeConfig = configPath === undefined ? {} : ((await import(pathToFileURL(resolve(configPath)).href)) as { default: ServeConfig }).default ?? {};
+/** Loads a config module: `--config`, else ./steward.config.mjs if present, else nothing. */
+export async function loadServeConfig(path: string | undefined): Promise<ServeConfig> {
+  const configPath = path ?? (existsSync('steward.config.mjs') ? 'steward.config.mjs' : undefined);
+  if (configPath === undefined) return {};
+  return ((await import(pathToFileURL(resolve(configPath)).href)) as { default?: ServeConfig }).default ?? {};
+}
+
+/** A runtime on `dataDir` with the config's task types and the process executor (with its allow list). */
+export async function startRuntime(dataDir: string, config: ServeConfig, extraAllow: string[]): Promise<{ rt: Runtime; processes: ProcessExecutor; allow: string[] }> {
   const { tasks, allow: configAllow, ...runtimeOptions } = config;
-  const allow = [...(configAllow ?? []), ...(options.allow ?? [])];
+  const allow = [...(configAllow ?? []), ...extraAllow];
   const processes = processExecutor(allow.length > 0 ? { allow } : {});
-  const rt = await createRuntime({ ...runtimeOptions, dataDir: options.dataDir, executors: [processes] });
+  const rt = await createRuntime({ ...runtimeOptions, dataDir, executors: [processes] });
   for (const [type, definition] of Object.entries(tasks ?? {})) rt.define(type, definition);
   // Commands sent over HTTP run only through the allow list.
   if (allow.length > 0) {
@@ -45,6 +49,13 @@ export async function serve(options: ServeOptions): Promise<{ host: HttpHost; st
       cwd: (input: { cwd?: string }) => input.cwd,
     });
   }
+  return { rt, processes, allow };
+}
+
+/** Starts a runtime on `dataDir` with the HTTP host; returns a stop function. */
+export async function serve(options: ServeOptions): Promise<{ host: HttpHost; stop: () => Promise<void> }> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const { rt, processes, allow } = await startRuntime(options.dataDir, await loadServeConfig(options.config), options.allow ?? []);
   const { token, created, path } = ensureToken(options.dataDir);
   const host = await createHttpHost(rt, {
     token,
