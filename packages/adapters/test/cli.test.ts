@@ -92,4 +92,15 @@ describe('the steward CLI against a served runtime', () => {
     assert.equal(retried.code, 0);
     assert.equal((await steward(dataDir, ['cancel', id])).code, 0);
   });
+
+  it('prints a report a person can read', async () => {
+    const report = await steward(dataDir, ['report', '--since', '1d']);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /^# Steward report: the last 1 day/);
+    assert.match(report.stdout, /tasks ended: \d+ completed, \d+ failed/);
+    assert.match(report.stdout, /\| command \|/);
+    assert.match(report.stdout, /`STEWARD_PROCESS_EXIT`/);
+    const json = await steward(dataDir, ['report', '--since', '7d', '--json']);
+    assert.ok(JSON.parse(json.stdout).totals.ended >= 2);
+  });
 });

@@ -42,6 +42,8 @@ export class Admission {
   readonly #lockTimers = new Map<string, unknown>();
   /** When each task began waiting for locks (for metrics and `lock:acquired`). */
   readonly #lockWaitSince = new Map<string, number>();
+  /** Tasks that waited for a token before their current start. */
+  readonly #rateWaited = new Set<string>();
   readonly #tokenWaiters = new Map<string, Array<{ resolve: () => void; reject: (error: unknown) => void; signal?: AbortSignal }>>();
   lockWaits = 0;
   lockWaitMs = 0;
@@ -60,7 +62,7 @@ export class Admission {
    * gave up waiting for its locks), else it may start with everything taken, and
    * `lockWaitMs` says how long it waited for its locks, if it did.
    */
-  admit(task: TaskRecord, now: number): false | { lockWaitMs: number | undefined } {
+  admit(task: TaskRecord, now: number): false | { lockWaitMs: number | undefined; rateLimited: boolean } {
     if (this.#guard?.throttled === true && task.priority < this.#protect) {
       this.parked.park('resources', task);
       this.#host.parked(task, { kind: 'resources' }, now);
@@ -97,6 +99,7 @@ export class Admission {
       if (handlersWaiting || (waiter !== undefined && isBetter(waiter.item, task)) || !this.buckets.tryTake(bucket, now)) {
         this.parked.park(key, task);
         this.rateWaits++;
+        this.#rateWaited.add(task.id);
         const until = this.buckets.nextAt(bucket, now);
         this.#armBucket(bucket, until, now);
         this.#host.parked(task, { kind: 'rate', bucket, until }, now);
@@ -104,7 +107,8 @@ export class Admission {
       }
     }
     this.locks.acquire(task.id, task.locks);
-    return { lockWaitMs: this.#endLockWait(task, now) };
+    const rateLimited = this.#rateWaited.delete(task.id);
+    return { lockWaitMs: this.#endLockWait(task, now), rateLimited };
   }
 
   /** A task's attempt ended: its locks go, and the best waiters on them may try again. */
@@ -136,6 +140,7 @@ export class Admission {
   /** Forgets a task that leaves the queue without starting (cancelled, timed out waiting). */
   forget(task: TaskRecord): void {
     this.parked.remove(task);
+    this.#rateWaited.delete(task.id);
     this.#lockWaitSince.delete(task.id);
     this.#clearLockTimeout(task.id);
   }

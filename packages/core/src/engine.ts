@@ -67,6 +67,8 @@ export class Engine implements AttemptHost {
   readonly #idle = new IdleWaiter();
   readonly #supervision: Supervision;
   readonly admission: Admission;
+  /** When the resource guard throttled, in this process (for reports). */
+  readonly throttlePeriods: Array<{ from: number; to?: number }> = [];
   readonly workflows: Workflows;
   readonly webhooks: WebhookDispatcher;
   readonly guard: ResourceGuard | undefined;
@@ -574,16 +576,24 @@ export class Engine implements AttemptHost {
       // parked and the next one is looked at.
       const admitted = this.admission.admit(task, this.options.clock.now());
       if (admitted === false) continue;
-      this.#start(task, admitted.lockWaitMs);
+      this.#start(task, admitted.lockWaitMs, admitted.rateLimited);
     }
   }
 
-  #start(task: TaskRecord, lockWaitMs?: number): void {
+  #start(task: TaskRecord, lockWaitMs?: number, rateLimited = false): void {
     const definition = this.#definitions.get(task.type) as ResolvedDefinition;
     const executor = this.#executors.get(definition.kind) as Executor;
     const number = task.attempts + 1;
     const at = this.options.clock.now();
-    this.#commit({ v: JOURNAL_VERSION, type: 'attempt:started', at, taskId: task.id, attempt: number });
+    this.#commit({
+      v: JOURNAL_VERSION,
+      type: 'attempt:started',
+      at,
+      taskId: task.id,
+      attempt: number,
+      ...(lockWaitMs === undefined ? {} : { lockWaitMs }),
+      ...(rateLimited ? { rateLimited } : {}),
+    });
     this.#runningByType.set(task.type, (this.#runningByType.get(task.type) ?? 0) + 1);
     const attempt = new Attempt(this, task, number, definition, executor);
     this.#running.set(task.id, attempt);
@@ -647,8 +657,14 @@ export class Engine implements AttemptHost {
       const change = guard.sample(reading);
       const at = this.options.clock.now();
       const payload = { at, cpuPercent: reading.cpuPercent, memoryMb: reading.memoryMb, concurrency: guard.effectiveConcurrency };
-      if (change === 'throttled' && this.events.observed) this.events.next({ type: 'resource:throttled', ...payload });
+      if (change === 'throttled') {
+        this.throttlePeriods.push({ from: at });
+        if (this.throttlePeriods.length > 1_000) this.throttlePeriods.shift();
+        if (this.events.observed) this.events.next({ type: 'resource:throttled', ...payload });
+      }
       if (change === 'recovered') {
+        const open = this.throttlePeriods.at(-1);
+        if (open !== undefined && open.to === undefined) open.to = at;
         if (this.events.observed) this.events.next({ type: 'resource:recovered', ...payload });
         this.admission.guardRecovered();
       }
@@ -719,6 +735,7 @@ export class Engine implements AttemptHost {
       ...(error === undefined ? {} : { error }),
       ...(retryAt === undefined ? {} : { retryAt }),
       ...(end === 'cancelled' && context.reason !== undefined ? { reason: context.reason } : {}),
+      ...(context.crashed ? { crashed: true } : {}),
     });
     if (quarantineError !== undefined) {
       const until = this.#supervision.quarantine(task.type);

@@ -79,3 +79,5 @@ export { verifyWebhook, signWebhook, type WebhookHeaders } from './webhook-signa
 export type { WebhookOptions, WebhookTarget } from './webhook-dispatcher.js';
 export type { WebhookHistoryEntry } from './runtime.js';
 export { webhookSchema } from './schemas.js';
+export type { SummaryReport, TypeSummary } from './summary-report.js';
+export type { ReportsOptions } from './report-schedule.js';

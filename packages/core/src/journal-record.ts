@@ -34,7 +34,17 @@ export interface SubmittedTask {
  */
 export type JournalRecord =
   | { v: typeof JOURNAL_VERSION; type: 'task:submitted'; at: number; task: SubmittedTask }
-  | { v: typeof JOURNAL_VERSION; type: 'attempt:started'; at: number; taskId: string; attempt: number }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'attempt:started';
+      at: number;
+      taskId: string;
+      attempt: number;
+      /** How long the attempt waited for its locks before it could start. */
+      lockWaitMs?: number;
+      /** True when it had to wait for a rate-limit token. */
+      rateLimited?: boolean;
+    }
   | {
       v: typeof JOURNAL_VERSION;
       type: 'attempt:ended';
@@ -49,6 +59,8 @@ export type JournalRecord =
       /** False when this attempt does not spend a retry. */
       counts?: boolean;
       reason?: string;
+      /** True when the executor itself died (a supervisor restart). */
+      crashed?: boolean;
     }
   | {
       v: typeof JOURNAL_VERSION;

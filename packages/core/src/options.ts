@@ -7,6 +7,7 @@ import type { Executor } from './executor.js';
 import { describeZodError, runtimeOptionsSchema } from './schemas.js';
 import type { RateLimit } from './rate-buckets.js';
 import type { WebhookOptions } from './webhook-dispatcher.js';
+import type { ReportsOptions } from './report-schedule.js';
 import { systemSampler, type ResourceGuardOptions } from './resource-guard.js';
 import type { SupervisionPolicy } from './supervision.js';
 import type { TaskDefinition } from './task-definition.js';
@@ -79,6 +80,8 @@ export interface RuntimeOptions {
   resourceGuard?: ResourceGuardOptions;
   /** Webhook delivery: retries, timeout, and whether private addresses may be called. */
   webhooks?: WebhookOptions;
+  /** Write a summary report on a schedule: `{ every: 'daily' | 'weekly', dir }`. @defaultValue none */
+  reports?: ReportsOptions;
   /** Task types to define at once, the same as calling define() for each. */
   tasks?: Record<string, TaskDefinition>;
   /** Extra executors (the process executor of @steward/adapters, or your own), by `kind`. */
@@ -114,6 +117,7 @@ export interface ResolvedRuntimeOptions {
   readonly supervision: Readonly<SupervisionPolicy>;
   readonly rateLimits: Readonly<Record<string, RateLimit>>;
   readonly webhooks: WebhookOptions;
+  readonly reports: ReportsOptions | undefined;
   readonly resourceGuard:
     | (Required<Pick<ResourceGuardOptions, 'intervalMs' | 'hysteresisPercent' | 'sampler'>> &
         Pick<ResourceGuardOptions, 'maxCpuPercent' | 'maxMemoryMb'> & { readonly protect: number })
@@ -209,6 +213,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
     }),
     rateLimits: Object.freeze({ ...options.rateLimits }),
     webhooks: Object.freeze({ ...options.webhooks }),
+    reports: options.reports === undefined ? undefined : Object.freeze({ ...options.reports }),
     resourceGuard:
       options.resourceGuard === undefined
         ? undefined

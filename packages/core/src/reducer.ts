@@ -120,6 +120,10 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       cancelReason: undefined,
       steps: undefined,
       interruptions: 0,
+      crashes: 0,
+      lockWaits: 0,
+      lockWaitMs: 0,
+      rateLimitWaits: 0,
     };
     table.tasks.set(task.id, task);
     if (t.workflowId !== undefined && t.workflowTaskId !== undefined) table.workflows.get(t.workflowId)?.taskIds.set(t.workflowTaskId, t.id);
@@ -132,6 +136,11 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
   if (task === undefined) return undefined;
   switch (record.type) {
     case 'attempt:started':
+      if (record.lockWaitMs !== undefined) {
+        task.lockWaits++;
+        task.lockWaitMs += record.lockWaitMs;
+      }
+      if (record.rateLimited === true) task.rateLimitWaits++;
       task.status = 'running';
       task.attempts = record.attempt;
       task.startedAt = record.at;
@@ -140,6 +149,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       break;
     case 'attempt:ended':
       if (record.counts !== false) task.budgetUsed++;
+      if (record.crashed === true) task.crashes++;
       if (record.retryAt !== undefined) {
         task.status = 'retrying';
         task.retryAt = record.retryAt;

@@ -6,6 +6,8 @@ import type { SupervisionNode } from './supervision.js';
 import { InvalidOptionsError, TaskFailedError, TaskNotFoundError, UnknownTaskTypeError } from './errors.js';
 import { describeZodError, workflowSpecSchema } from './schemas.js';
 import { WorkflowHandle } from './workflow-handle.js';
+import { buildReport, type SummaryReport } from './summary-report.js';
+import { scheduleReports } from './report-schedule.js';
 import type { WorkflowSpec, WorkflowStatus } from './workflow-types.js';
 import { RUNTIME_EVENT_NAMES, type RuntimeEvent, type RuntimeEventMap, type RuntimeEventName } from './events.js';
 import { buildMultiReport, type MultiReport } from './multi-report.js';
@@ -66,9 +68,13 @@ export class Runtime {
   readonly #engine: Engine;
   #shutdown: Promise<void> | undefined;
 
+  readonly #stopReports: (() => void) | undefined;
+
   /** @internal use createRuntime() */
   constructor(engine: Engine) {
     this.#engine = engine;
+    const reports = engine.options.reports;
+    this.#stopReports = reports === undefined ? undefined : scheduleReports(reports, engine.options.clock, engine.options.logger, (sinceMs) => this.report({ sinceMs }));
   }
 
   /** What recovery found in the journal when this runtime opened (all zero for a new one). */
@@ -221,6 +227,14 @@ export class Runtime {
     });
   }
 
+  /** A digest of the tasks that ended in the last `sinceMs` (default a day): per type, failures, contention, restarts. */
+  async report(options: { sinceMs?: number } = {}): Promise<SummaryReport> {
+    const sinceMs = options?.sinceMs ?? 86_400_000;
+    if (!Number.isInteger(sinceMs) || sinceMs <= 0) throw new InvalidOptionsError('options.sinceMs must be a positive integer');
+    const until = this.#engine.options.clock.now();
+    return buildReport(this.#engine.table, until - sinceMs, until, this.#engine.throttlePeriods);
+  }
+
   /** The task as it is now, or undefined. */
   get(id: string): TaskSnapshot | undefined {
     const task = this.#engine.table.tasks.get(id);
@@ -311,6 +325,7 @@ export class Runtime {
   /** Stops intake, lets running work finish (up to `timeoutMs`), stops the rest and releases everything. */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.#shutdown !== undefined) return this.#shutdown;
+    this.#stopReports?.();
     const timeoutMs = options?.timeoutMs ?? 10_000;
     if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
       return Promise.reject(new InvalidOptionsError('options.timeoutMs must be a non-negative number (Infinity waits for running work)'));

@@ -105,6 +105,7 @@ export const runtimeOptionsSchema = z.strictObject({
   workers: workersOptionsSchema.optional(),
   priorities: z.record(z.string().min(1), z.number().finite()).optional(),
   agingMs: z.number().int().min(0).optional(),
+  reports: z.strictObject({ every: z.enum(['daily', 'weekly']), dir: z.string().min(1) }).optional(),
   webhooks: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(100).optional(),

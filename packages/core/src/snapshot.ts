@@ -76,6 +76,10 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
       locks: saved.locks ?? [],
       rateLimit: saved.rateLimit ?? undefined,
       lockTimeoutMs: saved.lockTimeoutMs ?? undefined,
+      crashes: saved.crashes ?? 0,
+      lockWaits: saved.lockWaits ?? 0,
+      lockWaitMs: saved.lockWaitMs ?? 0,
+      rateLimitWaits: saved.rateLimitWaits ?? 0,
       webhook: saved.webhook ?? undefined,
     };
     table.tasks.set(task.id, task);

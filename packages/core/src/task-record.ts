@@ -49,6 +49,13 @@ export interface TaskRecord extends ReadyItem {
   steps: Record<string, unknown> | undefined;
   /** Attempts cut short by a crash or a shutdown. */
   interruptions: number;
+  /** Attempts whose executor died (counted as supervisor restarts). */
+  crashes: number;
+  /** Attempts that had to wait for their locks, and the total time they waited. */
+  lockWaits: number;
+  lockWaitMs: number;
+  /** Attempts that had to wait for a rate-limit token. */
+  rateLimitWaits: number;
 }
 
 /** Copies a record into the public snapshot shape. */

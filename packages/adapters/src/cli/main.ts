@@ -189,6 +189,23 @@ program
     }),
   );
 
+program
+  .command('report')
+  .description('a summary of what ran: per type, failures, contention, restarts')
+  .addOption(dataOption())
+  .addOption(jsonOption())
+  .option('--since <duration>', 'the window: 1d, 7d, 12h', '1d')
+  .action((opts: { data?: string; json?: boolean; since: string }) =>
+    run(async () => {
+      const client = new Client(resolveDataDir(opts.data));
+      const report = await client.request<{ markdown: string }>('GET', `/api/report?sinceMs=${parseDuration(opts.since)}`);
+      if (opts.json === true) {
+        const { markdown: _markdown, ...json } = report;
+        console.log(JSON.stringify(json, null, 2));
+      } else process.stdout.write(report.markdown);
+    }),
+  );
+
 for (const [name, method, path, verb] of [
   ['cancel', 'DELETE', '', 'cancel a task'],
   ['retry', 'POST', '/retry', 'run a failed, cancelled or timed-out task again'],

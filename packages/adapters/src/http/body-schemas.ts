@@ -47,3 +47,6 @@ export const eventsQuery = z.strictObject({
 
 /** Query of the logs route. */
 export const logsQuery = z.strictObject({ follow: z.enum(['0', '1', 'true', 'false']).optional() });
+
+/** Query of the report route. */
+export const reportQuery = z.strictObject({ sinceMs: z.coerce.number().int().min(1).optional() });

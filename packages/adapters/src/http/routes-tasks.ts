@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { TaskNotFoundError, type Runtime, type TaskStatus } from '@steward/core';
 import type { ProcessExecutor } from '../process-executor.js';
-import { commandTaskBody, listQuery, logsQuery, typedTaskBody } from './body-schemas.js';
+import { commandTaskBody, listQuery, logsQuery, reportQuery, typedTaskBody } from './body-schemas.js';
 import { fromZod, HttpError } from './errors.js';
 
 /** How the host runs commands sent over HTTP, if it does at all. */
@@ -98,6 +98,17 @@ export function taskRoutes(app: FastifyInstance, rt: Runtime, commands: CommandT
     if (!closed) raw.end(`${JSON.stringify({ end: true, status: rt.get(id)?.status })}\n`);
     return reply;
   });
+
+  app.get('/api/report', async (request) => {
+    const parsed = reportQuery.safeParse(request.query);
+    if (!parsed.success) throw fromZod('query', parsed.error);
+    const report = await rt.report({ sinceMs: parsed.data.sinceMs ?? 86_400_000 });
+    return { ...report, markdown: report.toMarkdown() };
+  });
+
+  app.get('/api/queue', async () => rt.queueStatus({ limit: 200 }));
+  app.get('/api/metrics', async () => rt.metrics());
+  app.get('/api/supervision', async () => rt.supervision());
 
   app.get('/api/webhooks/:taskId/history', async (request) => {
     const { taskId } = request.params as { taskId: string };
