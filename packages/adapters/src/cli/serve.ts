@@ -65,8 +65,10 @@ export async function serve(options: ServeOptions): Promise<{ host: HttpHost; st
   });
   writeServerInfo(options.dataDir, { url: host.url, pid: process.pid });
   log(`steward: serving ${host.url} (data in ${options.dataDir})`);
-  if (created) log(`steward: token (shown once; also in ${path}): ${token}`);
-  else log(`steward: token in ${path}`);
+  if (created) {
+    log(`steward: token (shown once; also in ${path}): ${token}`);
+    log(`steward: dashboard ${host.url}/#token=${token}`);
+  } else log(`steward: token in ${path}; dashboard ${host.url}/ (paste the token, or add #token=<token>)`);
   if (allow.length > 0) log(`steward: commands allowed over HTTP: ${allow.join(', ')}`);
   log(`steward: try  curl -H "Authorization: Bearer $(cat ${path})" ${host.url}/api/tasks`);
   let stopping: Promise<void> | undefined;

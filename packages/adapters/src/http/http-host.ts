@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Runtime } from '@steward/core';
 import { sendError } from './errors.js';
 import { eventStreamRoute, type EventStreamOptions } from './events-stream.js';
+import { dashboardRoute } from './dashboard.js';
 import { prometheusRoute } from './prometheus.js';
 import { type CommandTasks, taskRoutes } from './routes-tasks.js';
 import { workflowRoutes } from './routes-workflows.js';
@@ -54,6 +55,7 @@ export async function createHttpHost(rt: Runtime, options: HttpHostOptions): Pro
   workflowRoutes(app, rt);
   eventStreamRoute(app, rt, options.events);
   const stopMetrics = prometheusRoute(app, rt);
+  dashboardRoute(app);
   options.routes?.(app);
   await app.listen({ host, port: options.port ?? 4780 });
   const { port } = app.server.address() as AddressInfo;
