@@ -181,7 +181,7 @@ function toMarkdown(r: Omit<SummaryReport, 'toMarkdown'>): string {
     lines.push('## What failed', '');
     for (const f of r.topFailures) {
       const example = f.examples.at(-1);
-      lines.push(`- \`${f.code}\` ×${f.count}${example === undefined ? '' : `: e.g. ${example.type} ${example.taskId.slice(0, 8)}: "${example.message}"`}`);
+      lines.push(`- \`${f.code}\` ×${f.count}${example === undefined ? '' : `, e.g. ${example.type} ${example.taskId.slice(0, 8)}: ${example.message}`}`);
     }
     lines.push('');
   }

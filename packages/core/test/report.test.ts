@@ -66,7 +66,7 @@ describe('summary reports', () => {
         assert.match(markdown, /^# Steward report: the last 1 day/);
         assert.match(markdown, /\*\*11 tasks ended: 8 completed, 3 failed\. Success rate 72\.7%\.\*\*/);
         assert.match(markdown, /\| ok \| 3 \| 100% \| 100 ms \|/);
-        assert.match(markdown, /`STEWARD_HANDLER_ERROR` ×2: e\.g\. broken/);
+        assert.match(markdown, /`STEWARD_HANDLER_ERROR` ×2, e\.g\. broken [0-9a-f]{8}: always broken/);
         assert.match(markdown, /- Locks: 1 tasks waited/);
         assert.match(markdown, /- Resource guard: throttled 1 times/);
         assert.match(markdown, /- Supervisor restarts: 1 \(crashy 1\)/);
