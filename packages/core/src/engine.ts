@@ -17,16 +17,18 @@ import { TaskFailure, taskError, toTaskError, type TaskError } from './task-erro
 import type { TaskRecord } from './task-record.js';
 import { Supervision, type SupervisionNode } from './supervision.js';
 import { TimerWheel } from './timer-wheel.js';
+import { RetryTimers } from './retry-timers.js';
+import { startResourceSampling } from './resource-sampling.js';
 import { prepareSubmission, type SubmitOptions } from './submission.js';
 import { resumeAfterReplay } from './recovery.js';
 import { IdleWaiter } from './idle-waiter.js';
-import { attemptError, outcomeOf, retryDelay, terminalEvent } from './settlement.js';
+import { attemptError, dependencyResults, outcomeOf, retryDelay, terminalEvent } from './settlement.js';
 import { TaskOutput } from './task-output.js';
 import { Admission } from './admission.js';
 import { Workflows } from './workflows.js';
 import { recordToEvents } from './record-events.js';
 import { checkWebhookUrl, WebhookDispatcher } from './webhook-dispatcher.js';
-import { ResourceGuard, type ResourceSample } from './resource-guard.js';
+import { ResourceGuard } from './resource-guard.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
 import { WorkerExecutor } from './worker-executor.js';
 
@@ -36,7 +38,6 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
 const NO_STEPS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
@@ -60,7 +61,7 @@ export class Engine implements AttemptHost {
   readonly #executors = new Map<string, Executor>();
   readonly #running = new Map<string, Attempt>();
   readonly #runningByType = new Map<string, number>();
-  readonly #retryTimers = new Map<string, unknown>();
+  readonly #retryTimers: RetryTimers;
   readonly #waiters = new Map<string, Waiter[]>();
   /** Captured output of every task. */
   readonly output: TaskOutput;
@@ -108,6 +109,7 @@ export class Engine implements AttemptHost {
     this.table = journal.table;
     this.output = new TaskOutput(journal.persistent ? journal.store : undefined, options.maxOutputBytes);
     this.#wheel = new TimerWheel(options.clock);
+    this.#retryTimers = new RetryTimers(this.#wheel);
     this.startedAt = options.clock.now();
     this.#executors.set('inline', new InlineExecutor());
     for (const executor of options.executors) this.#executors.set(executor.kind, executor);
@@ -157,7 +159,26 @@ export class Engine implements AttemptHost {
         },
       },
     });
-    if (this.guard !== undefined && guardOptions !== undefined) this.#sampleResources(guardOptions.sampler, guardOptions.intervalMs);
+    if (this.guard !== undefined && guardOptions !== undefined) {
+      startResourceSampling({
+        guard: this.guard,
+        sampler: guardOptions.sampler,
+        intervalMs: guardOptions.intervalMs,
+        clock: this.#wheel,
+        logger: options.logger,
+        periods: this.throttlePeriods,
+        stopped: () => this.#state === 'stopped',
+        changed: (change, reading, at) => {
+          const payload = { at, cpuPercent: reading.cpuPercent, memoryMb: reading.memoryMb, concurrency: this.guard?.effectiveConcurrency ?? 0 };
+          if (change === 'throttled' && this.events.observed) this.events.next({ type: 'resource:throttled', ...payload });
+          if (change === 'recovered') {
+            if (this.events.observed) this.events.next({ type: 'resource:recovered', ...payload });
+            this.admission.guardRecovered();
+          }
+          this.#schedulePump();
+        },
+      });
+    }
     this.webhooks = new WebhookDispatcher(
       {
         table: this.table,
@@ -336,7 +357,7 @@ export class Engine implements AttemptHost {
     }
     this.ready.remove(task);
     this.admission.forget(task);
-    this.#clearRetryTimer(id);
+    this.#retryTimers.clear(id);
     this.#commit({ v: JOURNAL_VERSION, type: 'task:cancelled', at: this.options.clock.now(), taskId: id, reason });
     this.#finalize(task);
     this.#schedulePump();
@@ -382,7 +403,7 @@ export class Engine implements AttemptHost {
     if (!drain) this.#admitting = false;
     await this.#waitIdle(timeoutMs, drain);
     this.#admitting = false;
-    for (const id of [...this.#retryTimers.keys()]) this.#clearRetryTimer(id);
+    this.#retryTimers.clearAll();
     for (const attempt of [...this.#running.values()]) {
       attempt.interrupting = true;
       this.actorOf(attempt)?.send({ type: 'cancel', reason: 'shutdown' });
@@ -633,58 +654,12 @@ export class Engine implements AttemptHost {
         attempt: attempt.number,
         input: attempt.task.input,
         definition: attempt.definition,
-        dependencies: this.#dependencyResults(attempt.task),
+        dependencies: dependencyResults(this.table, attempt.task),
         steps: attempt.task.steps ?? NO_STEPS,
         signal: attempt.controller.signal,
       },
       attempt,
     );
-  }
-
-  /** Samples resources every `intervalMs` on the runtime's clock and acts on what the guard decides. */
-  #sampleResources(sampler: () => ResourceSample, intervalMs: number): void {
-    const guard = this.guard as ResourceGuard;
-    const tick = () => {
-      if (this.#state === 'stopped') return;
-      let reading: ResourceSample;
-      try {
-        reading = sampler();
-      } catch (error) {
-        this.options.logger.warn('steward: the resource sampler failed', error);
-        this.#wheel.setTimeout(tick, intervalMs);
-        return;
-      }
-      const change = guard.sample(reading);
-      const at = this.options.clock.now();
-      const payload = { at, cpuPercent: reading.cpuPercent, memoryMb: reading.memoryMb, concurrency: guard.effectiveConcurrency };
-      if (change === 'throttled') {
-        this.throttlePeriods.push({ from: at });
-        if (this.throttlePeriods.length > 1_000) this.throttlePeriods.shift();
-        if (this.events.observed) this.events.next({ type: 'resource:throttled', ...payload });
-      }
-      if (change === 'recovered') {
-        const open = this.throttlePeriods.at(-1);
-        if (open !== undefined && open.to === undefined) open.to = at;
-        if (this.events.observed) this.events.next({ type: 'resource:recovered', ...payload });
-        this.admission.guardRecovered();
-      }
-      if (change !== undefined) this.#schedulePump();
-      this.#wheel.setTimeout(tick, intervalMs);
-    };
-    this.#wheel.setTimeout(tick, intervalMs);
-  }
-
-  /** Results of a task's dependencies, by task id (and by workflow task id for workflow tasks). */
-  #dependencyResults(task: TaskRecord): Readonly<Record<string, unknown>> {
-    if (task.dependsOn.length === 0) return NO_DEPENDENCIES;
-    const results: Record<string, unknown> = {};
-    for (const id of task.dependsOn) {
-      const dependency = this.table.tasks.get(id);
-      if (dependency?.status !== 'completed') continue;
-      results[id] = dependency.result;
-      if (dependency.workflowTaskId !== undefined) results[dependency.workflowTaskId] = dependency.result;
-    }
-    return results;
   }
 
   /** The execution actor's single end. */
@@ -763,23 +738,14 @@ export class Engine implements AttemptHost {
   }
 
   #armRetry(task: TaskRecord, delayMs: number): void {
-    const handle = this.#wheel.setTimeout(() => {
-      this.#retryTimers.delete(task.id);
+    this.#retryTimers.arm(task.id, delayMs, () => {
       if (task.status !== 'retrying') return;
       const at = this.options.clock.now();
       this.#commit({ v: JOURNAL_VERSION, type: 'task:requeued', at, taskId: task.id });
       this.ready.add(task);
       if (this.events.observed) this.events.next({ type: 'task:queued', taskId: task.id, priority: task.priority, at });
       this.#schedulePump();
-    }, delayMs);
-    this.#retryTimers.set(task.id, handle);
-  }
-
-  #clearRetryTimer(id: string): void {
-    const handle = this.#retryTimers.get(id);
-    if (handle === undefined) return;
-    this.#wheel.clearTimeout(handle);
-    this.#retryTimers.delete(id);
+    });
   }
 
   /** Tells everyone a task has ended: metrics, events, waiting result() calls. */

@@ -5,6 +5,7 @@ import type { ResolvedDefinition } from './task-definition.js';
 import { resolveRetryPolicy } from './task-definition.js';
 import { taskError, type TaskError } from './task-error.js';
 import type { TaskRecord } from './task-record.js';
+import type { TaskTable } from './reducer.js';
 import type { TaskOutcome, TerminalStatus } from './types.js';
 
 /** The error an attempt ended with, from its actor's end and context. */
@@ -31,6 +32,21 @@ export function retryDelay(
   const retryNumber = task.budgetUsed + 1;
   if (retryNumber > policy.attempts) return undefined;
   return Math.max(backoffDelayMs(policy, retryNumber, random), error.retryAfterMs ?? 0);
+}
+
+const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** Results of a task's dependencies, by task id (and by workflow task id for workflow tasks). */
+export function dependencyResults(table: TaskTable, task: TaskRecord): Readonly<Record<string, unknown>> {
+  if (task.dependsOn.length === 0) return NO_DEPENDENCIES;
+  const results: Record<string, unknown> = {};
+  for (const id of task.dependsOn) {
+    const dependency = table.tasks.get(id);
+    if (dependency?.status !== 'completed') continue;
+    results[id] = dependency.result;
+    if (dependency.workflowTaskId !== undefined) results[dependency.workflowTaskId] = dependency.result;
+  }
+  return results;
 }
 
 /** The outcome of a task that has ended. */
