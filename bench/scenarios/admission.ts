@@ -1,6 +1,6 @@
 import { createRuntime } from '@steward/core';
 import type { Result, Scenario, ScenarioOptions } from '../scenario.js';
-import { summarize } from '../stats.js';
+import { runAlternating } from '../repeat.js';
 
 const NAME = 'admission';
 const LOCKS = 100;
@@ -47,26 +47,12 @@ export const admission: Scenario = {
     const tasks = quick ? 2_000 : 10_000;
     const repetitions = quick ? 2 : 3;
     const concurrency = Math.max(threads, 8);
-    const runs = new Map<Config, number[]>(CONFIGS.map((c) => [c, []]));
-    for (let rep = 0; rep <= repetitions; rep++) {
-      for (const config of rep % 2 === 0 ? CONFIGS : [...CONFIGS].reverse()) {
-        const rate = await measure(config, tasks, concurrency);
-        if (rep > 0) runs.get(config)!.push(rate);
-        log(`  ${rep === 0 ? 'warm-up' : `run ${rep}/${repetitions}`} steward (${config.config}): ${Math.round(rate)} tasks/s`);
-      }
-    }
-    return CONFIGS.map((config) => {
-      const values = runs.get(config)!;
-      return {
-        scenario: NAME,
-        system: 'steward' as const,
-        config: config.config,
-        metric: 'admission',
-        unit: 'tasks/s',
-        ...summarize(values),
-        runs: values,
-        params: { tasks, locks: LOCKS, buckets: BUCKETS, concurrency, repetitions },
-      };
-    });
+    return runAlternating(
+      CONFIGS.map((c) => ({ ...c, system: 'steward' as const })),
+      repetitions,
+      (config) => measure(config, tasks, concurrency),
+      { scenario: NAME, metric: 'admission', unit: 'tasks/s', params: { tasks, locks: LOCKS, buckets: BUCKETS, concurrency, repetitions } },
+      log,
+    );
   },
 };

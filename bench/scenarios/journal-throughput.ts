@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from '@steward/core';
 import type { Result, Scenario, ScenarioOptions, System } from '../scenario.js';
-import { summarize } from '../stats.js';
+import { runAlternating } from '../repeat.js';
 import noop from '../workers/noop-worker.js';
 
 const NAME = 'journal-throughput';
@@ -86,33 +86,20 @@ export const journalThroughput: Scenario = {
   async run({ quick, threads, log }: ScenarioOptions): Promise<Result[]> {
     const tasks = quick ? 3_000 : 30_000;
     const repetitions = quick ? 2 : 3;
-    const runs = new Map<Contender, number[]>(CONTENDERS.map((c) => [c, []]));
-    for (let rep = 0; rep <= repetitions; rep++) {
-      const order = rep % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse();
-      for (const contender of order) {
+    return runAlternating(
+      CONTENDERS,
+      repetitions,
+      async (contender) => {
+        // A fresh directory each run; the warm-up run also warms the disk.
         const dir = await mkdtemp(join(tmpdir(), 'steward-bench-journal-'));
         try {
-          const rate = await contender.measure(dir, tasks, threads);
-          // Run 0 warms the JIT and the disk; it is not kept.
-          if (rep > 0) runs.get(contender)!.push(rate);
-          log(`  ${rep === 0 ? 'warm-up' : `run ${rep}/${repetitions}`} ${contender.system} (${contender.config}): ${Math.round(rate)} tasks/s`);
+          return await contender.measure(dir, tasks, threads);
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
-      }
-    }
-    return CONTENDERS.map((contender) => {
-      const values = runs.get(contender)!;
-      return {
-        scenario: NAME,
-        system: contender.system,
-        config: contender.config,
-        metric: 'throughput',
-        unit: 'tasks/s',
-        ...summarize(values),
-        runs: values,
-        params: { tasks, threads, repetitions },
-      };
-    });
+      },
+      { scenario: NAME, metric: 'throughput', unit: 'tasks/s', params: { tasks, threads, repetitions } },
+      log,
+    );
   },
 };

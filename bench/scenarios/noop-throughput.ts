@@ -1,7 +1,7 @@
 import { createRuntime } from '@steward/core';
 import { Piscina } from 'piscina';
 import type { Result, Scenario, ScenarioOptions, System } from '../scenario.js';
-import { summarize } from '../stats.js';
+import { runAlternating } from '../repeat.js';
 import noop from '../workers/noop-worker.js';
 
 const NAME = 'noop-throughput';
@@ -71,9 +71,6 @@ async function measure(contender: Contender, threads: number, tasks: number): Pr
   }
 }
 
-function label(contender: Contender): string {
-  return `${contender.system} (${contender.config})`;
-}
 
 /** N no-op tasks submitted at once then awaited: Steward's worker and inline executors against a bare Piscina pool. */
 export const noopThroughput: Scenario = {
@@ -83,36 +80,6 @@ export const noopThroughput: Scenario = {
   async run({ quick, threads, log }: ScenarioOptions): Promise<Result[]> {
     const tasks = quick ? 5_000 : 50_000;
     const repetitions = quick ? 3 : 5;
-    const runs = new Map<Contender, number[]>(CONTENDERS.map((c) => [c, []]));
-
-    // The warm-up run gets the main thread's JIT to steady state; it is discarded.
-    for (const contender of CONTENDERS) {
-      const rate = await measure(contender, threads, tasks);
-      log(`  warm-up ${label(contender)}: ${Math.round(rate)} tasks/s`);
-    }
-    // Contenders alternate within each repetition, and every other repetition runs
-    // them in reverse, so a drift of the machine (heat, a neighbour) falls on all alike.
-    for (let rep = 1; rep <= repetitions; rep++) {
-      const order = rep % 2 === 1 ? CONTENDERS : [...CONTENDERS].reverse();
-      for (const contender of order) {
-        const rate = await measure(contender, threads, tasks);
-        runs.get(contender)!.push(rate);
-        log(`  run ${rep}/${repetitions} ${label(contender)}: ${Math.round(rate)} tasks/s`);
-      }
-    }
-
-    return CONTENDERS.map((contender) => {
-      const values = runs.get(contender)!;
-      return {
-        scenario: NAME,
-        system: contender.system,
-        config: contender.config,
-        metric: 'throughput',
-        unit: 'tasks/s',
-        ...summarize(values),
-        runs: values,
-        params: { tasks, threads, repetitions },
-      };
-    });
+    return runAlternating(CONTENDERS, repetitions, (contender) => measure(contender, threads, tasks), { scenario: NAME, metric: 'throughput', unit: 'tasks/s', params: { tasks, threads, repetitions } }, log);
   },
 };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createRuntime } from '@steward/core';
 import { LevelLogStore } from '@steward/store';
 import type { Result, Scenario, ScenarioOptions, System } from '../scenario.js';
-import { summarize } from '../stats.js';
+import { runAlternating } from '../repeat.js';
 
 const NAME = 'replay';
 
@@ -82,34 +82,22 @@ export const replay: Scenario = {
     try {
       const records = await writeJournal(template, tasks);
       log(`  journal of ${records} records written`);
-      const runs = new Map<Contender, number[]>(CONTENDERS.map((c) => [c, []]));
-      for (let rep = 0; rep <= repetitions; rep++) {
-        for (const contender of rep % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse()) {
+      return await runAlternating(
+        CONTENDERS,
+        repetitions,
+        async (contender) => {
           // Each run opens a fresh copy: a runtime snapshots and compacts on shutdown.
           const copy = await mkdtemp(join(tmpdir(), 'steward-bench-replay-run-'));
           try {
             await cp(template, copy, { recursive: true });
-            const rate = records / (await contender.measure(copy));
-            if (rep > 0) runs.get(contender)!.push(rate);
-            log(`  ${rep === 0 ? 'warm-up' : `run ${rep}/${repetitions}`} ${contender.system} (${contender.config}): ${Math.round(rate)} records/s`);
+            return records / (await contender.measure(copy));
           } finally {
             await rm(copy, { recursive: true, force: true });
           }
-        }
-      }
-      return CONTENDERS.map((contender) => {
-        const values = runs.get(contender)!;
-        return {
-          scenario: NAME,
-          system: contender.system,
-          config: contender.config,
-          metric: 'replay',
-          unit: 'records/s',
-          ...summarize(values),
-          runs: values,
-          params: { tasks, records, repetitions },
-        };
-      });
+        },
+        { scenario: NAME, metric: 'replay', unit: 'records/s', params: { tasks, records, repetitions } },
+        log,
+      );
     } finally {
       await rm(template, { recursive: true, force: true });
     }
