@@ -7,20 +7,40 @@ import { availableParallelism, cpus, platform, arch, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Result, Scenario } from './scenario.js';
 import { admission } from './scenarios/admission.js';
+import { durableVsBullmq } from './scenarios/bullmq.js';
+import { latency } from './scenarios/latency.js';
+import { payload } from './scenarios/payload.js';
+import { inlineVsPQueue, processVsSpawn } from './scenarios/peers.js';
+import { queueGrowth } from './scenarios/queue-growth.js';
+import { queueMemory } from './scenarios/queue-memory.js';
 import { journalThroughput } from './scenarios/journal-throughput.js';
 import { noopThroughput } from './scenarios/noop-throughput.js';
 import { replay } from './scenarios/replay.js';
 
 /** Every scenario, in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [noopThroughput, journalThroughput, replay, admission];
+export const SCENARIOS: readonly Scenario[] = [
+  noopThroughput,
+  inlineVsPQueue,
+  processVsSpawn,
+  durableVsBullmq,
+  journalThroughput,
+  latency,
+  payload,
+  queueMemory,
+  queueGrowth,
+  replay,
+  admission,
+];
 
 const DEFAULT_THREADS = 2;
 const RESULTS_DIR = new URL('../results/', import.meta.url);
-const USAGE = `usage: node bench/dist/run.js [--quick] [--threads <n|auto>] [scenario...]
+const USAGE = `usage: node bench/dist/run.js [--quick] [--check] [--threads <n|auto>] [scenario...]
 scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`;
 
 interface Invocation {
   readonly quick: boolean;
+  /** Exit non-zero when a scenario produced no figure (CI): never a threshold. */
+  readonly check: boolean;
   readonly threads: number;
   readonly scenarios: readonly Scenario[];
 }
@@ -29,7 +49,7 @@ function parseInvocation(argv: string[]): Invocation {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { quick: { type: 'boolean', default: false }, threads: { type: 'string' } },
+    options: { quick: { type: 'boolean', default: false }, check: { type: 'boolean', default: false }, threads: { type: 'string' } },
   });
   const threads = values.threads === undefined ? DEFAULT_THREADS : values.threads === 'auto' ? availableParallelism() : Number(values.threads);
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer or "auto"; got "${values.threads}"`);
@@ -38,7 +58,7 @@ function parseInvocation(argv: string[]): Invocation {
     if (scenario === undefined) throw new Error(`unknown scenario "${name}"`);
     return scenario;
   });
-  return { quick: values.quick ?? false, threads, scenarios: scenarios.length > 0 ? scenarios : SCENARIOS };
+  return { quick: values.quick ?? false, check: values.check ?? false, threads, scenarios: scenarios.length > 0 ? scenarios : SCENARIOS };
 }
 
 function machine() {
@@ -62,7 +82,7 @@ function table(results: readonly Result[]): string {
     '|---|---|---|---|--:|--:|--:|---|--:|',
   ];
   for (const r of results) {
-    const figures = [r.median, r.min, r.max].map((n) => integer.format(n)).join(' | ');
+    const figures = [r.median, r.min, r.max].map((n) => (Math.abs(n) < 100 ? n.toFixed(n < 10 ? 3 : 1) : integer.format(n))).join(' | ');
     lines.push(`| ${r.scenario} | ${r.system} | ${r.config} | ${r.metric} | ${figures} | ${r.unit} | ${r.runs.length} |`);
   }
   return lines.join('\n');
@@ -92,13 +112,16 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const { quick, threads, scenarios } = invocation;
+  const { quick, check, threads, scenarios } = invocation;
   const startedAt = new Date().toISOString();
   const log = (line: string) => console.error(line);
   const results: Result[] = [];
+  const empty: string[] = [];
   for (const scenario of scenarios) {
     log(`${scenario.name}${quick ? ' (quick)' : ''}: ${scenario.description}; ${threads} threads`);
-    results.push(...(await scenario.run({ quick, threads, log })));
+    const produced = await scenario.run({ quick, threads, log });
+    if (produced.length === 0) empty.push(scenario.name);
+    results.push(...produced);
   }
   const report = { machine: machine(), startedAt, quick, results };
   await mkdir(RESULTS_DIR, { recursive: true });
@@ -108,6 +131,10 @@ async function main(): Promise<void> {
   console.log();
   for (const line of ratios(results, scenarios)) console.log(line);
   log(`\nwrote ${file.pathname}`);
+  if (check && empty.length > 0) {
+    console.error(`no figure from: ${empty.join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 await main();
