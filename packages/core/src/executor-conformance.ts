@@ -122,6 +122,9 @@ export function executorConformance(name: string, factory: ExecutorConformanceFa
       }));
 
     if (factory.definitions.crashes === undefined) {
+      // Skipped on purpose, and said so in the test's name: an executor with no
+      // isolation of its own (inline handlers share the host's thread) has no crash
+      // that could fail only its attempt.
       it.skip(`fails only its own attempt when it crashes (${factory.crashNotApplicable ?? 'no crash behaviour given'})`);
       return;
     }
