@@ -1,0 +1,78 @@
+// The README's code runs as written. Every ```js block in README.md is a complete
+// ES module: each is saved as a .mjs file in the repository's root (where
+// `@steward/core` and `@steward/adapters` resolve through the workspaces, and where
+// the README tells readers to save them) and run with this Node; it must exit 0.
+// Output, shell sessions and configuration use other fences (console, sh, json,
+// text) and are not run; a ```ts, ```mjs or ```javascript block is refused, so no
+// snippet escapes this test by its fence.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** One fenced block of a markdown file. */
+interface Block {
+  lang: string;
+  line: number;
+  code: string;
+}
+
+/** Every fenced block of `markdown`, with the line its fence opens on. */
+function fencedBlocks(markdown: string): Block[] {
+  const blocks: Block[] = [];
+  const lines = markdown.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\S*)\s*$/.exec(lines[i]!);
+    if (open === null) continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
+    blocks.push({ lang: open[1]!, line: start + 1, code: body.join('\n') + '\n' });
+  }
+  return blocks;
+}
+
+/** Runs `file` with this Node in the repository's root; resolves with its exit code and output. */
+function runNode(file: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, output }));
+  });
+}
+
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const blocks = fencedBlocks(readme);
+
+describe('the README', () => {
+  it('fences its code as js (run below) and everything else as console, sh, json or text', () => {
+    const unrun = blocks.filter((b) => ['ts', 'typescript', 'mjs', 'javascript', 'cjs', ''].includes(b.lang));
+    assert.deepEqual(
+      unrun.map((b) => `README.md:${b.line} \`\`\`${b.lang}`),
+      [],
+      'every code block is ```js so that this test runs it; output and sessions use console, sh, json or text',
+    );
+    assert.ok(blocks.some((b) => b.lang === 'js'), 'the README has js blocks');
+  });
+
+  for (const block of blocks.filter((b) => b.lang === 'js')) {
+    // A hang guard only (a snippet that forgets shutdown() keeps its process alive); no timing is asserted.
+    it(`runs the js block at README.md:${block.line} to exit code 0`, { timeout: 300_000 }, async () => {
+      const file = join(root, `.readme-snippet-${process.pid}-${block.line}.mjs`);
+      writeFileSync(file, block.code);
+      try {
+        const { code, signal, output } = await runNode(file);
+        assert.equal(code, 0, `README.md:${block.line} exited with ${code ?? signal}:\n${output}`);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    });
+  }
+});
