@@ -6,12 +6,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
-const SKIP = new Set(['node_modules', '.git', 'dist']);
+// Not the project's own: dependencies, git, builds, and a Steward data directory
+// (`npm start` keeps one in .steward, with the server's token in it).
+const SKIP = new Set(['node_modules', '.git', 'dist', '.steward']);
 // Character classes keep this source line from matching its own pattern.
 const MARKER = /\b(TO[D]O|FIX[M]E)\b/;
 const STOP_WORDS = new Set('the and for that this with are from not its into when then than each one has have was but can our any all you'.split(' '));
 
-/** Collects every file under `dir` (paths relative to `root`), skipping node_modules, .git and dist. */
+/** Collects every file under `dir` (paths relative to `root`), skipping the folders in SKIP. */
 async function walk(root, dir, out) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (SKIP.has(entry.name)) continue;
