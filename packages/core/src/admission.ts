@@ -163,15 +163,28 @@ export class Admission {
     if (waiters.length === 0 && this.buckets.tryTake(bucket, now)) return Promise.resolve();
     this.rateWaits++;
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject, ...(signal === undefined ? {} : { signal }) };
-      waiters.push(waiter);
-      this.#tokenWaiters.set(bucket, waiters);
-      signal?.addEventListener('abort', () => {
+      const onAbort = () => {
         const list = this.#tokenWaiters.get(bucket);
         const index = list?.indexOf(waiter) ?? -1;
         if (index >= 0) list?.splice(index, 1);
-        reject(signal.reason);
-      }, { once: true });
+        reject(signal?.reason);
+      };
+      // However the wait ends, its listener goes: a handler that waits in a loop on
+      // one attempt's signal would otherwise pile up one listener per token.
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+        ...(signal === undefined ? {} : { signal }),
+      };
+      waiters.push(waiter);
+      this.#tokenWaiters.set(bucket, waiters);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#armBucket(bucket, this.buckets.nextAt(bucket, now), now);
     });
   }
