@@ -4,7 +4,7 @@ import { Subject } from 'rxjs';
 import { Attempt, type AttemptHost } from './attempt.js';
 import { InvalidOptionsError, InvalidStateError, ShuttingDownError, TaskNotFoundError } from './errors.js';
 import type { RuntimeEvent } from './events.js';
-import type { Executor } from './executor.js';
+import type { Executor, ProcessGroup } from './executor.js';
 import { InlineExecutor } from './inline-executor.js';
 import { JOURNAL_VERSION, type JournalRecord } from './journal-record.js';
 import { MetricsCollector } from './metrics.js';
@@ -20,7 +20,7 @@ import { TimerWheel } from './timer-wheel.js';
 import { RetryTimers } from './retry-timers.js';
 import { startResourceSampling } from './resource-sampling.js';
 import { prepareSubmission, type SubmitOptions } from './submission.js';
-import { resumeAfterReplay } from './recovery.js';
+import { resumeAfterReplay, stopOrphanedGroups } from './recovery.js';
 import { IdleWaiter } from './idle-waiter.js';
 import { attemptError, dependencyResults, outcomeOf, retryDelay, terminalEvent } from './settlement.js';
 import { TaskOutput } from './task-output.js';
@@ -81,6 +81,7 @@ export class Engine implements AttemptHost {
   /** Opens the journal, builds the engine and recovers what the journal holds. */
   static async create(options: ResolvedRuntimeOptions): Promise<Engine> {
     const torn: number[] = [];
+    let built: Engine | undefined;
     const journal = await Journal.open({
       dataDir: options.dataDir,
       store: options.store,
@@ -92,8 +93,24 @@ export class Engine implements AttemptHost {
         torn.push(seq);
         options.logger.warn(`steward: journal record ${seq} at the tail could not be decoded (a torn last write); replay stopped before it`, cause);
       },
+      onWriteFailed: (error) => {
+        options.logger.warn(`steward: the journal cannot be written (${error.code}); submissions are refused and what is pending is retried until it can`, error);
+        built?.emitJournal({ type: 'journal:write-failed', code: error.code, message: error.message, at: options.clock.now() });
+      },
+      onRecovered: () => {
+        options.logger.warn('steward: the journal can be written again; submissions are accepted');
+        built?.emitJournal({ type: 'journal:write-recovered', at: options.clock.now() });
+      },
     });
-    const engine = new Engine(options, journal);
+    let engine: Engine;
+    try {
+      engine = new Engine(options, journal);
+    } catch (error) {
+      // A bad `tasks` entry, say: the directory must not stay locked for the life of the process.
+      if (options.store === undefined) await journal.store.close().catch(() => undefined);
+      throw error;
+    }
+    built = engine;
     try {
       await engine.#recover(torn);
     } catch (error) {
@@ -322,7 +339,11 @@ export class Engine implements AttemptHost {
       },
       internal,
     );
-    if ('existing' in prepared) return { task: prepared.existing, durable: Promise.resolve() };
+    // Not durable before the first submission of the same key is.
+    if ('existing' in prepared) return { task: prepared.existing, durable: this.#journal.durableThroughLast() };
+    // While the journal cannot be written, nothing new is taken on (or held in memory).
+    const failure = this.#journal.writeFailure;
+    if (failure !== undefined) throw failure;
     const { task } = prepared;
     const priority = task.priority;
     const at = this.options.clock.now();
@@ -429,7 +450,7 @@ export class Engine implements AttemptHost {
       // A clean shutdown leaves a snapshot, so the next start replays little.
       this.#compactQueued = false;
       const { done } = this.#journal.compact(this.options.clock.now(), this.options.retention);
-      await done.catch((error: unknown) => this.options.logger.warn('steward: the shutdown snapshot failed', error));
+      await done.catch((error: unknown) => this.#snapshotFailed(error, 'the next start replays the journal from the last snapshot'));
     }
     await store.flush().catch(() => undefined);
     // A store passed in belongs to the caller; the others are ours to close.
@@ -497,6 +518,17 @@ export class Engine implements AttemptHost {
     );
   }
 
+  onProcessStarted(attempt: Attempt, group: ProcessGroup): void {
+    if (this.#state === 'stopped') return; // the store is closed; close() stops the group
+    const taskId = attempt.task.id;
+    try {
+      this.#commit({ v: JOURNAL_VERSION, type: 'attempt:process', at: this.options.clock.now(), taskId, attempt: attempt.number, kind: attempt.executor.kind, group });
+    } catch (error) {
+      // Only a group the executor made up could fail to encode; the attempt runs on unrecorded.
+      this.options.logger.warn(`steward: the process group of task ${taskId} could not be journaled`, error);
+    }
+  }
+
   // ---- internals ---------------------------------------------------------
 
   #assertOpen(): void {
@@ -540,12 +572,36 @@ export class Engine implements AttemptHost {
     if (this.#state === 'stopped') return Promise.resolve();
     const { dropped, done } = this.#journal.compact(this.options.clock.now(), this.options.retention);
     for (const id of dropped) this.output.drop(id);
-    return done.catch((error: unknown) => this.options.logger.warn('steward: a journal snapshot failed; the journal keeps growing until the next one succeeds', error));
+    return done.catch((error: unknown) => this.#snapshotFailed(error, 'the journal keeps growing until the next one succeeds'));
+  }
+
+  /** A snapshot failed: logged and evented; the journal carries on without it. */
+  #snapshotFailed(error: unknown, consequence: string): void {
+    this.options.logger.warn(`steward: a journal snapshot failed; ${consequence}`, error);
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    this.emitJournal({ type: 'journal:snapshot-failed', code: typeof code === 'string' ? code : 'STEWARD_STORE_UNAVAILABLE', message: String(message), at: this.options.clock.now() });
+  }
+
+  /** Tells subscribers about the journal itself (not about a task). */
+  emitJournal(event: RuntimeEvent): void {
+    if (this.events.observed) this.events.next(event);
   }
 
   /** Rebuilds the queue, the retry timers and the interrupted attempts from the recovered table. */
   async #recover(torn: number[]): Promise<void> {
-    this.recovery = await this.#journal.recover(() => this.options.clock.now());
+    this.recovery = await this.#journal.recover(() => this.options.clock.now(), this.options.recovery.onCorruption);
+    const lost = this.recovery.lost;
+    if (lost !== undefined) {
+      this.options.logger.warn(
+        `steward: salvaged a damaged journal: ${lost.records} records lost (${lost.ranges.map((r) => `${r.from}..${r.to}`).join(', ')})` +
+          (lost.taskIds.length > 0 ? `; tasks whose submission was lost: ${lost.taskIds.join(', ')}` : ''),
+      );
+      // A snapshot now, so the next open starts after the gap and does not meet it again.
+      await this.#journal.compact(this.options.clock.now(), this.options.retention).done;
+    }
+    // Before anything is queued again: what a killed host left running is stopped
+    // first (or its task is failed), so no task runs beside its own orphan.
+    const unstoppable = await stopOrphanedGroups(this.table, (kind) => this.#executors.get(kind)?.reaper, this.options.logger);
     const at = this.options.clock.now();
     const interrupted = resumeAfterReplay(
       {
@@ -557,6 +613,7 @@ export class Engine implements AttemptHost {
       },
       this.options.recovery,
       at,
+      unstoppable,
     );
     this.workflows.recover();
     this.webhooks.resume();

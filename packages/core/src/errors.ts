@@ -1,18 +1,58 @@
-/** Stable codes of errors the library throws. */
-export type StewardErrorCode =
-  | 'STEWARD_INVALID_OPTIONS'
-  | 'STEWARD_UNKNOWN_TASK_TYPE'
-  | 'STEWARD_TASK_NOT_FOUND'
-  | 'STEWARD_QUEUE_FULL'
-  | 'STEWARD_SHUTTING_DOWN'
-  | 'STEWARD_STORE_LOCKED'
-  | 'STEWARD_STORE_CORRUPT'
-  | 'STEWARD_PAYLOAD_TOO_LARGE'
-  | 'STEWARD_NOT_SERIALIZABLE'
-  | 'STEWARD_INVALID_STATE'
-  | 'STEWARD_TASK_FAILED'
-  | 'STEWARD_COMMAND_NOT_ALLOWED'
-  | 'STEWARD_WORKFLOW_NOT_FOUND';
+/**
+ * Every code the library uses, in one list that can be checked at run time: what
+ * its calls throw (as a StewardError), what the HTTP host and the CLI answer, and
+ * what a task's own failure carries (TaskError.code). A new code goes here first.
+ */
+export const STEWARD_ERROR_CODES = [
+  // Thrown by the library's calls.
+  'STEWARD_INVALID_OPTIONS',
+  'STEWARD_UNKNOWN_TASK_TYPE',
+  'STEWARD_TASK_NOT_FOUND',
+  'STEWARD_QUEUE_FULL',
+  'STEWARD_SHUTTING_DOWN',
+  'STEWARD_STORE_LOCKED',
+  'STEWARD_STORE_CORRUPT',
+  'STEWARD_STORE_FULL',
+  'STEWARD_STORE_UNAVAILABLE',
+  'STEWARD_STORE_VERSION',
+  'STEWARD_PAYLOAD_TOO_LARGE',
+  'STEWARD_NOT_SERIALIZABLE',
+  'STEWARD_INVALID_STATE',
+  'STEWARD_TASK_FAILED',
+  'STEWARD_COMMAND_NOT_ALLOWED',
+  'STEWARD_WORKFLOW_NOT_FOUND',
+  // Answered by the HTTP host (and seen by its clients: the CLI, the MCP server).
+  'STEWARD_NOT_FOUND',
+  'STEWARD_INVALID_JSON',
+  'STEWARD_UNAUTHORIZED',
+  'STEWARD_FORBIDDEN',
+  'STEWARD_UNSUPPORTED_MEDIA_TYPE',
+  'STEWARD_INTERNAL',
+  // The CLI: no server runs in the data directory, or it cannot be reached.
+  'STEWARD_NO_SERVER',
+  // A task's own failure, as data (TaskError.code); handlers may use codes of their own.
+  'STEWARD_TIMEOUT',
+  'STEWARD_CANCELLED',
+  'STEWARD_WORKER_CRASHED',
+  'STEWARD_PROCESS_EXIT',
+  'STEWARD_PROCESS_SPAWN',
+  'STEWARD_LOCK_TIMEOUT',
+  'STEWARD_DEPENDENCY_FAILED',
+  'STEWARD_INTERRUPTED',
+  'STEWARD_QUARANTINED',
+  'STEWARD_HANDLER_ERROR',
+  'STEWARD_EXECUTOR_ERROR',
+] as const;
+
+/** Stable codes of the library's errors: one of {@link STEWARD_ERROR_CODES}. */
+export type StewardErrorCode = (typeof STEWARD_ERROR_CODES)[number];
+
+const CODE_SET: ReadonlySet<string> = new Set(STEWARD_ERROR_CODES);
+
+/** True when `value` is one of the library's codes. */
+export function isStewardErrorCode(value: unknown): value is StewardErrorCode {
+  return typeof value === 'string' && CODE_SET.has(value);
+}
 
 /**
  * Base of every error the library throws. Tests and callers match on `code`;
@@ -95,6 +135,32 @@ export class StoreLockedError extends StewardError {
 export class StoreCorruptError extends StewardError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STEWARD_STORE_CORRUPT', message, options);
+  }
+}
+
+/**
+ * Thrown (or the rejection of submit) while the journal cannot be written because
+ * the disk is full. Nothing acknowledged before it is lost; writing resumes by
+ * itself once there is room. A submit refused this way may still have reached the
+ * journal and run later: resubmit with the same idempotencyKey to be sure of one task.
+ */
+export class StoreFullError extends StewardError {
+  constructor(message = 'the disk is full: the journal cannot be written; free some space (the runtime carries on by itself)', options?: { cause?: unknown }) {
+    super('STEWARD_STORE_FULL', message, options);
+  }
+}
+
+/** Like {@link StoreFullError}, for any other failure to write the journal (an I/O error, say). */
+export class StoreUnavailableError extends StewardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STEWARD_STORE_UNAVAILABLE', message, options);
+  }
+}
+
+/** Thrown by createRuntime when the journal holds a record of a newer format than this version reads. */
+export class StoreVersionError extends StewardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STEWARD_STORE_VERSION', message, options);
   }
 }
 

@@ -15,7 +15,7 @@ interface WorkflowEventBase {
 
 /**
  * Every event of the runtime by name (`noun:verb`), each with one payload object.
- * Subscribe with `rt.events$` or `rt.on(name, listener)`.
+ * Subscribe with `rt.events$`, `rt.events(options)` or `rt.on(name, listener)`.
  */
 export interface RuntimeEventMap {
   'task:submitted': TaskEventBase & { type: 'task:submitted'; taskType: string; priority: number };
@@ -73,12 +73,24 @@ export interface RuntimeEventMap {
   'attempt:interrupted': TaskEventBase & { type: 'attempt:interrupted'; attempt: number; reason: string };
   /** Replay met an undecodable record at the journal's tail and stopped before it (a torn last write). */
   'journal:torn-tail': { type: 'journal:torn-tail'; taskId?: undefined; seq: number; at: number };
+  /** A snapshot of the journal could not be taken; the journal carries on without it and tries again later. */
+  'journal:snapshot-failed': { type: 'journal:snapshot-failed'; taskId?: undefined; code: string; message: string; at: number };
+  /** The journal cannot be written (a full disk, say): submissions are refused until it can again. */
+  'journal:write-failed': { type: 'journal:write-failed'; taskId?: undefined; code: string; message: string; at: number };
+  /** The journal can be written again after a failure; what was held back has been written. */
+  'journal:write-recovered': { type: 'journal:write-recovered'; taskId?: undefined; at: number };
   'supervisor:restarted': TaskEventBase & {
     type: 'supervisor:restarted';
     supervisor: string;
     restarts: number;
     error: TaskError;
   };
+  /**
+   * This subscriber fell behind and `count` events, the oldest waiting, were dropped
+   * for it alone; it comes just before the first event after the gap. Not journaled,
+   * never seen by other subscribers; a `policy: 'block'` subscription never gets it.
+   */
+  'stream:dropped': { type: 'stream:dropped'; taskId?: undefined; count: number; at: number };
 }
 
 /** Name of a runtime event. */
@@ -125,4 +137,7 @@ export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName
   'supervisor:restarted',
   'supervisor:quarantined',
   'journal:torn-tail',
+  'journal:snapshot-failed',
+  'journal:write-failed',
+  'journal:write-recovered',
 ]);

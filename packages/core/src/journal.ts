@@ -1,11 +1,13 @@
 import { LevelLogStore, MemoryLogStore, StoreError, type AppendReceipt, type LogStore } from '@steward/store';
 import { join } from 'node:path';
-import { StoreCorruptError, StoreLockedError } from './errors.js';
-import type { JournalRecord } from './journal-record.js';
+import { StewardError, StoreCorruptError, StoreFullError, StoreLockedError, StoreUnavailableError, StoreVersionError } from './errors.js';
+import { JOURNAL_VERSION, type JournalRecord } from './journal-record.js';
 import { applyRecord, createTaskTable, type TaskTable } from './reducer.js';
 import { restoreInto, snapshotOf, type TableSnapshot } from './snapshot.js';
 import type { TaskRecord } from './task-record.js';
 import { isTerminal } from './types.js';
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** What recovery found on open. */
 export interface RecoveryReport {
@@ -17,6 +19,12 @@ export interface RecoveryReport {
   tasks: number;
   /** Sequence number of an undecodable tail record that replay stopped before. */
   tornTailSeq?: number;
+  /**
+   * What a salvage (`recovery.onCorruption: 'salvage'`) could not keep: the ranges of
+   * journal records missing or unreadable, and the tasks that later records name but
+   * whose submission was among them. Absent when nothing was lost.
+   */
+  lost?: { records: number; ranges: Array<{ from: number; to: number }>; taskIds: string[] };
   durationMs: number;
 }
 
@@ -48,6 +56,11 @@ export class Journal {
   #snapshotting: Promise<void> | undefined;
   #tornTailSeq: number | undefined;
   #watched: Promise<void> | undefined;
+  #watchedTranslated: Promise<void> | undefined;
+  /** The last sequence number of the batch being watched (it grows while the turn lasts). */
+  #watchedMark = { seq: 0 };
+  /** Every record up to here has reached the store (LevelDB, or the disk in strict mode). */
+  #durableSeq = 0;
   /** Told when a batch of the journal could not be written (its supervisor restarts the writer). */
   onWriteFailed: ((error: unknown) => void) | undefined;
 
@@ -68,6 +81,9 @@ export class Journal {
     snapshotEvery: number;
     maxOutputBytes: number;
     onTornTail: (seq: number, cause: unknown) => void;
+    /** Told when writes start failing (a full disk) and when they work again. */
+    onWriteFailed?: (error: StewardError) => void;
+    onRecovered?: () => void;
   }): Promise<Journal> {
     if (options.dataDir === undefined) {
       return options.store === undefined
@@ -83,6 +99,8 @@ export class Journal {
           if (journal !== undefined) journal.#tornTailSeq = seq;
           options.onTornTail(seq, cause);
         },
+        onWriteFailed: (error) => options.onWriteFailed?.(translateStoreError(error, options.dataDir as string) as StewardError),
+        ...(options.onRecovered === undefined ? {} : { onRecovered: options.onRecovered }),
       });
       journal = new Journal(store, true, options.agingMs, options.snapshotEvery);
       return journal;
@@ -91,20 +109,57 @@ export class Journal {
     }
   }
 
-  /** Appends a record and folds it into the table; returns the task it touched. */
+  /**
+   * The error that stops writes now (a full disk), as a StewardError, or undefined
+   * while the journal can be written.
+   */
+  get writeFailure(): StewardError | undefined {
+    const failure = this.store.failure;
+    return failure === undefined ? undefined : (translateStoreError(failure, 'the data directory') as StewardError);
+  }
+
+  /**
+   * Appends a record and folds it into the table; returns the task it touched and
+   * the receipt, whose `durable` rejects with a StewardError (STEWARD_STORE_FULL, say).
+   */
   commit(record: JournalRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
-    const receipt = this.store.append([record]);
-    // Records of one turn share one batch and one promise: watch each batch once.
+    let receipt = this.store.append([record]);
+    // Records of one turn share one batch and one promise: watch each batch once,
+    // and hand out one translated promise for all of them.
     if (receipt.durable !== this.#watched) {
       this.#watched = receipt.durable;
-      receipt.durable.catch((error: unknown) => this.onWriteFailed?.(error));
+      const mark = { seq: receipt.lastSeq };
+      this.#watchedMark = mark;
+      this.#watchedTranslated = receipt.durable.then(
+        () => {
+          if (mark.seq > this.#durableSeq) this.#durableSeq = mark.seq;
+        },
+        (error: unknown) => {
+          this.onWriteFailed?.(error);
+          throw translateStoreError(error, 'the data directory');
+        },
+      );
+      this.#watchedTranslated.catch(() => undefined);
+    } else {
+      this.#watchedMark.seq = receipt.lastSeq;
     }
+    receipt = { firstSeq: receipt.firstSeq, lastSeq: receipt.lastSeq, durable: this.#watchedTranslated as Promise<void> };
     this.#sinceSnapshot++;
     const task = applyRecord(this.table, record);
     if (task !== undefined && task.endedAt !== undefined && (record.type === 'attempt:ended' || record.type === 'task:cancelled' || record.type === 'attempt:interrupted')) {
       this.#ended.push(task.id);
     }
     return { task, receipt };
+  }
+
+  /**
+   * Settles once every record appended so far is as durable as the store promises
+   * (batches are written in order, and a failed one goes first in the next): what an
+   * idempotent resubmit waits for, so it is never acknowledged before the first.
+   */
+  durableThroughLast(): Promise<void> {
+    if (this.store.lastSeq <= this.#durableSeq || this.#watchedTranslated === undefined) return RESOLVED;
+    return this.#watchedTranslated;
   }
 
   /**
@@ -116,25 +171,58 @@ export class Journal {
     return this.#sinceSnapshot >= Math.max(this.#snapshotEvery, this.table.tasks.size) && this.#snapshotting === undefined;
   }
 
-  /** Loads the newest snapshot and replays every later record into the table. */
-  async recover(now: () => number): Promise<RecoveryReport> {
+  /**
+   * Loads the newest snapshot and replays every later record into the table. The
+   * records after a snapshot are numbered without a gap (compaction only drops
+   * records below it), so a gap, or a record that cannot be read, is damage: refused
+   * with STEWARD_STORE_CORRUPT, or with `onCorruption: 'salvage'` skipped and
+   * reported in the recovery report's `lost`. A record of a newer format than this
+   * version writes is refused with STEWARD_STORE_VERSION, salvage or not.
+   */
+  async recover(now: () => number, onCorruption: 'refuse' | 'salvage' = 'refuse'): Promise<RecoveryReport> {
     const started = now();
     let snapshotSeq = 0;
     let replayed = 0;
+    const salvage = onCorruption === 'salvage';
+    const ranges: Array<{ from: number; to: number }> = [];
+    const orphans = new Set<string>();
     try {
       const snapshot = await this.store.loadSnapshot<TableSnapshot>();
       if (snapshot !== undefined) {
         restoreInto(this.table, snapshot.value);
         snapshotSeq = snapshot.seq;
       }
-      for await (const record of this.store.read({ fromSeq: snapshotSeq + 1 })) {
-        applyRecord(this.table, record.value as JournalRecord);
+      let expected = snapshotSeq + 1;
+      const read = this.store.read(salvage ? { fromSeq: expected, onBadRecord: () => undefined } : { fromSeq: expected });
+      for await (const { seq, value } of read) {
+        if (seq !== expected) {
+          if (!salvage) {
+            throw new StoreCorruptError(
+              `the journal is damaged: records ${expected}..${seq - 1} are missing between records that are there (LevelDB dropped a damaged part of its files). ` +
+                "Restore the data directory from a backup, or open it with recovery: { onCorruption: 'salvage' } to keep what is readable (rt.recovery.lost then lists what was lost).",
+            );
+          }
+          ranges.push({ from: expected, to: seq - 1 });
+        }
+        expected = seq + 1;
+        const record = value as JournalRecord;
+        const version = (record as { v?: unknown } | undefined)?.v;
+        if (typeof version !== 'number' || version > JOURNAL_VERSION) {
+          throw new StoreVersionError(
+            `journal record ${seq} has format version ${String(version)}, and this version of Steward reads versions up to ${JOURNAL_VERSION}: open the data directory with a newer Steward`,
+          );
+        }
+        const taskId = (record as { taskId?: unknown }).taskId;
+        const task = applyRecord(this.table, record);
+        if (salvage && ranges.length > 0 && task === undefined && typeof taskId === 'string' && !this.table.tasks.has(taskId)) orphans.add(taskId);
         replayed++;
       }
     } catch (error) {
       throw translateStoreError(error, 'the data directory');
     }
+    const lostRecords = ranges.reduce((sum, r) => sum + r.to - r.from + 1, 0);
     this.#sinceSnapshot = replayed;
+    this.#durableSeq = this.store.lastSeq;
     const ended = [...this.table.tasks.values()].filter((t) => isTerminal(t.status) && t.endedAt !== undefined);
     ended.sort((a, b) => (a.endedAt as number) - (b.endedAt as number));
     for (const task of ended) this.#ended.push(task.id);
@@ -143,6 +231,7 @@ export class Journal {
       replayedRecords: replayed,
       tasks: this.table.tasks.size,
       ...(this.#tornTailSeq === undefined ? {} : { tornTailSeq: this.#tornTailSeq }),
+      ...(ranges.length === 0 ? {} : { lost: { records: lostRecords, ranges, taskIds: [...orphans] } }),
       durationMs: now() - started,
     };
   }
@@ -162,10 +251,14 @@ export class Journal {
       if (this.#snapshots) await this.store.saveSnapshot({ seq, value: snapshotOf(this.table) });
       if (seq > 0) await this.store.dropBelow(seq + 1);
     })();
-    this.#snapshotting = done.finally(() => {
+    // Settles either way, so a failed snapshot is never an unhandled rejection; the
+    // caller hears of the failure through `done`, and the journal carries on without
+    // the snapshot until one succeeds.
+    const clear = (): void => {
       this.#snapshotting = undefined;
-    });
-    return { dropped, done };
+    };
+    this.#snapshotting = done.then(clear, clear);
+    return { dropped, done: done.catch((error: unknown) => Promise.reject(translateStoreError(error, 'the data directory'))) };
   }
 
   /** Forgets ended tasks older than their retention, oldest first. */
@@ -209,10 +302,22 @@ export class Journal {
   }
 }
 
-/** Maps what the store throws onto the library's error codes. */
-function translateStoreError(error: unknown, where: string): unknown {
-  if (!(error instanceof StoreError)) return error;
-  if (error.code === 'STORE_LOCKED') return new StoreLockedError(where, { cause: error });
-  if (error.code === 'STORE_CORRUPT') return new StoreCorruptError(`the journal in ${where} is damaged: ${error.message}`, { cause: error });
-  return error;
+/** Maps what the store throws onto the library's error codes; anything else becomes STEWARD_STORE_UNAVAILABLE with the cause attached. */
+export function translateStoreError(error: unknown, where: string): unknown {
+  if (error instanceof StewardError) return error;
+  if (!(error instanceof StoreError)) {
+    return new StoreUnavailableError(`the journal in ${where} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  }
+  switch (error.code) {
+    case 'STORE_LOCKED':
+      return new StoreLockedError(where, { cause: error });
+    case 'STORE_CORRUPT':
+      return new StoreCorruptError(`the journal in ${where} is damaged: ${error.message}`, { cause: error });
+    case 'STORE_FULL':
+      return new StoreFullError(undefined, { cause: error });
+    case 'STORE_CLOSED':
+      return new StoreUnavailableError(`the journal in ${where} is closed`, { cause: error });
+    default:
+      return new StoreUnavailableError(`the journal in ${where} failed: ${error.message}`, { cause: error });
+  }
 }

@@ -67,7 +67,17 @@ export interface RuntimeOptions {
    * fault) and `maxInterruptions` (default 5: then it fails with STEWARD_INTERRUPTED,
    * so a task that kills its host cannot loop forever).
    */
-  recovery?: { interruptionSpendsRetry?: boolean; maxInterruptions?: number };
+  recovery?: {
+    interruptionSpendsRetry?: boolean;
+    maxInterruptions?: number;
+    /**
+     * What opening does with a damaged journal (records missing in the middle, or one
+     * that cannot be read): `'refuse'` (the default) fails with STEWARD_STORE_CORRUPT
+     * and changes nothing; `'salvage'` keeps every readable record, reports what was
+     * lost in `rt.recovery.lost`, and snapshots at once so the gap is not met again.
+     */
+    onCorruption?: 'refuse' | 'salvage';
+  };
   /**
    * Default crash intensity of every task type: past `maxRestarts` crashed executions
    * within `withinMs`, the type is quarantined for `quarantineMs` (its tasks wait).
@@ -113,7 +123,7 @@ export interface ResolvedRuntimeOptions {
   readonly agingMs: number;
   readonly snapshotEvery: number;
   readonly retention: { readonly completedMs: number; readonly failedMs: number };
-  readonly recovery: { readonly interruptionSpendsRetry: boolean; readonly maxInterruptions: number };
+  readonly recovery: { readonly interruptionSpendsRetry: boolean; readonly maxInterruptions: number; readonly onCorruption: 'refuse' | 'salvage' };
   readonly supervision: Readonly<SupervisionPolicy>;
   readonly rateLimits: Readonly<Record<string, RateLimit>>;
   readonly webhooks: WebhookOptions;
@@ -233,6 +243,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
     recovery: Object.freeze({
       interruptionSpendsRetry: options.recovery?.interruptionSpendsRetry ?? RUNTIME_DEFAULTS.interruptionSpendsRetry,
       maxInterruptions: options.recovery?.maxInterruptions ?? RUNTIME_DEFAULTS.maxInterruptions,
+      onCorruption: options.recovery?.onCorruption ?? 'refuse',
     }),
     tasks: options.tasks ?? {},
     executors: options.executors ?? [],

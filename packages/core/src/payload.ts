@@ -1,5 +1,6 @@
+import { encodeProblem } from '@steward/store';
 import { serialize } from 'node:v8';
-import { NotSerializableError, PayloadTooLargeError } from './errors.js';
+import { NotSerializableError, PayloadTooLargeError, StewardError } from './errors.js';
 
 /**
  * Checks that a value can cross to a worker thread and into the journal, and that
@@ -16,4 +17,19 @@ export function checkPayload(value: unknown, maxBytes: number, what = 'input'): 
   }
   if (bytes > maxBytes) throw new PayloadTooLargeError(bytes, maxBytes);
   return bytes;
+}
+
+/**
+ * Checks that the journal can write a value (MessagePack, with room for the nesting
+ * of its records and snapshots), so nothing is acknowledged that cannot be written.
+ * Throws STEWARD_NOT_SERIALIZABLE naming the path of the first bad part.
+ */
+export function checkJournalable(value: unknown, what = 'input'): void {
+  if (value === undefined || value === null || typeof value !== 'object') {
+    if (typeof value !== 'bigint') return;
+  }
+  const problem = encodeProblem(value);
+  if (problem === undefined) return;
+  const path = problem.path === '' ? what : `${what}.${problem.path}`;
+  throw new StewardError('STEWARD_NOT_SERIALIZABLE', `${path} ${problem.reason}: the journal cannot store it`);
 }

@@ -10,6 +10,7 @@ import { buildReport, type SummaryReport } from './summary-report.js';
 import { scheduleReports } from './report-schedule.js';
 import type { WorkflowSpec, WorkflowStatus } from './workflow-types.js';
 import { RUNTIME_EVENT_NAMES, type RuntimeEvent, type RuntimeEventMap, type RuntimeEventName } from './events.js';
+import { deliverEvents, resolveEventSubscriptionOptions, type EventSubscriptionOptions } from './event-delivery.js';
 import { buildMultiReport, type MultiReport } from './multi-report.js';
 import { resolveRuntimeOptions, type RuntimeOptions } from './options.js';
 import { followOutput } from './output-follower.js';
@@ -97,9 +98,26 @@ export class Runtime {
     yield* this.#engine.replayEvents(afterSeq);
   }
 
-  /** Every event of the runtime. */
+  /**
+   * Every event of the runtime, `rt.events()` with the defaults: a subscriber that
+   * keeps up is handed each event as it happens; one that falls behind is fed from
+   * a buffer of its own and never holds the runtime up (see {@link Runtime.events}).
+   */
   get events$(): Observable<RuntimeEvent> {
-    return this.#engine.events.asObservable();
+    return this.events();
+  }
+
+  /**
+   * Every event of the runtime, delivered to each subscriber on its own terms. By
+   * default (`policy: 'drop-oldest'`) a subscriber whose callbacks use up their time
+   * in a turn of the event loop gets the following events from a buffer of
+   * `bufferSize` (1024), drained a slice per turn; when it is full the oldest are
+   * dropped and the subscriber is told how many with a `stream:dropped` event.
+   * `policy: 'block'` hands every event over synchronously and lets a slow
+   * subscriber slow the runtime: for tests and cheap, must-see-all consumers.
+   */
+  events(options?: EventSubscriptionOptions): Observable<RuntimeEvent> {
+    return deliverEvents(this.#engine.events, resolveEventSubscriptionOptions(options), () => this.#engine.options.clock.now());
   }
 
   /** Defines (or redefines) a task type. */
@@ -108,10 +126,16 @@ export class Runtime {
     return this;
   }
 
-  /** Submits a task and returns its handle at once (in strict durability, once journaled). */
+  /**
+   * Submits a task and returns its handle once the submission is acknowledged: its
+   * journal record has reached LevelDB (batched: the operating system's buffers, so
+   * a crash of the process loses nothing acknowledged; strict: after fsync). Submissions
+   * of one turn share one write. Rejects with STEWARD_STORE_FULL or
+   * STEWARD_STORE_UNAVAILABLE while the journal cannot be written.
+   */
   async submit<T = unknown>(type: string, input?: unknown, options?: SubmitOptions): Promise<TaskHandle<T>> {
     const { task, durable } = this.#engine.submit(type, input, options);
-    if (this.#engine.options.durability === 'strict') await durable;
+    await durable;
     return new TaskHandle<T>(this.#engine, task.id, task.type);
   }
 
@@ -158,11 +182,24 @@ export class Runtime {
     }
     const startedAt = this.#engine.options.clock.now();
     const handles: TaskHandle[] = [];
+    const durable: Array<Promise<void>> = [];
     try {
-      for (const item of items) handles.push(await this.submit(item.type, item.input, { ...options, ...item.options }));
+      // Submitted in one turn, so they share one journal write; acknowledged together.
+      for (const item of items) {
+        const submitted = this.#engine.submit(item.type, item.input, { ...options, ...item.options });
+        handles.push(new TaskHandle(this.#engine, submitted.task.id, submitted.task.type));
+        durable.push(submitted.durable);
+      }
+      await Promise.all(durable);
     } catch (error) {
       // All or nothing: what was submitted before the bad item is cancelled.
-      for (const handle of handles) this.#engine.cancel(handle.id, 'executeMultiple: another item was refused');
+      for (const handle of handles) {
+        try {
+          this.#engine.cancel(handle.id, 'executeMultiple: another item was refused');
+        } catch {
+          // already ended, or the runtime is stopping
+        }
+      }
       throw error;
     }
     const results = await Promise.all(handles.map((h) => h.result()));
@@ -309,16 +346,20 @@ export class Runtime {
       throw new InvalidOptionsError(`name must be one of ${[...RUNTIME_EVENT_NAMES].join(', ')}; got "${String(name)}"`);
     }
     const logger = this.#engine.options.logger;
-    const subscription = this.#engine.events
-      .pipe(filter((event): event is RuntimeEventMap[N] => event.type === name))
-      .subscribe((event) => {
-        // A throwing listener must not reach RxJS, which would rethrow it as uncaught.
-        try {
-          listener(event);
-        } catch (error) {
-          logger.error(`steward: a "${name}" listener threw`, error);
-        }
-      });
+    // Filtered before the buffer, so only the listener's own events take room in it.
+    const events = this.#engine.events.pipe(filter((event) => event.type === name));
+    const subscription = deliverEvents(events, resolveEventSubscriptionOptions(undefined), () => this.#engine.options.clock.now()).subscribe((event) => {
+      if (event.type === 'stream:dropped') {
+        logger.warn(`steward: a "${name}" listener fell behind; ${event.count} of its events were dropped`);
+        return;
+      }
+      // A throwing listener must not reach RxJS, which would rethrow it as uncaught.
+      try {
+        listener(event as RuntimeEventMap[N]);
+      } catch (error) {
+        logger.error(`steward: a "${name}" listener threw`, error);
+      }
+    });
     return () => subscription.unsubscribe();
   }
 

@@ -141,6 +141,7 @@ export const runtimeOptionsSchema = z.strictObject({
     .strictObject({
       interruptionSpendsRetry: z.boolean().optional(),
       maxInterruptions: z.number().int().min(0).max(1_000).optional(),
+      onCorruption: z.enum(['refuse', 'salvage']).optional(),
     })
     .optional(),
   defaultPriority: prioritySchema.optional(),

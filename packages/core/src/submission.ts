@@ -1,7 +1,7 @@
 import { InvalidOptionsError, InvalidStateError, QueueFullError, UnknownTaskTypeError } from './errors.js';
 import type { SubmittedTask } from './journal-record.js';
 import { resolvePriority, type ResolvedRuntimeOptions } from './options.js';
-import { checkPayload } from './payload.js';
+import { checkJournalable, checkPayload } from './payload.js';
 import type { TaskTable } from './reducer.js';
 import { describeZodError, submitOptionsSchema } from './schemas.js';
 import type { ResolvedDefinition, RetryOptions } from './task-definition.js';
@@ -72,6 +72,11 @@ export function prepareSubmission(
   if (context.waiting >= runtime.maxQueue) throw new QueueFullError(runtime.maxQueue);
   checkPayload(input, runtime.maxPayloadBytes);
   if (options?.metadata !== undefined) checkPayload(options.metadata, runtime.maxPayloadBytes, 'options.metadata');
+  if (runtime.dataDir !== undefined || runtime.store !== undefined) {
+    // A journal that is kept must be able to write what is acknowledged.
+    checkJournalable(input, 'input');
+    if (options?.metadata !== undefined) checkJournalable(options.metadata, 'options.metadata');
+  }
   const priority =
     options?.priority !== undefined
       ? resolvePriority(options.priority, runtime.priorities, 'options.priority')

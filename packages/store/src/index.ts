@@ -1,4 +1,5 @@
 export { DEFAULT_MAX_BLOB_BYTES, type AppendReceipt, type LogRecord, type LogStore, type ReadOptions, type Snapshot } from './log-store.js';
 export { MemoryLogStore } from './memory-log-store.js';
-export { StoreError, type StoreErrorCode } from './store-error.js';
+export { StoreError, isDiskFull, writeFailure, type StoreErrorCode } from './store-error.js';
 export { LevelLogStore, type LevelLogStoreOptions } from './level-log-store.js';
+export { encodeProblem, MAX_VALUE_DEPTH, type EncodeProblem } from './encodable.js';

@@ -1,7 +1,8 @@
 import { decode, Encoder } from '@msgpack/msgpack';
 import { ClassicLevel } from 'classic-level';
+import { mkdir, realpath } from 'node:fs/promises';
 import { DEFAULT_MAX_BLOB_BYTES, type AppendReceipt, type LogRecord, type LogStore, type ReadOptions, type Snapshot } from './log-store.js';
-import { StoreError } from './store-error.js';
+import { isDiskFull, StoreError, writeFailure } from './store-error.js';
 
 /** Format version written in front of every stored value. */
 const FORMAT = 1;
@@ -15,6 +16,30 @@ const BLOB_SEQ_KEY = 'm!blob-seq';
 const SEQ_WIDTH = 16;
 
 const encoder = new Encoder({ ignoreUndefined: true });
+
+/**
+ * Real paths of the logs open in this process. LevelDB's LOCK is a POSIX lock, which
+ * belongs to the process: a second open of a held directory would be refused by
+ * LevelDB, but closing the refused handle drops the process's lock with it, and then
+ * another process could open the directory under the first. So a second open in the
+ * same process is refused here, before LevelDB is touched.
+ */
+const openLocations = new Set<string>();
+
+/** First and longest pause between attempts to write again after a failed write. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2_000;
+
+/** What LevelDB threw while opening or reading, as a StoreError with the cause attached. */
+function readFailure(error: unknown, what: string): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  if (code === 'LEVEL_CORRUPTION' || /corrupt/i.test(String((error as Error)?.message))) {
+    return new StoreError('STORE_CORRUPT', `${what}: LevelDB reports damaged files (${(error as Error).message}); restore the data directory from a backup, or open it with recovery.onCorruption 'salvage' to keep what is readable`, { cause: error });
+  }
+  if (isDiskFull(error)) return new StoreError('STORE_FULL', `${what}: the disk is full`, { cause: error });
+  return new StoreError('STORE_UNAVAILABLE', `${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
 
 function recordKey(seq: number): string {
   return RECORD_PREFIX + String(seq).padStart(SEQ_WIDTH, '0');
@@ -53,6 +78,10 @@ export interface LevelLogStoreOptions {
    * last write): iteration ends before it, and the record is dropped on open.
    */
   onTornTail?: (seq: number, cause: unknown) => void;
+  /** Told when a write fails and the store starts retrying (a full disk, say). */
+  onWriteFailed?: (error: StoreError) => void;
+  /** Told when writing works again after a failure. */
+  onRecovered?: () => void;
 }
 
 interface PendingBatch {
@@ -79,38 +108,83 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
   /** Operations of a batch whose write failed: written again, first, with the next one. */
   #retryOps: PendingBatch['ops'] = [];
   #lastWriteError: unknown;
+  /** Set while writes fail; cleared by the first write that succeeds again. */
+  #failure: StoreError | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelayMs = 0;
+  readonly #onWriteFailed: ((error: StoreError) => void) | undefined;
+  readonly #onRecovered: (() => void) | undefined;
+  readonly #location: string;
   #closed = false;
   readonly #maxBlobBytes: number;
   #blobSeq = 0;
   /** Chunks written under each key in this session, for the cap (older sessions are trimmed on read). */
   readonly #blobs = new Map<string, { bytes: number; chunks: Array<{ key: string; size: number }> }>();
 
-  private constructor(db: ClassicLevel<string, Uint8Array>, options: LevelLogStoreOptions) {
+  private constructor(db: ClassicLevel<string, Uint8Array>, location: string, options: LevelLogStoreOptions) {
     this.#db = db;
+    this.#location = location;
     this.#sync = options.durability === 'strict';
     this.#onTornTail = options.onTornTail;
+    this.#onWriteFailed = options.onWriteFailed;
+    this.#onRecovered = options.onRecovered;
     this.#maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
   }
 
-  /** Opens (or creates) the log in `location`. Rejects with STORE_LOCKED when another process holds it. */
+  /**
+   * Opens (or creates) the log in `location`. Rejects with STORE_LOCKED when another
+   * process, or another open store of this process, holds it.
+   */
   static async open<T = unknown>(location: string, options: LevelLogStoreOptions = {}): Promise<LevelLogStore<T>> {
+    let real: string;
+    try {
+      await mkdir(location, { recursive: true });
+      real = await realpath(location);
+    } catch (error) {
+      throw readFailure(error, `could not create the log in ${location}`);
+    }
+    if (openLocations.has(real)) {
+      throw new StoreError('STORE_LOCKED', `the log in ${location} is already open in this process; shut down the runtime that holds it first`);
+    }
+    openLocations.add(real);
     const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
     try {
-      await db.open();
-    } catch (error) {
-      const code = (error as { cause?: { code?: string } }).cause?.code;
-      if (code === 'LEVEL_LOCKED') {
-        throw new StoreError('STORE_LOCKED', `the log in ${location} is in use by another process`, { cause: error });
+      try {
+        await db.open();
+      } catch (error) {
+        const code = (error as { cause?: { code?: string } }).cause?.code;
+        if (code === 'LEVEL_LOCKED') {
+          throw new StoreError('STORE_LOCKED', `the log in ${location} is in use by another process`, { cause: error });
+        }
+        throw readFailure((error as { cause?: unknown }).cause ?? error, `could not open the log in ${location}`);
       }
-      throw new StoreError('STORE_CORRUPT', `could not open the log in ${location}: ${(error as Error).message}`, { cause: error });
+      const store = new LevelLogStore<T>(db, real, options);
+      for await (const key of db.keys({ gte: RECORD_PREFIX, lt: `${RECORD_PREFIX}~`, reverse: true, limit: 1 })) {
+        store.#lastSeq = seqOf(key);
+      }
+      // Compaction may have dropped every record below the snapshot: numbering goes
+      // on after the snapshot, never below it (a record there would never be replayed).
+      const snapshot = await db.get(SNAPSHOT_KEY);
+      if (snapshot !== undefined) {
+        try {
+          const seq = (decodeValue(snapshot) as { seq?: unknown }).seq;
+          if (typeof seq === 'number' && seq > store.#lastSeq) store.#lastSeq = seq;
+        } catch {
+          // An unreadable snapshot is reported by loadSnapshot().
+        }
+      }
+      const blobSeq = await db.get(BLOB_SEQ_KEY);
+      if (blobSeq !== undefined) store.#blobSeq = Number(decodeValue(blobSeq));
+      return store;
+    } catch (error) {
+      openLocations.delete(real);
+      await db.close().catch(() => undefined);
+      throw readFailure(error, `could not open the log in ${location}`);
     }
-    const store = new LevelLogStore<T>(db, options);
-    for await (const key of db.keys({ gte: RECORD_PREFIX, lt: `${RECORD_PREFIX}~`, reverse: true, limit: 1 })) {
-      store.#lastSeq = seqOf(key);
-    }
-    const blobSeq = await db.get(BLOB_SEQ_KEY);
-    if (blobSeq !== undefined) store.#blobSeq = Number(decodeValue(blobSeq));
-    return store;
+  }
+
+  get failure(): StoreError | undefined {
+    return this.#failure;
   }
 
   get lastSeq(): number {
@@ -134,21 +208,42 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     this.#assertOpen();
     await this.flush();
     const from = Math.max(1, options.fromSeq ?? 1);
+    const salvage = options.onBadRecord;
     let bad: { seq: number; cause: unknown } | undefined;
-    for await (const [key, bytes] of this.#db.iterator({ gte: recordKey(from), lt: `${RECORD_PREFIX}~` })) {
-      const seq = seqOf(key);
-      if (bad !== undefined) {
-        throw new StoreError(
-          'STORE_CORRUPT',
-          `record ${bad.seq} cannot be decoded and records follow it; restore the data directory from a backup, or move it aside to start empty`,
-          { cause: bad.cause },
-        );
+    const iterator = this.#db.iterator({ gte: recordKey(from), lt: `${RECORD_PREFIX}~` });
+    try {
+      while (true) {
+        let entry: [string, Uint8Array] | undefined;
+        try {
+          entry = await iterator.next();
+        } catch (error) {
+          throw readFailure(error, 'the journal cannot be read');
+        }
+        if (entry === undefined) break;
+        const [key, bytes] = entry;
+        const seq = seqOf(key);
+        if (bad !== undefined) {
+          if (salvage === undefined) {
+            throw new StoreError(
+              'STORE_CORRUPT',
+              `record ${bad.seq} cannot be decoded and records follow it; restore the data directory from a backup, or open it with recovery.onCorruption 'salvage' to keep what is readable`,
+              { cause: bad.cause },
+            );
+          }
+          salvage(bad.seq, bad.cause);
+          bad = undefined;
+        }
+        let value: T;
+        try {
+          value = decodeValue(bytes) as T;
+        } catch (cause) {
+          bad = { seq, cause };
+          continue;
+        }
+        yield { seq, value };
       }
-      try {
-        yield { seq, value: decodeValue(bytes) as T };
-      } catch (cause) {
-        bad = { seq, cause };
-      }
+    } finally {
+      await iterator.close().catch(() => undefined);
     }
     if (bad !== undefined) {
       // A torn last write: replay ends at the last good record, and the bad one goes
@@ -159,8 +254,10 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     }
   }
 
-  appendBlob(key: string, chunk: unknown): void {
+  appendBlob(key: string, chunk: unknown): Promise<void> {
     this.#assertOpen();
+    // While writes fail (a full disk), output is let go rather than piled up in memory.
+    if (this.#failure !== undefined) return Promise.resolve();
     const value = encodeValue(chunk);
     const batch = this.#pending ?? this.#openBatch();
     const range = blobRange(key);
@@ -179,6 +276,8 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
       blob.bytes -= oldest.size;
       batch.ops.push({ type: 'del', key: oldest.key });
     }
+    // The writer of the output waits on it to pace itself (and to pause its pipe).
+    return batch.done;
   }
 
   async *readBlobs(key: string): AsyncIterable<unknown> {
@@ -241,19 +340,34 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
 
   async flush(): Promise<void> {
     this.#assertOpen();
-    if (this.#pending === undefined && this.#retryOps.length > 0) this.#openBatch();
-    if (this.#pending !== undefined) this.#write();
+    this.#writeNow();
     await this.#writing;
     if (this.#lastWriteError !== undefined) throw this.#lastWriteError;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    if (this.#pending === undefined && this.#retryOps.length > 0) this.#openBatch();
-    if (this.#pending !== undefined) this.#write();
+    // One last try for what is pending; what still cannot be written was never
+    // acknowledged (its `durable` rejected), and goes.
+    this.#writeNow();
     await this.#writing;
     this.#closed = true;
-    await this.#db.close();
+    clearTimeout(this.#retryTimer);
+    openLocations.delete(this.#location);
+    if (this.#pending !== undefined) this.#pending.reject(this.#failure ?? new StoreError('STORE_CLOSED', 'the log store is closed'));
+    this.#pending = undefined;
+    this.#retryOps = [];
+    await this.#db.close().catch(() => undefined);
+  }
+
+  /** Writes what is pending (and what failed before) now, without waiting for the turn or the retry timer. */
+  #writeNow(): void {
+    if (this.#pending === undefined && this.#retryOps.length > 0) this.#openBatch();
+    if (this.#pending !== undefined) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#write();
+    }
   }
 
   #openBatch(): PendingBatch {
@@ -268,9 +382,12 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     done.catch(() => undefined);
     const batch: PendingBatch = { ops: [], blobs: false, done, resolve, reject };
     this.#pending = batch;
-    setImmediate(() => {
-      if (this.#pending === batch) this.#write();
-    });
+    // While writes fail, appends gather in this one batch and the retry timer writes it.
+    if (this.#failure === undefined) {
+      setImmediate(() => {
+        if (this.#pending === batch && this.#failure === undefined) this.#write();
+      });
+    }
     return batch;
   }
 
@@ -282,20 +399,52 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     if (batch.blobs) batch.ops.push({ type: 'put', key: BLOB_SEQ_KEY, value: encodeValue(this.#blobSeq) });
     const ops = this.#retryOps.length > 0 ? [...this.#retryOps, ...batch.ops] : batch.ops;
     this.#retryOps = [];
-    // The chain never rejects, so one failed write does not stop every later one;
-    // the failed operations are kept and go first in the next write (flush() asks
-    // for one), and its `durable` promise tells whoever watches.
+    // The chain never rejects, so one failed write does not stop every later one.
+    // The failed operations are kept and go first in the next write, which the retry
+    // timer makes (with a reopen of LevelDB, whose write errors can be sticky), and
+    // the batch's `durable` promise rejects with STORE_FULL or STORE_UNAVAILABLE.
     this.#writing = this.#writing.then(async () => {
       try {
+        if (this.#failure !== undefined) await this.#reopen();
         await this.#db.batch(ops, { sync: this.#sync });
-        this.#lastWriteError = undefined;
-        batch.resolve();
       } catch (error) {
+        const failure = writeFailure(error);
         this.#retryOps = ops;
-        this.#lastWriteError = error;
-        batch.reject(error);
+        this.#lastWriteError = failure;
+        const first = this.#failure === undefined;
+        this.#failure = failure;
+        batch.reject(failure);
+        this.#scheduleRetry();
+        if (first) this.#onWriteFailed?.(failure);
+        return;
+      }
+      this.#lastWriteError = undefined;
+      this.#retryDelayMs = 0;
+      batch.resolve();
+      if (this.#failure !== undefined) {
+        this.#failure = undefined;
+        this.#onRecovered?.();
+        // Appends that gathered while the last write was in flight go now.
+        if (this.#pending !== undefined) setImmediate(() => this.#pending !== undefined && this.#failure === undefined && this.#write());
       }
     });
+  }
+
+  /** Closes and opens LevelDB again: after a failed write its error may stay until then. */
+  async #reopen(): Promise<void> {
+    if (this.#db.status === 'open') await this.#db.close();
+    await this.#db.open();
+  }
+
+  /** Tries the failed write again later, backing off up to RETRY_MAX_MS. */
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#closed) return;
+    this.#retryDelayMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_FIRST_MS, this.#retryDelayMs * 2));
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#closed) this.#writeNow();
+    }, this.#retryDelayMs);
+    this.#retryTimer.unref();
   }
 
   #assertOpen(): void {

@@ -30,6 +30,11 @@ export const DEFAULT_MAX_BLOB_BYTES = 1024 * 1024;
 export interface ReadOptions {
   /** First sequence number to yield (inclusive). @defaultValue 1 */
   fromSeq?: number;
+  /**
+   * Salvage: called for a record in the middle of the log that cannot be read, which
+   * is then skipped. Without it such a record ends the read with STORE_CORRUPT.
+   */
+  onBadRecord?: (seq: number, cause: unknown) => void;
 }
 
 /**
@@ -39,8 +44,17 @@ export interface ReadOptions {
  * The store knows values and sequence numbers, never what they mean.
  */
 export interface LogStore<T = unknown> {
-  /** Sequence number of the newest record appended, or 0 for an empty log. */
+  /**
+   * Sequence number of the newest record appended (or covered by the snapshot, when
+   * compaction dropped every record), or 0 for an empty log.
+   */
   readonly lastSeq: number;
+  /**
+   * Set while writes fail (a full disk, say): the error that stops them. The store
+   * keeps what it could not write and retries it; the field clears once a write
+   * succeeds again. A store that never fails may leave it out.
+   */
+  readonly failure?: Error | undefined;
   /** Appends a batch; numbers are assigned at once, durability follows. Rejects an empty batch. */
   append(values: readonly T[]): AppendReceipt;
   /** Iterates records in sequence order from `fromSeq`, skipping dropped ones. */
@@ -54,9 +68,12 @@ export interface LogStore<T = unknown> {
   /**
    * Appends a chunk under `key` in the blob keyspace (task output, say), written with
    * the next log batch. Each key keeps at most its byte cap (of the encoded chunks):
-   * past it the oldest chunks go, so the tail is kept.
+   * past it the oldest chunks go, so the tail is kept. The promise settles once the
+   * chunk is written (rejects when that write fails): a writer of many chunks waits
+   * on it so that it never runs ahead of the store. A store that writes at once may
+   * return nothing.
    */
-  appendBlob(key: string, chunk: unknown): void;
+  appendBlob(key: string, chunk: unknown): Promise<void> | void;
   /** The chunks kept under `key`, oldest first. */
   readBlobs(key: string): AsyncIterable<unknown>;
   /** Lets go of what the store holds in memory about `key` (its chunks stay). */
