@@ -27,9 +27,15 @@ describe('the steward CLI against a served runtime', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'steward-cli-'));
     server = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', '0', '--allow', 'sh,echo'], { stdio: ['ignore', 'pipe', 'inherit'] });
     server.stdout?.setEncoding('utf8');
-    server.stdout?.on('data', (chunk: string) => (banner += chunk));
-    // Ready once it has written where it listens.
-    while (!existsSync(join(dataDir, 'server.json'))) await new Promise((r) => setTimeout(r, 20));
+    // Ready once the last startup line is out (server.json is written after it).
+    await new Promise<void>((resolve, reject) => {
+      server.stdout?.on('data', (chunk: string) => {
+        banner += chunk;
+        if (/steward: try /.test(banner)) resolve();
+      });
+      server.once('exit', (code) => reject(new Error(`the server exited (${code}) before it was ready:\n${banner}`)));
+    });
+    assert.ok(existsSync(join(dataDir, 'server.json')), 'server.json is there once the banner is printed');
   });
 
   after(async () => {

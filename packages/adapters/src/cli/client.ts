@@ -10,16 +10,26 @@ export class CliError extends Error {
   }
 }
 
+/** A task id in full (a UUID), which needs no prefix lookup. */
+const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** How to start a server on `dataDir`, for the hint of a client that found none. */
+export function startHint(dataDir: string): string {
+  return `start one with: steward serve --data ${dataDir} --config <your steward.config.mjs> (or, in a clone of Steward, npm start, which serves ./.steward with the example config)`;
+}
+
 /** Talks to the server whose address and token are in the data directory. */
 export class Client {
   readonly url: string;
   readonly #token: string;
+  readonly #dataDir: string;
 
   constructor(dataDir: string) {
+    this.#dataDir = dataDir;
     const info = readServerInfo(dataDir);
     const token = readToken(dataDir);
     if (info === undefined || token === undefined) {
-      throw new CliError('STEWARD_NO_SERVER', `no running server found in ${dataDir}; start one with: steward serve --data ${dataDir}`);
+      throw new CliError('STEWARD_NO_SERVER', `no running server found in ${dataDir}; ${startHint(dataDir)}`);
     }
     this.url = info.url;
     this.#token = token;
@@ -34,11 +44,34 @@ export class Client {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      throw new CliError('STEWARD_NO_SERVER', `cannot reach ${this.url}: ${(error as Error).message}`);
+      throw new CliError('STEWARD_NO_SERVER', `cannot reach ${this.url}: ${(error as Error).message}; ${startHint(this.#dataDir)}`);
     }
     const json = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
     if (!response.ok) throw new CliError(json.error?.code ?? `HTTP_${response.status}`, json.error?.message ?? response.statusText);
     return json as T;
+  }
+
+  /**
+   * The whole id of the task `idOrPrefix` names: the id itself, or the one task whose
+   * id starts with it (as `steward status` prints ids, 8 characters). A prefix that
+   * fits several tasks is refused with the candidates; one that fits none is not found.
+   */
+  async resolveId(idOrPrefix: string): Promise<string> {
+    if (FULL_ID.test(idOrPrefix) || idOrPrefix === '') return idOrPrefix;
+    const matches: string[] = [];
+    const page = 10_000;
+    for (let offset = 0; ; offset += page) {
+      const { tasks } = await this.request<{ tasks: Array<{ id: string }> }>('GET', `/api/tasks?limit=${page}&offset=${offset}`);
+      for (const task of tasks) if (task.id.startsWith(idOrPrefix)) matches.push(task.id);
+      if (tasks.length < page) break;
+    }
+    if (matches.length === 1 || matches.includes(idOrPrefix)) return matches.length === 1 ? (matches[0] as string) : idOrPrefix;
+    if (matches.length === 0) {
+      // Maybe an id of another form (a custom id that is not a UUID): let the server say.
+      return idOrPrefix;
+    }
+    const shown = matches.slice(0, 10).join(', ');
+    throw new CliError('STEWARD_AMBIGUOUS_ID', `"${idOrPrefix}" is the start of ${matches.length} task ids: ${shown}${matches.length > 10 ? ', ...' : ''}; give more characters`);
   }
 
   /** Streams the lines of a newline-delimited JSON response. */

@@ -7,15 +7,31 @@ export function resolveDataDir(option: string | undefined): string {
   return resolve(option ?? process.env.STEWARD_DATA ?? '.steward');
 }
 
-/** The server's token, created on first start (mode 0600). `created` tells whether it is new. */
-export function ensureToken(dataDir: string): { token: string; created: boolean; path: string } {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+/**
+ * The server's token: the one in the data directory, or a new one that is not yet
+ * written (`created`). Call {@link saveToken} once the server listens, so that a
+ * start that fails (a busy port) leaves nothing behind and the next start that works
+ * is the one that shows the new token.
+ */
+export function loadToken(dataDir: string): { token: string; created: boolean; path: string } {
   const path = join(dataDir, 'token');
   if (existsSync(path)) return { token: readFileSync(path, 'utf8').trim(), created: false, path };
-  const token = randomBytes(32).toString('hex');
+  return { token: randomBytes(32).toString('hex'), created: true, path };
+}
+
+/** Writes a token made by {@link loadToken} (mode 0600, never over an existing file). */
+export function saveToken(dataDir: string, token: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, 'token');
   writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);
-  return { token, created: true, path };
+}
+
+/** The server's token, created on first start (mode 0600). `created` tells whether it is new. */
+export function ensureToken(dataDir: string): { token: string; created: boolean; path: string } {
+  const loaded = loadToken(dataDir);
+  if (loaded.created) saveToken(dataDir, loaded.token);
+  return loaded;
 }
 
 /** Where a running server is, for the client commands. */

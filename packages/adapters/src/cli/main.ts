@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `steward` command: `serve` runs a server; every other command is a client of
 // the server whose address and token are in the data directory.
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { TaskSnapshot } from '@steward/core';
 import { Client, CliError } from './client.js';
@@ -11,10 +12,17 @@ import { serve } from './serve.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
 const program = new Command();
-program.name('steward').description('Run and watch background tasks with a Steward server').showHelpAfterError();
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+program
+  .name('steward')
+  .description('Run and watch background tasks with a Steward server.\nWherever a task id is taken, any unique prefix of it will do (the 8 characters `steward status` prints).')
+  .version(version, '-V, --version', 'print the version')
+  .showSuggestionAfterError()
+  .showHelpAfterError('(steward --help lists the commands)');
 
 const dataOption = () => new Option('--data <dir>', 'data directory (default $STEWARD_DATA or ./.steward)');
 const jsonOption = () => new Option('--json', 'print JSON for scripts');
+const ID_HELP = 'task id, or any unique prefix of it (as `steward status` prints it)';
 
 function print(json: boolean, value: unknown, text: () => string): void {
   console.log(json ? JSON.stringify(value, null, 2) : text());
@@ -48,9 +56,15 @@ program
         ...(opts.allow === undefined ? {} : { allow: opts.allow.split(',').map((s) => s.trim()).filter(Boolean) }),
       });
       await new Promise<void>((resolve) => {
-        const quit = () => void stop().then(resolve);
-        process.once('SIGINT', quit);
-        process.once('SIGTERM', quit);
+        let signalled = false;
+        const quit = (signal: NodeJS.Signals) => {
+          // A second Ctrl-C does not wait: what runs is recovered as interrupted on the next start.
+          if (signalled) process.exit(130);
+          signalled = true;
+          void stop(signal).then(resolve);
+        };
+        process.on('SIGINT', quit);
+        process.on('SIGTERM', quit);
       });
     }),
   );
@@ -76,7 +90,7 @@ program
   .option('--type <type>', 'a task type defined on the server, instead of a command')
   .option('--input <json>', 'input of a typed task, as JSON')
   .option('--priority <priority>', 'critical, high, medium, low, background, or a number')
-  .option('--after <ids...>', 'task ids that must complete first')
+  .option('--after <ids...>', 'task ids (or unique prefixes) that must complete first')
   .option('--timeout <duration>', 'deadline of each attempt: 30s, 5m, 1h')
   .option('--retries <n>', 'retries after the first try')
   .argument('[command...]', 'the command and its arguments, after --')
@@ -86,7 +100,7 @@ program
       const priority = opts.priority === undefined ? undefined : /^-?\d+(\.\d+)?$/.test(opts.priority) ? Number(opts.priority) : opts.priority;
       const options = {
         ...(priority === undefined ? {} : { priority }),
-        ...(opts.after === undefined ? {} : { dependsOn: opts.after }),
+        ...(opts.after === undefined ? {} : { dependsOn: await Promise.all(opts.after.map((id) => client.resolveId(id))) }),
         ...(opts.timeout === undefined ? {} : { timeoutMs: parseDuration(opts.timeout) }),
         ...(opts.retries === undefined ? {} : { retries: { attempts: Number(opts.retries) } }),
       };
@@ -105,11 +119,12 @@ program
   .addOption(dataOption())
   .addOption(jsonOption())
   .option('--limit <n>', 'tasks to list', '20')
-  .argument('[id]')
-  .action((id: string | undefined, opts: { data?: string; json?: boolean; limit: string }) =>
+  .argument('[id]', ID_HELP)
+  .action((idOrPrefix: string | undefined, opts: { data?: string; json?: boolean; limit: string }) =>
     run(async () => {
       const client = new Client(resolveDataDir(opts.data));
-      if (id !== undefined) {
+      if (idOrPrefix !== undefined) {
+        const id = await client.resolveId(idOrPrefix);
         const task = await client.request<TaskSnapshot>('GET', `/api/tasks/${encodeURIComponent(id)}`);
         print(opts.json === true, task, () =>
           table([
@@ -142,10 +157,11 @@ program
   .addOption(dataOption())
   .addOption(jsonOption())
   .option('-f, --follow', 'keep printing until the task ends')
-  .argument('<id>')
-  .action((id: string, opts: { data?: string; json?: boolean; follow?: boolean }) =>
+  .argument('<id>', ID_HELP)
+  .action((idOrPrefix: string, opts: { data?: string; json?: boolean; follow?: boolean }) =>
     run(async () => {
       const client = new Client(resolveDataDir(opts.data));
+      const id = await client.resolveId(idOrPrefix);
       if (opts.follow !== true) {
         const { chunks } = await client.request<{ chunks: Array<{ stream: string; data: string }> }>('GET', `/api/tasks/${encodeURIComponent(id)}/logs`);
         for (const chunk of chunks) console.log(opts.json === true ? JSON.stringify(chunk) : chunk.data);
@@ -173,10 +189,11 @@ program
   .description('wait for a task to end; exits 0 when it completed')
   .addOption(dataOption())
   .addOption(jsonOption())
-  .argument('<id>')
-  .action((id: string, opts: { data?: string; json?: boolean }) =>
+  .argument('<id>', ID_HELP)
+  .action((idOrPrefix: string, opts: { data?: string; json?: boolean }) =>
     run(async () => {
       const client = new Client(resolveDataDir(opts.data));
+      const id = await client.resolveId(idOrPrefix);
       const bar = watchProgress(client, id);
       let task = await client.request<TaskSnapshot>('GET', `/api/tasks/${encodeURIComponent(id)}`);
       while (!TERMINAL.has(task.status)) {
@@ -215,10 +232,11 @@ for (const [name, method, path, verb] of [
     .description(verb)
     .addOption(dataOption())
     .addOption(jsonOption())
-    .argument('<id>')
-    .action((id: string, opts: { data?: string; json?: boolean }) =>
+    .argument('<id>', ID_HELP)
+    .action((idOrPrefix: string, opts: { data?: string; json?: boolean }) =>
       run(async () => {
         const client = new Client(resolveDataDir(opts.data));
+        const id = await client.resolveId(idOrPrefix);
         const answer = await client.request<{ status: string; cancelled?: boolean }>(method, `/api/tasks/${encodeURIComponent(id)}${path}`);
         print(opts.json === true, answer, () => `${id} ${answer.status}`);
         return name === 'cancel' && answer.cancelled === false ? 1 : 0;

@@ -4,7 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { createRuntime, type Runtime, type RuntimeOptions, type TaskDefinition } from '@steward/core';
 import { createHttpHost, type HttpHost } from '../http/http-host.js';
 import { processExecutor, type ProcessExecutor } from '../process-executor.js';
-import { ensureToken, removeServerInfo, writeServerInfo } from './data-dir.js';
+import { CliError } from './client.js';
+import { loadToken, removeServerInfo, saveToken, writeServerInfo } from './data-dir.js';
 
 /** What a config file (`steward.config.mjs`) exports by default. */
 export interface ServeConfig extends Omit<RuntimeOptions, 'dataDir' | 'executors' | 'tasks'> {
@@ -52,18 +53,31 @@ export async function startRuntime(dataDir: string, config: ServeConfig, extraAl
   return { rt, processes, allow };
 }
 
-/** Starts a runtime on `dataDir` with the HTTP host; returns a stop function. */
-export async function serve(options: ServeOptions): Promise<{ host: HttpHost; stop: () => Promise<void> }> {
+/** How long running work gets to finish when the server stops. */
+export const STOP_GRACE_MS = 5_000;
+
+/**
+ * Starts a runtime on `dataDir` with the HTTP host; returns a stop function. The
+ * token is written only once the host listens, and `server.json` (what clients and
+ * scripts wait for) only after every startup line is printed.
+ */
+export async function serve(options: ServeOptions): Promise<{ host: HttpHost; stop: (signal?: string) => Promise<void> }> {
   const log = options.log ?? ((line: string) => console.log(line));
   const { rt, processes, allow } = await startRuntime(options.dataDir, await loadServeConfig(options.config), options.allow ?? []);
-  const { token, created, path } = ensureToken(options.dataDir);
-  const host = await createHttpHost(rt, {
-    token,
-    host: options.host,
-    port: options.port,
-    ...(allow.length > 0 ? { commands: { type: COMMAND_TYPE, executor: processes } } : {}),
-  });
-  writeServerInfo(options.dataDir, { url: host.url, pid: process.pid });
+  const { token, created, path } = loadToken(options.dataDir);
+  let host: HttpHost;
+  try {
+    host = await createHttpHost(rt, {
+      token,
+      host: options.host,
+      port: options.port,
+      ...(allow.length > 0 ? { commands: { type: COMMAND_TYPE, executor: processes } } : {}),
+    });
+  } catch (error) {
+    await rt.shutdown({ timeoutMs: 0 });
+    throw listenError(error, options);
+  }
+  if (created) saveToken(options.dataDir, token);
   log(`steward: serving ${host.url} (data in ${options.dataDir})`);
   if (created) {
     log(`steward: token (shown once; also in ${path}): ${token}`);
@@ -71,14 +85,49 @@ export async function serve(options: ServeOptions): Promise<{ host: HttpHost; st
   } else log(`steward: token in ${path}; dashboard ${host.url}/ (paste the token, or add #token=<token>)`);
   if (allow.length > 0) log(`steward: commands allowed over HTTP: ${allow.join(', ')}`);
   log(`steward: try  curl -H "Authorization: Bearer $(cat ${path})" ${host.url}/api/tasks`);
+  writeServerInfo(options.dataDir, { url: host.url, pid: process.pid });
   let stopping: Promise<void> | undefined;
-  const stop = () => {
+  const stop = (signal?: string) => {
+    if (stopping === undefined && signal !== undefined) log(stoppingLine(rt, signal));
     stopping ??= (async () => {
       removeServerInfo(options.dataDir);
       await host.close();
-      await rt.shutdown({ timeoutMs: 5_000 });
+      await rt.shutdown({ timeoutMs: STOP_GRACE_MS });
     })();
     return stopping;
   };
   return { host, stop };
+}
+
+/** What stopping does to the work in hand, said when a signal stops the server. */
+function stoppingLine(rt: Runtime, signal: string): string {
+  const { running, queued, retrying, waiting } = rt.queueStatus({ limit: 0 });
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const parts = ['no new task starts'];
+  if (running > 0) {
+    parts.push(
+      `${plural(running, 'running task')} ${running === 1 ? 'has' : 'have'} up to ${STOP_GRACE_MS / 1000}s to finish; ` +
+        `what is still running then is stopped and runs again on the next start`,
+    );
+  } else parts.push('nothing is running');
+  const later = queued + retrying + waiting;
+  if (later > 0) parts.push(`${plural(later, 'waiting task')} stay${later === 1 ? 's' : ''} in the journal for the next start`);
+  return `steward: stopping (${signal}): ${parts.join('; ')}. ${signal === 'SIGINT' ? 'Ctrl-C again stops at once.' : ''}`.trimEnd();
+}
+
+/** A failed listen in words a person can act on: which port, and how to pick another. */
+function listenError(error: unknown, options: ServeOptions): Error {
+  const code = (error as { code?: string }).code;
+  if (code === 'EADDRINUSE') {
+    const next = options.port === 0 ? 4781 : options.port + 1;
+    return new CliError(
+      'STEWARD_PORT_IN_USE',
+      `port ${options.port} is already in use on ${options.host} (another steward serve?); ` +
+        `choose another with --port, e.g. steward serve --port ${next} (from a clone of Steward: npm start -- --port ${next}), or --port 0 for any free port`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new CliError('STEWARD_PORT_DENIED', `port ${options.port} on ${options.host} needs privileges this user lacks; choose a port above 1024 with --port`);
+  }
+  return error as Error;
 }

@@ -1,0 +1,132 @@
+// `steward serve` as a person starts and stops it: the startup lines come before the
+// server file that clients (and tests) wait for, a busy port is explained and leaves
+// no token behind, and Ctrl-C says what happens to the work that is running.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { serve } from '../src/cli/serve.js';
+
+const BIN = fileURLToPath(new URL('../../bin/steward.mjs', import.meta.url));
+
+/** A started `steward` process with its output collected; `until` resolves when the output matches. */
+function start(args: string[]): { child: ChildProcess; out: () => string; err: () => string; until(pattern: RegExp): Promise<void>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  const check = () => {
+    for (const w of [...watchers]) {
+      if (w.pattern.test(stdout)) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    check();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return {
+    child,
+    out: () => stdout,
+    err: () => stderr,
+    until: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        watchers.push({ pattern, resolve });
+        check();
+        void exited.then(() => reject(new Error(`steward exited before printing ${pattern}:\n${stdout}\n${stderr}`)));
+      }),
+    exited,
+  };
+}
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'steward-serve-'));
+  dirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('steward serve', () => {
+  it('prints every startup line before it writes the server file clients wait for', async () => {
+    const dataDir = tempDir();
+    const seen: Array<{ line: string; serverFile: boolean }> = [];
+    const { stop } = await serve({ dataDir, port: 0, host: '127.0.0.1', log: (line) => seen.push({ line, serverFile: existsSync(join(dataDir, 'server.json')) }) });
+    try {
+      assert.ok(seen.some((s) => /token \(shown once/.test(s.line)), 'the token is shown');
+      assert.deepEqual(
+        seen.filter((s) => s.serverFile).map((s) => s.line),
+        [],
+        'no startup line is printed after server.json exists',
+      );
+      assert.ok(existsSync(join(dataDir, 'server.json')), 'the server file is written once serve() returns');
+    } finally {
+      await stop();
+    }
+  });
+
+  it('on a busy port says which port and how to choose another, and keeps no token', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    const dataDir = join(tempDir(), 'data');
+    try {
+      const busy = start(['serve', '--data', dataDir, '--port', String(port)]);
+      assert.equal(await busy.exited, 1);
+      const message = busy.err();
+      assert.match(message, new RegExp(`port ${port} is already in use`));
+      assert.match(message, /--port/, 'it says how to choose another port');
+      assert.match(message, /npm start -- --port/, 'and how to do it through npm start');
+      assert.equal(message.match(/EADDRINUSE/g)?.length ?? 0, message.includes('EADDRINUSE') ? 1 : 0, 'the system code at most once');
+      assert.equal(existsSync(join(dataDir, 'token')), false, 'no token was created');
+      assert.equal(existsSync(join(dataDir, 'server.json')), false);
+    } finally {
+      blocker.close();
+    }
+    // The next start that works is the first: it shows the token and the dashboard link.
+    const server = start(['serve', '--data', dataDir, '--port', '0']);
+    await server.until(/steward: try /);
+    assert.match(server.out(), /token \(shown once; also in .*token\): [0-9a-f]{64}/);
+    assert.match(server.out(), /dashboard http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}/);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+  });
+
+  it('on Ctrl-C says it is stopping and what happens to running work', async () => {
+    const dataDir = tempDir();
+    const server = start(['serve', '--data', dataDir, '--port', '0', '--allow', 'sh']);
+    await server.until(/steward: try /);
+    const url = /serving (http:\/\/\S+)/.exec(server.out())?.[1] as string;
+    const token = /token \(shown once; also in .*token\): ([0-9a-f]{64})/.exec(server.out())?.[1] as string;
+    // One task that runs until it is stopped, and one that waits for it.
+    const add = async (body: unknown) => {
+      const response = await fetch(`${url}/api/tasks`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(response.status, 201);
+      return ((await response.json()) as { id: string }).id;
+    };
+    const running = await add({ command: 'sh', args: ['-c', 'sleep 60'] });
+    for (;;) {
+      const task = (await (await fetch(`${url}/api/tasks/${running}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string };
+      if (task.status === 'running') break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    server.child.kill('SIGINT');
+    await server.until(/stopping/);
+    assert.equal(await server.exited, 0);
+    const out = server.out();
+    assert.match(out, /steward: stopping/);
+    assert.match(out, /1 running task/);
+    assert.match(out, /runs? again on the next start/);
+    assert.match(out, /stopped/);
+  });
+});
