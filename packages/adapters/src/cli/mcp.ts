@@ -22,14 +22,27 @@ export async function runMcp(options: { dataDir: string; config?: string }): Pro
   }
   const server = createMcpServer(backend);
   const transport = new StdioServerTransport();
+  // One close, whoever asks first: the client going away (stdin ends), SIGTERM, or
+  // the transport itself. The flag is set before server.close() runs, because that
+  // closes the transport, whose onclose comes straight back here: without it each
+  // call started another close, until the stack overflowed.
   let closing: Promise<void> | undefined;
-  const close = () => (closing ??= (async () => {
-    await server.close().catch(() => undefined);
-    await backend.close();
-  })());
-  transport.onclose = () => void close();
-  process.stdin.on('end', () => void close());
-  process.once('SIGTERM', () => void close().then(() => process.exit(0)));
+  const close = (): Promise<void> => {
+    if (closing !== undefined) return closing;
+    let done!: () => void;
+    closing = new Promise<void>((resolve) => (done = resolve));
+    void (async () => {
+      await server.close().catch(() => undefined);
+      await backend.close().catch((error: unknown) => console.error(`steward mcp: ${(error as Error).message ?? String(error)}`));
+      done();
+    })();
+    return closing;
+  };
+  // The client went away: nothing is left to answer, so stop and exit with success.
+  const closeAndExit = () => void close().then(() => process.exit(0));
+  transport.onclose = closeAndExit;
+  process.stdin.once('end', closeAndExit);
+  process.once('SIGTERM', closeAndExit);
   await server.connect(transport);
   // Logs go to stderr: stdout belongs to the protocol.
   console.error(`steward mcp: ready (${backend.mode === 'server' ? `talking to ${info?.url}` : `embedded runtime on ${options.dataDir}`})`);

@@ -48,5 +48,8 @@ export const eventsQuery = z.strictObject({
 /** Query of the logs route. */
 export const logsQuery = z.strictObject({ follow: z.enum(['0', '1', 'true', 'false']).optional() });
 
+/** Query of `DELETE /api/tasks/:id`: why it was cancelled, recorded with the task. */
+export const cancelQuery = z.strictObject({ reason: z.string().min(1).max(500).optional() });
+
 /** Query of the report route. */
 export const reportQuery = z.strictObject({ sinceMs: z.coerce.number().int().min(1).optional() });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { TaskNotFoundError, type Runtime, type TaskStatus } from '@steward/core';
 import type { ProcessExecutor } from '../process-executor.js';
-import { commandTaskBody, listQuery, logsQuery, reportQuery, typedTaskBody } from './body-schemas.js';
+import { cancelQuery, commandTaskBody, listQuery, logsQuery, reportQuery, typedTaskBody } from './body-schemas.js';
 import { fromZod, HttpError } from './errors.js';
 
 /** How the host runs commands sent over HTTP, if it does at all. */
@@ -63,8 +63,9 @@ export function taskRoutes(app: FastifyInstance, rt: Runtime, commands: CommandT
   app.delete('/api/tasks/:id', async (request) => {
     const { id } = request.params as { id: string };
     snapshotOrThrow(rt, id);
-    const reason = (request.query as { reason?: string }).reason;
-    return rt.cancel(id, typeof reason === 'string' ? reason : 'cancelled over HTTP');
+    const parsed = cancelQuery.safeParse(request.query);
+    if (!parsed.success) throw fromZod('query', parsed.error);
+    return rt.cancel(id, parsed.data.reason ?? 'cancelled over HTTP');
   });
 
   app.post('/api/tasks/:id/retry', async (request) => {

@@ -81,7 +81,8 @@ export function serverBackend(client: Client): StewardBackend {
       params.set('limit', String(query.limit ?? 50));
       return (await client.request<{ tasks: TaskSnapshot[] }>('GET', `/api/tasks?${params}`)).tasks;
     },
-    cancel: (taskId) => client.request('DELETE', `/api/tasks/${id(taskId)}`),
+    // The reason travels as the route's `reason` query parameter, so the task records it.
+    cancel: (taskId, reason) => client.request('DELETE', `/api/tasks/${id(taskId)}${reason === undefined ? '' : `?${new URLSearchParams({ reason })}`}`),
     async logs(taskId) {
       return (await client.request<{ chunks: Array<{ stream: string; data: string; at: number }> }>('GET', `/api/tasks/${id(taskId)}/logs`)).chunks;
     },
