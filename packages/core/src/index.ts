@@ -20,6 +20,7 @@ export type { Executor, ExecutionRequest, ExecutionSink } from './executor.js';
 export type { ResolvedDefinition } from './task-definition.js';
 export { describeZodError, definitionDefaultsSchema } from './schemas.js';
 export type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events.js';
+export type { EventDropPolicy, EventSubscriptionOptions } from './event-delivery.js';
 export type { MultiReport } from './multi-report.js';
 export type { QueueItem, QueueStatus, RuntimeMetrics } from './status-views.js';
 export type {
