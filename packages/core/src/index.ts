@@ -16,7 +16,7 @@ export type {
   RetryOptions,
 } from './task-definition.js';
 export { clampPercent, type TaskContext, type TaskHandler } from './task-context.js';
-export type { Executor, ExecutionRequest, ExecutionSink } from './executor.js';
+export type { Executor, ExecutionRequest, ExecutionSink, OrphanReaper, OrphanStop, ProcessGroup } from './executor.js';
 export type { ResolvedDefinition } from './task-definition.js';
 export { describeZodError, definitionDefaultsSchema } from './schemas.js';
 export type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events.js';
