@@ -1,4 +1,22 @@
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+
+// Names that mean this machine without asking DNS: the loopback names of RFC 6761
+// and of common /etc/hosts files, and the machine's own name.
+const LOOPBACK_NAMES = new Set(['localhost', 'localhost.localdomain', 'ip6-localhost', 'ip6-loopback']);
+
+/**
+ * True when a host name means this machine however it is spelled: any case, with
+ * or without the trailing dot of a fully qualified name, `*.localhost`, and the
+ * name `os.hostname()` gives (read at each call: it can change).
+ */
+export function isThisMachineName(host: string): boolean {
+  const name = host.toLowerCase().replace(/\.+$/, '');
+  if (name === '') return false;
+  if (LOOPBACK_NAMES.has(name) || name.endsWith('.localhost')) return true;
+  const own = hostname().toLowerCase().replace(/\.+$/, '');
+  return own !== '' && name === own;
+}
 
 /** Why an address may not be called by a webhook, or undefined when it is public. */
 export function blockedReason(address: string): string | undefined {

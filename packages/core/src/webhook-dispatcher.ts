@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { blockedReason } from './address-guard.js';
+import { blockedReason, isThisMachineName } from './address-guard.js';
 import type { Clock } from './clock.js';
 import type { RuntimeEvent } from './events.js';
 import { JOURNAL_VERSION, type JournalRecord } from './journal-record.js';
@@ -44,10 +44,11 @@ export function checkWebhookUrl(url: string, allowPrivate: boolean): string | un
   if (parsed.username !== '' || parsed.password !== '') return 'must not carry credentials';
   if (allowPrivate) return undefined;
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) return 'points at this machine (localhost)';
+  // Worded "must not ...", like the other checks, so the message reads after the path.
+  if (isThisMachineName(host)) return `must not point at this machine (${host})`;
   if (isIP(host) !== 0) {
     const reason = blockedReason(host);
-    if (reason !== undefined) return `points at a ${reason} address`;
+    if (reason !== undefined) return `must not point at a ${reason} address`;
   }
   return undefined;
 }
