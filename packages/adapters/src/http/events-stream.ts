@@ -54,7 +54,9 @@ export function eventStreamRoute(app: FastifyInstance, rt: Runtime, options: Eve
     // wait in `pending` until the replay is done.
     const pending: Array<{ id: number; event: RuntimeEvent }> = [];
     let replaying = lastId !== undefined;
-    const subscription = rt.events$.subscribe({
+    // 'block': every event as it happens, so its id is the journal's sequence number at
+    // the time; this stream has its own bound (maxBufferBytes) and costs a write per event.
+    const subscription = rt.events({ policy: 'block' }).subscribe({
       next: (event) => {
         if (!wanted(event)) return;
         const item = { id: rt.journalSeq, event };

@@ -31,7 +31,8 @@ export function prometheusRoute(app: FastifyInstance, rt: Runtime): () => void {
   const concurrency = new Gauge({ name: 'steward_effective_concurrency', help: 'Concurrency in force now', registers: [registry] });
 
   const types = new Map<string, string>();
-  const subscription = rt.events$.subscribe((event) => {
+  // 'block': the counters must see every event; counting one is cheap.
+  const subscription = rt.events({ policy: 'block' }).subscribe((event) => {
     switch (event.type) {
       case 'task:submitted':
         types.set(event.taskId, event.taskType);
