@@ -3,3 +3,4 @@ export type { ProcessTaskDefinition } from './process-definition.js';
 export { createHttpHost, type HttpHost, type HttpHostOptions } from './http/http-host.js';
 export type { CommandTasks } from './http/routes-tasks.js';
 export type { EventStreamOptions } from './http/events-stream.js';
+export { ProcessOrphanReaper, type OrphanReaperOptions } from './orphan-reaper.js';

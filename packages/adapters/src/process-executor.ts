@@ -14,7 +14,8 @@ import {
 } from '@steward/core';
 import { LineSplitter } from './line-splitter.js';
 import { processDefinitionSchema, type ProcessTaskDefinition } from './process-definition.js';
-import { signalGroup } from './process-group.js';
+import { ProcessOrphanReaper } from './orphan-reaper.js';
+import { describeGroup, signalGroup } from './process-group.js';
 import { TailBuffer } from './tail-buffer.js';
 
 /** Options of {@link processExecutor}. */
@@ -68,6 +69,8 @@ function parseProgress(line: string): { percent: number; message?: string } | un
  */
 export class ProcessExecutor implements Executor {
   readonly kind = 'process';
+  /** Stops, at recovery, the groups of attempts a killed host left running (Linux). */
+  readonly reaper = new ProcessOrphanReaper();
   readonly #allow: readonly string[] | undefined;
   readonly #killGraceMs: number;
   readonly #tailChars: number;
@@ -142,6 +145,11 @@ export class ProcessExecutor implements Executor {
     const running: Running = { child, killTimer: undefined };
     this.#running.add(running);
     const grace = definition.killGraceMs ?? this.#killGraceMs;
+    // Journaled before anything else of the attempt, so that if the host dies from
+    // here on, recovery finds the group and stops it before the task runs again.
+    // (spawn returns after the child's exec, so it already leads its own group.)
+    const group = child.pid === undefined ? undefined : describeGroup(child.pid, grace);
+    if (group !== undefined) sink.processStarted(group);
     const stdoutTail = new TailBuffer(this.#tailChars);
     const stderrTail = new TailBuffer(this.#tailChars);
     const stdout = new LineSplitter((line) => {

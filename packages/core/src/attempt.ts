@@ -1,5 +1,5 @@
 import type { ExecutionActorRef, ExecutionEvent } from '@steward/actors';
-import type { ExecutionSink, Executor } from './executor.js';
+import type { ExecutionSink, Executor, ProcessGroup } from './executor.js';
 import type { ResolvedDefinition } from './task-definition.js';
 import type { TaskError } from './task-error.js';
 import type { TaskRecord } from './task-record.js';
@@ -12,6 +12,7 @@ export interface AttemptHost {
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void;
   onStep(attempt: Attempt, name: string, result: unknown): void;
   takeToken(attempt: Attempt, bucket: string): Promise<void>;
+  onProcessStarted(attempt: Attempt, group: ProcessGroup): void;
 }
 
 /**
@@ -58,6 +59,11 @@ export class Attempt implements ExecutionSink {
 
   rateLimit(bucket: string): Promise<void> {
     return this.#host.takeToken(this, bucket);
+  }
+
+  processStarted(group: ProcessGroup): void {
+    // Journaled even after the end: the group exists until the executor has stopped it.
+    this.#host.onProcessStarted(this, group);
   }
 
   succeeded(result: unknown): void {

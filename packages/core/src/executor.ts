@@ -37,6 +37,56 @@ export interface ExecutionSink {
   failed(error: TaskError): void;
   /** The executor itself died (thread exit, out of memory, spawn failure). */
   crashed(error: TaskError): void;
+  /**
+   * This attempt now owns OS process group `group`: the engine journals it, so that
+   * after a crash of the host recovery can stop what is left of it (see
+   * {@link OrphanReaper}) before the task runs again. Report it right after the
+   * spawn, before anything else of the attempt.
+   */
+  processStarted(group: ProcessGroup): void;
+}
+
+/**
+ * An OS process group an attempt owns, as its executor reports it: plain data that
+ * goes into the journal. Core never reads it; only the executor's reaper does.
+ */
+export interface ProcessGroup {
+  /** Process id of the group's leader (the process the executor spawned). */
+  readonly pid: number;
+  /** Process-group id (the leader's pid when it leads its own group). */
+  readonly pgid: number;
+  /**
+   * When the leader started, as the OS counts it (on Linux `/proc/<pid>/stat`
+   * field 22, clock ticks after boot), so a reused pid is never taken for it.
+   */
+  readonly startTime: number;
+  /** The boot that `startTime` counts from (Linux: `/proc/sys/kernel/random/boot_id`). */
+  readonly bootId?: string;
+  /** Time between SIGTERM and SIGKILL when the group must be stopped. */
+  readonly killGraceMs: number;
+}
+
+/** What an {@link OrphanReaper} found of a group. */
+export type OrphanStop =
+  /** Nothing of the group was left (or its pid now belongs to another process). */
+  | 'gone'
+  /** It was still running and has been stopped. */
+  | 'stopped';
+
+/**
+ * Stops process groups that attempts of a previous run of the host left behind
+ * (the host was killed; its children, in their own groups, were not). Recovery
+ * calls it for every group journaled by an attempt that did not end, before the
+ * task may run again.
+ */
+export interface OrphanReaper {
+  /**
+   * Stops `group` if what runs under its ids is still it (SIGTERM to the group,
+   * SIGKILL after its `killGraceMs`). Resolves once nothing of it is left; rejects
+   * with a StewardError when it cannot be stopped (no permission, or it outlived
+   * SIGKILL), and the task is then not run again.
+   */
+  stop(group: ProcessGroup): Promise<OrphanStop>;
 }
 
 /**
@@ -51,6 +101,8 @@ export interface Executor {
   execute(request: ExecutionRequest, sink: ExecutionSink): void;
   /** Starts over after a failure of the executor itself (its supervisor decides when). */
   restart?(): Promise<void>;
+  /** Stops groups this kind's attempts left when the host died (executors that spawn processes). */
+  readonly reaper?: OrphanReaper;
   /** Releases threads, processes and handles. */
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import type { ResolvedRetryPolicy } from './backoff.js';
+import type { ProcessGroup } from './executor.js';
 import type { LockRequest } from './lock-table.js';
 import type { TaskError } from './task-error.js';
 
@@ -74,6 +75,11 @@ export type JournalRecord =
       /** Set when the task has been interrupted too often and fails for good. */
       error?: TaskError;
     }
+  /**
+   * The attempt owns an OS process group, as its executor of kind `kind` reported
+   * it: what recovery stops if the host dies while it runs.
+   */
+  | { v: typeof JOURNAL_VERSION; type: 'attempt:process'; at: number; taskId: string; attempt: number; kind: string; group: ProcessGroup }
   | { v: typeof JOURNAL_VERSION; type: 'step:completed'; at: number; taskId: string; name: string; result: unknown }
   | { v: typeof JOURNAL_VERSION; type: 'task:cancelled'; at: number; taskId: string; reason?: string }
   | { v: typeof JOURNAL_VERSION; type: 'task:requeued'; at: number; taskId: string }

@@ -158,6 +158,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       }
       task.status = record.end;
       task.endedAt = record.at;
+      forgetProcessGroups(task);
       task.result = record.result;
       task.error = record.error;
       task.cancelReason = record.reason;
@@ -170,11 +171,18 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       if (record.error !== undefined) {
         task.status = 'failed';
         task.endedAt = record.at;
+        forgetProcessGroups(task);
         task.error = record.error;
         settleDependents(table, task, record.at);
         break;
       }
       queue(task, record.at, table.agingMs);
+      break;
+    case 'attempt:process':
+      // Kept until the task ends: recovery stops whichever of them still runs.
+      if (task.status === 'running' || task.status === 'queued' || task.status === 'retrying') {
+        task.processGroups = [...(task.processGroups ?? []), { attempt: record.attempt, kind: record.kind, group: record.group }];
+      }
       break;
     case 'step:completed':
       task.steps = { ...task.steps, [record.name]: record.result };
@@ -186,6 +194,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       if (task.status === 'waiting') table.waiting--;
       task.status = 'failed';
       task.endedAt = record.at;
+      forgetProcessGroups(task);
       task.error = record.error;
       settleDependents(table, task, record.at);
       break;
@@ -193,6 +202,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       if (task.status === 'waiting') table.waiting--;
       task.status = 'cancelled';
       task.endedAt = record.at;
+      forgetProcessGroups(task);
       task.retryAt = undefined;
       task.cancelReason = record.reason;
       task.error = taskError('STEWARD_CANCELLED', record.reason ?? 'cancelled', false);
@@ -211,6 +221,14 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       break;
   }
   return task;
+}
+
+/**
+ * The task has ended: its executor stopped its groups, and recovery has nothing of
+ * it to stop. (Left alone when unset, so ended records do not grow a field.)
+ */
+function forgetProcessGroups(task: TaskRecord): void {
+  if (task.processGroups != null) task.processGroups = undefined;
 }
 
 function dependencyError(dependency: TaskRecord): ReturnType<typeof taskError> {

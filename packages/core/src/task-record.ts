@@ -1,4 +1,5 @@
 import type { ResolvedRetryPolicy } from './backoff.js';
+import type { ProcessGroup } from './executor.js';
 import type { LockRequest } from './lock-table.js';
 import type { ReadyItem } from './ready-queue.js';
 import type { TaskError } from './task-error.js';
@@ -56,6 +57,12 @@ export interface TaskRecord extends ReadyItem {
   lockWaitMs: number;
   /** Attempts that had to wait for a rate-limit token. */
   rateLimitWaits: number;
+  /**
+   * OS process groups its attempts have owned since it last ended (journaled by
+   * `attempt:process`), for recovery to stop after a crash of the host. Unset (or
+   * null, from an older snapshot) when there are none.
+   */
+  processGroups?: Array<{ attempt: number; kind: string; group: ProcessGroup }> | null;
 }
 
 /** Copies a record into the public snapshot shape. */
