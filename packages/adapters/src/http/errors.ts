@@ -37,11 +37,17 @@ export function statusOf(code: string): number {
   return STATUS[code] ?? 500;
 }
 
-/** Builds an HttpError from a zod failure: code STEWARD_INVALID_OPTIONS, the first bad field's path. */
+/**
+ * Builds an HttpError from a zod failure: code STEWARD_INVALID_OPTIONS, the first
+ * bad field's path. An unknown key is itself the bad field (zod puts it in `keys`,
+ * with the path of the object that holds it).
+ */
 export function fromZod(prefix: string, error: z.ZodError): HttpError {
   const issue = error.issues[0];
-  const path = [prefix, ...(issue?.path ?? []).map(String)].filter((p) => p !== '').join('.');
-  return new HttpError('STEWARD_INVALID_OPTIONS', `${path}: ${issue?.message ?? 'invalid'}`, path);
+  const keys = issue?.code === 'unrecognized_keys' ? issue.keys : [];
+  const path = [prefix, ...(issue?.path ?? []).map(String), ...keys.slice(0, 1)].filter((p) => p !== '').join('.');
+  const message = keys.length === 0 ? issue?.message ?? 'invalid' : keys.length === 1 ? 'unknown field' : `unknown fields ${keys.map((k) => `"${k}"`).join(', ')}`;
+  return new HttpError('STEWARD_INVALID_OPTIONS', path === '' ? message : `${path}: ${message}`, path === '' ? undefined : path);
 }
 
 /** Sends `{ error: { code, message, path? } }` with the status its code maps to. */
@@ -56,7 +62,10 @@ export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   }
   const fastifyError = error as { code?: string; statusCode?: number; message?: string };
   if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, new HttpError('STEWARD_PAYLOAD_TOO_LARGE', 'the body is larger than the limit'));
-  if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, new HttpError('STEWARD_UNSUPPORTED_MEDIA_TYPE', 'send application/json'));
+  if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const sent = reply.request.headers['content-type']?.split(';')[0]?.trim();
+    return sendError(reply, new HttpError('STEWARD_UNSUPPORTED_MEDIA_TYPE', `the body must be application/json, not ${sent ? sent : 'untyped (no content-type header)'}`));
+  }
   if (fastifyError.statusCode === 400 || fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return sendError(reply, new HttpError('STEWARD_INVALID_JSON', `the body is not valid JSON: ${fastifyError.message ?? ''}`));
   }

@@ -48,6 +48,9 @@ export async function createHttpHost(rt: Runtime, options: HttpHostOptions): Pro
   const app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 1024 * 1024, logger: false, return503OnClosing: true });
   const guard = new RequestGuard(options.token, options.allowedHosts ?? []);
   app.addHook('onRequest', async (request) => guard.check(request));
+  // Bodies are JSON only: fastify would otherwise hand a text/plain body to the
+  // routes as a string. Without its parser, any other type is answered 415.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error, _request, reply) => sendError(reply, error));
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'STEWARD_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
   app.get('/health', async () => ({ status: 'ok', journalSeq: rt.journalSeq, ...rt.queueStatus({ limit: 0 }), items: undefined }));
