@@ -7,8 +7,8 @@
 // snippet escapes this test by its fence.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -60,6 +60,19 @@ describe('the README', () => {
       'every code block is ```js so that this test runs it; output and sessions use console, sh, json or text',
     );
     assert.ok(blocks.some((b) => b.lang === 'js'), 'the README has js blocks');
+  });
+
+  it('points only at files a clone has: no ../shared, and every relative link of it and of docs/ exists', () => {
+    const broken: string[] = [];
+    for (const page of ['README.md', 'docs/architecture.md', 'docs/api.md', 'examples/scan-repo/README.md']) {
+      const text = readFileSync(join(root, page), 'utf8');
+      if (text.includes('../shared')) broken.push(`${page}: mentions ../shared`);
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue;
+        if (!existsSync(join(root, dirname(page), target!))) broken.push(`${page}: ${target}`);
+      }
+    }
+    assert.deepEqual(broken, []);
   });
 
   for (const block of blocks.filter((b) => b.lang === 'js')) {

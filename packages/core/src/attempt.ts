@@ -10,6 +10,8 @@ export interface AttemptHost {
   actorOf(attempt: Attempt): ExecutionActorRef | undefined;
   onProgress(attempt: Attempt, percent: number, message: string | undefined): void;
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void;
+  /** Undefined while output may flow, else when it may again (see ExecutionSink.outputDrain). */
+  outputDrain(): Promise<void> | undefined;
   onStep(attempt: Attempt, name: string, result: unknown): void;
   takeToken(attempt: Attempt, bucket: string): Promise<void>;
   onProcessStarted(attempt: Attempt, group: ProcessGroup): void;
@@ -50,6 +52,10 @@ export class Attempt implements ExecutionSink {
   output(stream: OutputChunk['stream'], data: string): void {
     // Output that arrives after the end is still the task's output: keep it.
     this.#host.onOutput(this, stream, data);
+  }
+
+  outputDrain(): Promise<void> | undefined {
+    return this.#host.outputDrain();
   }
 
   step(name: string, result: unknown): void {

@@ -27,6 +27,13 @@ export interface ExecutionRequest {
 export interface ExecutionSink {
   progress(percent: number, message?: string): void;
   output(stream: OutputChunk['stream'], data: string): void;
+  /**
+   * Undefined while output may flow; while the runtime's output store is behind, a
+   * promise that resolves once it has caught up. An executor that reads output from
+   * something it can pause (a child's pipe) pauses it until then, so a flood of
+   * output waits in the child instead of in the host's memory. Optional for sinks.
+   */
+  outputDrain?(): Promise<void> | undefined;
   /** A durable step finished with `result`: journal it. */
   step(name: string, result: unknown): void;
   /** Resolves when the handler may use a token of `bucket`. */

@@ -32,8 +32,7 @@ export function followOutput(engine: Engine, id: string, follow: boolean): Async
       try {
         for (;;) {
           dirty = false;
-          for (const chunk of engine.output.buffer(id)?.chunks() ?? []) {
-            if (chunk.n <= last) continue;
+          for (const chunk of engine.output.buffer(id)?.after(last) ?? []) {
             last = chunk.n;
             yield { stream: chunk.stream, data: chunk.data, at: chunk.at };
           }

@@ -72,7 +72,7 @@ export class MemoryLogStore<T = unknown> implements LogStore<T> {
     return count;
   }
 
-  appendBlob(key: string, chunk: unknown): void {
+  appendBlob(key: string, chunk: unknown): Promise<void> {
     this.#assertOpen();
     // Sized by the same encoding the LevelDB store writes, so both caps mean the same.
     const size = encode(chunk, { ignoreUndefined: true }).byteLength;
@@ -84,6 +84,7 @@ export class MemoryLogStore<T = unknown> implements LogStore<T> {
     blob.chunks.push({ value: chunk, size });
     blob.bytes += size;
     while (blob.bytes > this.#maxBlobBytes && blob.chunks.length > 0) blob.bytes -= (blob.chunks.shift() as { size: number }).size;
+    return SETTLED;
   }
 
   async *readBlobs(key: string): AsyncIterable<unknown> {
