@@ -452,6 +452,7 @@ export class Engine implements AttemptHost {
       const { done } = this.#journal.compact(this.options.clock.now(), this.options.retention);
       await done.catch((error: unknown) => this.#snapshotFailed(error, 'the next start replays the journal from the last snapshot'));
     }
+    this.output.flush(); // output lines gathered for the store go with the last write
     await store.flush().catch(() => undefined);
     // A store passed in belongs to the caller; the others are ours to close.
     if (this.options.store === undefined) await store.close();
@@ -485,6 +486,10 @@ export class Engine implements AttemptHost {
     if (this.#state === 'stopped' && this.output.onDisk) return; // the store is closed
     this.output.append(id, { stream, data, at });
     if (this.events.observed) this.events.next({ type: 'task:output', taskId: id, stream, data, at });
+  }
+
+  outputDrain(): Promise<void> | undefined {
+    return this.output.whenWritable();
   }
 
   takeToken(attempt: Attempt, bucket: string): Promise<void> {
