@@ -31,12 +31,14 @@ export interface ResolvedEventSubscriptionOptions {
 export const DEFAULT_EVENT_BUFFER_SIZE = 1024;
 
 /**
- * Time a subscriber's callbacks may take in one turn of the event loop. Within it
- * events are handed over synchronously, as they happen; past it they wait in the
- * subscriber's buffer and are handed over a slice per later turn, so a slow
- * subscriber costs the runtime at most about this much per turn.
+ * Share of the thread's busy time a subscriber's callbacks may take. Time the event
+ * loop spends idle is theirs as well; so a slow subscriber slows a busy runtime by
+ * at most a third, and an idle one not at all.
  */
-export const SUBSCRIBER_BUDGET_MS = 1;
+export const SUBSCRIBER_SHARE = 0.25;
+
+/** Callback time a subscriber may run ahead of its share (a burst), in milliseconds. */
+export const SUBSCRIBER_BURST_MS = 2;
 
 const subscriptionOptionsSchema = z.strictObject({
   bufferSize: z.number().int().min(1).max(1_000_000).optional(),
@@ -75,13 +77,16 @@ export function deliverEvents(source: Observable<RuntimeEvent>, options: Resolve
 }
 
 /**
- * One subscriber's side of the event stream. While its buffer is empty and its
- * callbacks have used less than {@link SUBSCRIBER_BUDGET_MS} this turn, an event
- * is handed over at once. Otherwise it joins the buffer (behind the ones already
- * there, so the order holds); a full buffer drops its oldest event. The buffer is
- * drained from `setImmediate`, as many events per turn as the budget allows (at
- * least one), so the runtime gets every turn back. Before the first event after a
- * gap the subscriber is told how many it missed, with a `stream:dropped` event.
+ * One subscriber's side of the event stream, paced by the time its callbacks take.
+ * It holds a credit of callback time that grows with {@link SUBSCRIBER_SHARE} of
+ * the time that passes (all of the event loop's idle time), up to
+ * {@link SUBSCRIBER_BURST_MS}, and shrinks by what each callback takes. While its
+ * buffer is empty and its credit positive, an event is handed over at once, as a
+ * plain Subject would. Otherwise the event joins the buffer, behind the ones
+ * already there so the order holds; a full buffer drops its oldest. The buffer is
+ * drained on later turns (`setImmediate` with credit, a timer without), as many
+ * events as the credit allows; before the first event after a gap the subscriber
+ * is told how many it missed, with a `stream:dropped` event.
  */
 export class SubscriberBuffer {
   readonly #subscriber: Subscriber<RuntimeEvent>;
@@ -93,9 +98,12 @@ export class SubscriberBuffer {
   #size = 0;
   /** Events dropped since the last one handed over. */
   #dropped = 0;
-  /** Milliseconds the subscriber's callbacks took this turn. */
-  #spentMs = 0;
-  #turn: NodeJS.Immediate | undefined;
+  /** Callback time the subscriber may still take, in milliseconds (negative: it overran). */
+  #credit = SUBSCRIBER_BURST_MS;
+  /** `performance.now()` and the event loop's idle total when the credit was last brought up to date. */
+  #creditAt = performance.now();
+  #idleAt = performance.eventLoopUtilization().idle;
+  #turn: NodeJS.Immediate | NodeJS.Timeout | undefined;
   /** Handing over now (a callback may cause another event, delivered inside it as before). */
   #depth = 0;
   #ending: (() => void) | undefined;
@@ -116,14 +124,16 @@ export class SubscriberBuffer {
   /** One event from the source. */
   offer(event: RuntimeEvent): void {
     if (this.#closed || this.#ending !== undefined) return;
-    if (this.#depth > 0 && this.#size === 0 && this.#dropped === 0) {
+    if (this.#size === 0 && this.#dropped === 0) {
       // Caused by the callback that is running: handed over inside it, as a plain Subject would.
-      this.#subscriber.next(event);
-      return;
-    }
-    if (this.#size === 0 && this.#dropped === 0 && this.#spentMs < SUBSCRIBER_BUDGET_MS) {
-      this.#hand(event);
-      return;
+      if (this.#depth > 0) {
+        this.#subscriber.next(event);
+        return;
+      }
+      if (this.#refill(performance.now()) > 0) {
+        this.#hand(event);
+        return;
+      }
     }
     if (this.#size === this.#capacity) {
       this.#ring[this.#head] = undefined;
@@ -133,7 +143,7 @@ export class SubscriberBuffer {
     }
     this.#ring[(this.#head + this.#size) % this.#capacity] = event;
     this.#size++;
-    this.#scheduleTurn();
+    this.#schedule();
   }
 
   /** The source ended: finish the buffer first, then call `last` (complete or error). */
@@ -141,19 +151,32 @@ export class SubscriberBuffer {
     if (this.#closed || this.#ending !== undefined) return;
     this.#ending = last;
     if (this.#size === 0 && this.#dropped === 0) this.#finish();
-    else this.#scheduleTurn();
+    else this.#schedule();
   }
 
   /** The subscriber left: forget what waits. */
   close(): void {
     this.#closed = true;
-    if (this.#turn !== undefined) clearImmediate(this.#turn);
-    this.#turn = undefined;
+    this.#cancelTurn();
     this.#ring.fill(undefined);
     this.#size = 0;
   }
 
-  /** Hands one event over, timing the subscriber's callback. */
+  /** The credit now. Idle time of the event loop is only read when the share alone leaves none. */
+  #refill(now: number): number {
+    const credit = this.#credit + (now - this.#creditAt) * SUBSCRIBER_SHARE;
+    this.#creditAt = now;
+    if (credit > 0) {
+      this.#credit = Math.min(credit, SUBSCRIBER_BURST_MS);
+      return this.#credit;
+    }
+    const idle = performance.eventLoopUtilization().idle;
+    this.#credit = Math.min(credit + (idle - this.#idleAt) * (1 - SUBSCRIBER_SHARE), SUBSCRIBER_BURST_MS);
+    this.#idleAt = idle;
+    return this.#credit;
+  }
+
+  /** Hands one event over and charges the callback's time to the credit. */
   #hand(event: RuntimeEvent): void {
     const started = performance.now();
     this.#depth++;
@@ -162,21 +185,30 @@ export class SubscriberBuffer {
       this.#subscriber.next(event);
     } finally {
       this.#depth--;
-      this.#spentMs += performance.now() - started;
-      this.#scheduleTurn();
+      const ended = performance.now();
+      this.#credit -= ended - started;
+      this.#refill(ended);
     }
   }
 
-  /** A fresh budget next turn, and the buffer drained then if it is not empty. */
-  #scheduleTurn(): void {
+  /** The next drain: next turn while there is credit, else once the overrun is paid back. */
+  #schedule(): void {
     if (this.#turn !== undefined || this.#closed) return;
-    this.#turn = setImmediate(() => this.#drain());
+    const credit = this.#refill(performance.now());
+    // A wait as long as the overrun is enough if the loop idles meanwhile; if not, the drain waits again.
+    this.#turn = credit > 0 ? setImmediate(() => this.#drain()) : setTimeout(() => this.#drain(), Math.max(1, Math.ceil(-credit)));
+  }
+
+  #cancelTurn(): void {
+    if (this.#turn === undefined) return;
+    clearImmediate(this.#turn as NodeJS.Immediate);
+    clearTimeout(this.#turn as NodeJS.Timeout);
+    this.#turn = undefined;
   }
 
   #drain(): void {
     this.#turn = undefined;
-    this.#spentMs = 0;
-    while (!this.#closed && (this.#size > 0 || this.#dropped > 0)) {
+    while (!this.#closed && (this.#size > 0 || this.#dropped > 0) && this.#refill(performance.now()) > 0) {
       if (this.#dropped > 0) {
         const count = this.#dropped;
         this.#dropped = 0;
@@ -188,10 +220,10 @@ export class SubscriberBuffer {
         this.#size--;
         this.#hand(event);
       }
-      if (this.#spentMs >= SUBSCRIBER_BUDGET_MS) break;
     }
     if (this.#closed) return;
-    if (this.#size === 0 && this.#dropped === 0 && this.#ending !== undefined) this.#finish();
+    if (this.#size > 0 || this.#dropped > 0) this.#schedule();
+    else if (this.#ending !== undefined) this.#finish();
   }
 
   #finish(): void {
