@@ -1,7 +1,7 @@
 // A process task's group must not outlive a host killed with SIGKILL into the next
 // run: recovery stops it before the task may run again, so two copies never run.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +10,29 @@ import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createRuntime } from '@steward/core';
-import { processExecutor } from '../src/index.js';
-import { liveProcessesMatching } from './processes.js';
+import { processExecutor, ProcessOrphanReaper } from '../src/index.js';
+import { describeGroup } from '../src/process-group.js';
+import { isAlive, liveProcessesMatching, waitGone } from './processes.js';
 import { loopTask, ORPHAN_MARKER } from './fixtures/orphan-task.js';
 
 const HOST = fileURLToPath(new URL('./fixtures/orphan-host.js', import.meta.url));
+
+// Small shell programs for the reaper's own tests, marked like the task's processes.
+const PROGRAMS = {
+  hang: 'echo ready; while :; do sleep 1; done',
+  // Ignored signals stay ignored across exec, so its sleeps ignore SIGTERM too.
+  stubborn: 'trap "" TERM; echo ready; while :; do sleep 1; done',
+  // Exits at once, leaving its background sleep alone in the group.
+  orphan: 'sleep 600 & echo "grandchild $!"',
+} as const;
+
+/** Starts a program in its own group, as the executor does, and waits for its first line. */
+async function spawnGroup(program: keyof typeof PROGRAMS): Promise<{ child: ChildProcess; firstLine: string; exited: Promise<NodeJS.Signals | null> }> {
+  const child = spawn('/bin/sh', ['-c', PROGRAMS[program], ORPHAN_MARKER], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  const firstLine = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  return { child, firstLine, exited };
+}
 
 /** Live (not zombie) processes whose process group is `pgid`, from /proc. */
 function groupMembers(pgid: number): number[] {
@@ -102,5 +120,61 @@ describe('process groups after a crash of their host', () => {
       }
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+
+  describe('the process orphan reaper', () => {
+    const reaper = new ProcessOrphanReaper();
+
+    it('stops a recorded group that still runs, and says so', async () => {
+      const { child, exited } = await spawnGroup('hang');
+      const group = describeGroup(child.pid!, 5_000)!;
+      assert.equal(group.pgid, child.pid, 'a detached child leads its own group');
+      assert.equal(await reaper.stop(group), 'stopped');
+      assert.equal(await exited, 'SIGTERM');
+      assert.deepEqual(groupMembers(group.pgid), [], 'nothing of the group is left');
+      assert.equal(await reaper.stop(group), 'gone', 'and a second look finds nothing');
+    });
+
+    it('leaves alone a process that only shares the recorded pid (another start time: the pid was reused)', async () => {
+      const { child, exited } = await spawnGroup('hang');
+      try {
+        const group = describeGroup(child.pid!, 0)!;
+        assert.equal(await reaper.stop({ ...group, startTime: group.startTime - 1 }), 'gone');
+        assert.ok(isAlive(child.pid!), 'the process with that pid now was not signalled');
+      } finally {
+        process.kill(-child.pid!, 'SIGKILL');
+        await exited;
+      }
+    });
+
+    it('leaves alone a group recorded during another boot of the machine', async () => {
+      const { child, exited } = await spawnGroup('hang');
+      try {
+        const group = describeGroup(child.pid!, 0)!;
+        assert.equal(await reaper.stop({ ...group, bootId: 'another-boot' }), 'gone');
+        assert.ok(isAlive(child.pid!));
+      } finally {
+        process.kill(-child.pid!, 'SIGKILL');
+        await exited;
+      }
+    });
+
+    it('stops what a group’s leader left behind when the leader itself is gone', async () => {
+      const { child, firstLine, exited } = await spawnGroup('orphan');
+      const group = describeGroup(child.pid!, 5_000)!;
+      const grandchild = Number(firstLine.split(' ')[1]);
+      await exited; // the leader has ended; its grandchild stays in the group
+      assert.ok(isAlive(grandchild));
+      assert.equal(await reaper.stop(group), 'stopped');
+      assert.ok(await waitGone(grandchild), 'the grandchild is gone');
+    });
+
+    it('sends SIGKILL after killGraceMs to a group that ignores SIGTERM', async () => {
+      const { child, exited } = await spawnGroup('stubborn'); // its first line comes after the trap
+      const group = describeGroup(child.pid!, 200)!;
+      assert.equal(await reaper.stop(group), 'stopped');
+      assert.equal(await exited, 'SIGKILL');
+      assert.deepEqual(groupMembers(group.pgid), [], 'its sleeps, which ignored SIGTERM too, are gone as well');
+    });
   });
 });
