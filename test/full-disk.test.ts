@@ -1,0 +1,140 @@
+// A full disk, for real: the data directory lives on a small tmpfs that the test
+// mounts and fills. Tests run as root on CI; where mounting is not allowed (no root,
+// a container without CAP_SYS_ADMIN) they skip and say why.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { createRuntime, isStewardError, type Runtime, type RuntimeEvent } from '@steward/core';
+
+const mountPoint = mkdtempSync(join(tmpdir(), 'steward-fulldisk-'));
+const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint], { encoding: 'utf8' });
+const skip = mounted.status === 0 ? false : `cannot mount a tmpfs here (${(mounted.stderr || mounted.error?.message || '').trim()}): a full disk needs one`;
+
+/** Fills the file system with one file until it refuses another byte; returns its path. */
+function fill(dir: string): string {
+  const path = join(dir, 'filler');
+  const fd = openSync(path, 'w');
+  try {
+    for (const size of [1 << 20, 1 << 16, 1 << 12, 1 << 8, 1]) {
+      const chunk = Buffer.alloc(size, 1);
+      try {
+        while (true) writeSync(fd, chunk);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+function waitFor(rt: Runtime, type: RuntimeEvent['type']): Promise<void> {
+  return new Promise((resolve) => {
+    const sub = rt.events$.subscribe((e) => {
+      if (e.type === type) {
+        sub.unsubscribe();
+        resolve();
+      }
+    });
+  });
+}
+
+/** Submits until one is refused; returns the acknowledged ids and the refusal. */
+async function submitUntilRefused(rt: Runtime): Promise<{ acked: string[]; refusal: unknown }> {
+  const acked: string[] = [];
+  for (let i = 0; i < 5_000; i++) {
+    try {
+      acked.push((await rt.submit('job', { i, pad: 'x'.repeat(200) })).id);
+    } catch (refusal) {
+      return { acked, refusal };
+    }
+  }
+  throw new Error('5,000 submits on a full disk were all acknowledged');
+}
+
+describe('a full disk', { skip }, () => {
+  after(() => {
+    spawnSync('umount', [mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+
+  for (const durability of ['batched', 'strict'] as const) {
+    it(`refuses submits with STEWARD_STORE_FULL, loses nothing acknowledged, and recovers in place once there is room (${durability})`, { timeout: 60_000 }, async () => {
+      const dataDir = join(mountPoint, `inplace-${durability}`);
+      mkdirSync(dataDir);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      let filler: string | undefined;
+      try {
+        const rt = await createRuntime({ dataDir, durability, logger: { warn: () => undefined, error: () => undefined } });
+        rt.define('job', { handler: () => 'done' });
+        const acked: string[] = [];
+        for (let i = 0; i < 20; i++) acked.push((await rt.submit('job', i)).id);
+        const failedEvent = waitFor(rt, 'journal:write-failed');
+        filler = fill(mountPoint);
+        const first = await submitUntilRefused(rt);
+        acked.push(...first.acked);
+        assert.ok(isStewardError(first.refusal) && first.refusal.code === 'STEWARD_STORE_FULL', `refused with STEWARD_STORE_FULL, not ${String(first.refusal)}`);
+        await failedEvent;
+        // While the disk is full, submits are refused at once: nothing piles up.
+        for (let i = 0; i < 100; i++) {
+          await assert.rejects(rt.submit('job', i), (e: unknown) => isStewardError(e) && e.code === 'STEWARD_STORE_FULL');
+        }
+        const recovered = waitFor(rt, 'journal:write-recovered');
+        rmSync(filler);
+        filler = undefined;
+        await recovered;
+        for (let i = 0; i < 5; i++) acked.push((await rt.submit('job', i)).id);
+        for (const id of acked.slice(-5)) assert.equal((await rt.task(id)!.result()).status, 'completed');
+        await rt.shutdown();
+        const again = await createRuntime({ dataDir });
+        try {
+          const missing = acked.filter((id) => again.get(id) === undefined);
+          assert.deepEqual(missing, [], `all ${acked.length} acknowledged tasks are there after reopening`);
+        } finally {
+          await again.shutdown();
+        }
+      } finally {
+        if (filler !== undefined) rmSync(filler, { force: true });
+        process.off('unhandledRejection', onUnhandled);
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+      assert.deepEqual(unhandled, [], 'no unhandled rejection');
+    });
+
+    it(`shuts down cleanly while the disk is still full, and keeps what was acknowledged (${durability})`, { timeout: 60_000 }, async () => {
+      const dataDir = join(mountPoint, `shutdown-${durability}`);
+      mkdirSync(dataDir);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      let filler: string | undefined;
+      try {
+        const rt = await createRuntime({ dataDir, durability, logger: { warn: () => undefined, error: () => undefined } });
+        rt.define('job', { handler: () => 'done' });
+        filler = fill(mountPoint);
+        const { acked, refusal } = await submitUntilRefused(rt);
+        assert.ok(isStewardError(refusal) && refusal.code === 'STEWARD_STORE_FULL');
+        await rt.shutdown();
+        rmSync(filler);
+        filler = undefined;
+        const again = await createRuntime({ dataDir });
+        try {
+          assert.deepEqual(acked.filter((id) => again.get(id) === undefined), [], 'every acknowledged task is there');
+        } finally {
+          await again.shutdown();
+        }
+      } finally {
+        if (filler !== undefined) rmSync(filler, { force: true });
+        process.off('unhandledRejection', onUnhandled);
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+      assert.deepEqual(unhandled, [], 'no unhandled rejection');
+    });
+  }
+});
