@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { basename } from 'node:path';
 import {
   clampPercent,
@@ -58,6 +59,23 @@ function parseProgress(line: string): { percent: number; message?: string } | un
   if (!Number.isFinite(percent)) return undefined;
   const message = space === -1 ? '' : rest.slice(space + 1).trim();
   return message.length > 0 ? { percent: clampPercent(percent), message } : { percent: clampPercent(percent) };
+}
+
+/**
+ * Feeds `stream` to `splitter`; after each chunk, while `paced()` and the sink says
+ * output is behind, the stream is paused until the sink has caught up.
+ */
+function readPaced(stream: Readable | null, splitter: LineSplitter, sink: ExecutionSink, paced: () => boolean): void {
+  if (stream === null) return;
+  const resume = () => stream.resume();
+  stream.on('data', (chunk: Buffer) => {
+    splitter.write(chunk);
+    if (!paced()) return;
+    const drained = sink.outputDrain?.();
+    if (drained === undefined) return;
+    stream.pause();
+    drained.then(resume, resume);
+  });
 }
 
 /**
@@ -167,10 +185,23 @@ export class ProcessExecutor implements Executor {
       stderrTail.line(line);
       sink.output('stderr', line);
     });
-    child.stdout?.on('data', (chunk: Buffer) => stdout.write(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => stderr.write(chunk));
+    // Paced reading: while the runtime's output store is behind, the pipes are not
+    // read, so a flood waits in the child (blocked on a full pipe), not in the host.
+    // Pacing ends when the command exits or the attempt is stopped: what is left in
+    // the pipes is then read at once, so 'close' comes.
+    let paced = true;
+    readPaced(child.stdout, stdout, sink, () => paced);
+    readPaced(child.stderr, stderr, sink, () => paced);
+    const unpace = () => {
+      paced = false;
+      child.stdout?.resume();
+      child.stderr?.resume();
+    };
 
-    const stop = () => this.#stopGroup(running, grace);
+    const stop = () => {
+      unpace();
+      this.#stopGroup(running, grace);
+    };
     request.signal.addEventListener('abort', stop, { once: true });
     let spawnError: Error | undefined;
     child.on('error', (error) => {
@@ -179,6 +210,7 @@ export class ProcessExecutor implements Executor {
     // The leader is gone: stop what it left in its group, so 'close' (which waits
     // for every holder of the pipes) does come.
     child.on('exit', () => {
+      unpace();
       if (child.pid !== undefined && signalGroup(child.pid, 0)) this.#stopGroup(running, grace);
     });
     child.on('close', (exitCode, signal) => {
