@@ -6,7 +6,11 @@ import type { DefinitionDefaults } from '@steward/core';
  * interface, so it fits core's open `ExternalTaskDefinition`.)
  */
 export type ProcessTaskDefinition<I = any> = DefinitionDefaults & {
-  /** The executable: a name looked up in PATH, or a path, fixed or computed from the input. Never run through a shell. */
+  /**
+   * The executable: a name looked up in PATH (the task's `env.PATH` if it sets one),
+   * or a path, fixed or computed from the input. Never run through a shell. With an
+   * allow list it is resolved to the file it names and checked as that file.
+   */
   command: string | ((input: I) => string);
   /** Its arguments, fixed or computed from the task's input. @defaultValue [] */
   args?: readonly string[] | ((input: I) => readonly string[]);

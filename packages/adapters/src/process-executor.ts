@@ -1,29 +1,32 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { basename } from 'node:path';
 import {
   clampPercent,
-  CommandNotAllowedError,
   describeZodError,
   InvalidOptionsError,
   taskError,
+  TaskFailure,
   toTaskError,
   type ExecutionRequest,
   type ExecutionSink,
   type Executor,
   type TaskDefinition,
 } from '@steward/core';
+import { CommandAllowList } from './command-allow.js';
 import { LineSplitter } from './line-splitter.js';
 import { processDefinitionSchema, type ProcessTaskDefinition } from './process-definition.js';
 import { ProcessOrphanReaper } from './orphan-reaper.js';
 import { describeGroup, signalGroup } from './process-group.js';
 import { TailBuffer } from './tail-buffer.js';
+import { checkWorkingDirectory } from './working-directory.js';
 
 /** Options of {@link processExecutor}. */
 export interface ProcessExecutorOptions {
   /**
-   * Executables that may be run (by name or path; a name also matches any path
-   * ending in it). Hosts that accept commands from outside should set it.
+   * Programs that may be run, by name (found in the host's PATH) or absolute path.
+   * A command is allowed when it resolves, in its task's cwd and PATH, to the same
+   * file as an entry; a relative path (`./tool`) only when it is itself an entry.
+   * Hosts that accept commands from outside should set it.
    * @defaultValue any
    */
   allow?: readonly string[];
@@ -89,20 +92,18 @@ export class ProcessExecutor implements Executor {
   readonly kind = 'process';
   /** Stops, at recovery, the groups of attempts a killed host left running (Linux). */
   readonly reaper = new ProcessOrphanReaper();
-  readonly #allow: readonly string[] | undefined;
+  readonly #allow: CommandAllowList | undefined;
   readonly #killGraceMs: number;
   readonly #tailChars: number;
   readonly #running = new Set<Running>();
   readonly #pendingKills = new Set<PendingKill>();
 
   constructor(options: ProcessExecutorOptions = {}) {
-    if (options.allow !== undefined && (!Array.isArray(options.allow) || options.allow.some((a) => typeof a !== 'string' || a.length === 0))) {
-      throw new InvalidOptionsError('options.allow must be an array of non-empty strings');
-    }
     if (options.killGraceMs !== undefined && (!Number.isInteger(options.killGraceMs) || options.killGraceMs < 0)) {
       throw new InvalidOptionsError('options.killGraceMs must be a non-negative integer');
     }
-    this.#allow = options.allow;
+    // Validates the entries (options.allow must be an array of non-empty strings).
+    this.#allow = options.allow === undefined ? undefined : new CommandAllowList(options.allow);
     this.#killGraceMs = options.killGraceMs ?? 5_000;
     this.#tailChars = options.tailChars ?? 16_384;
   }
@@ -115,19 +116,14 @@ export class ProcessExecutor implements Executor {
   validate(type: string, definition: TaskDefinition): void {
     const parsed = processDefinitionSchema.passthrough().safeParse(definition);
     if (!parsed.success) throw new InvalidOptionsError(describeZodError(`definition "${type}"`, parsed.error));
-    const command = (definition as ProcessTaskDefinition).command;
+    const { command, cwd, env } = definition as ProcessTaskDefinition;
     // A command computed from the input is checked at each run instead.
-    if (typeof command === 'string') this.#checkAllowed(command);
+    if (typeof command === 'string') this.#allow?.check(command, { cwd: typeof cwd === 'string' ? cwd : undefined, path: env?.PATH ?? process.env.PATH });
   }
 
-  /** True when `command` may run (always, without an allow list). */
-  allows(command: string): boolean {
-    try {
-      this.#checkAllowed(command);
-      return true;
-    } catch {
-      return false;
-    }
+  /** True when `command` may run from `cwd` with the host's PATH (always, without an allow list). */
+  allows(command: string, cwd?: string): boolean {
+    return this.#allow === undefined || this.#allow.allows(command, { cwd, path: process.env.PATH });
   }
 
   /** True when this executor was given an allow list. */
@@ -140,19 +136,28 @@ export class ProcessExecutor implements Executor {
     let args: readonly string[];
     let command: string;
     let cwd: string | undefined;
+    let spawnPath: string | undefined;
     try {
       command = typeof definition.command === 'function' ? definition.command(request.input) : definition.command;
       if (typeof command !== 'string' || command.length === 0) throw new TypeError('command must be a non-empty string');
-      this.#checkAllowed(command);
       args = typeof definition.args === 'function' ? definition.args(request.input) : definition.args ?? [];
       if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) throw new TypeError('args must be an array of strings');
       cwd = typeof definition.cwd === 'function' ? definition.cwd(request.input) : definition.cwd;
+      if (cwd !== undefined) checkWorkingDirectory(cwd, command);
+      // With an allow list, what runs is the file that was checked, found in the
+      // task's cwd and PATH as the spawn would, and spawned by its absolute path.
+      if (this.#allow !== undefined) {
+        const program = this.#allow.check(command, { cwd, path: definition.env?.PATH ?? process.env.PATH });
+        if (program === undefined) throw new TaskFailure(`could not start "${command}": no such program`, { code: 'STEWARD_PROCESS_SPAWN', retryable: false });
+        spawnPath = program;
+      }
     } catch (error) {
       sink.failed({ ...toTaskError(error), retryable: false });
       return;
     }
     if (request.signal.aborted) return;
-    const child = spawn(command, args, {
+    const child = spawn(spawnPath ?? command, args, {
+      argv0: command,
       cwd,
       env: definition.env === undefined ? process.env : { ...process.env, ...definition.env },
       detached: true, // its own process group, so the group can be signalled as one
@@ -257,14 +262,6 @@ export class ProcessExecutor implements Executor {
       signalGroup(pending.pid, 'SIGKILL');
     }
     this.#pendingKills.clear();
-  }
-
-  #checkAllowed(command: string): void {
-    if (this.#allow === undefined) return;
-    const name = basename(command);
-    if (!this.#allow.some((allowed) => allowed === command || (!allowed.includes('/') && allowed === name))) {
-      throw new CommandNotAllowedError(command);
-    }
   }
 
   /** SIGTERM to the group now, SIGKILL after `grace` (at once when it is 0). */

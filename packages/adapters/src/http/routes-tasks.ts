@@ -31,7 +31,7 @@ export function taskRoutes(app: FastifyInstance, rt: Runtime, commands: CommandT
       const parsed = commandTaskBody.safeParse(body);
       if (!parsed.success) throw fromZod('', parsed.error);
       const { command, args, cwd, options } = parsed.data;
-      if (!commands.executor.allows(command)) throw new HttpError('STEWARD_COMMAND_NOT_ALLOWED', `command "${command}" is not in the allow list`, 'command');
+      if (!commands.executor.allows(command, cwd)) throw new HttpError('STEWARD_COMMAND_NOT_ALLOWED', `command "${command}" is not in the allow list`, 'command');
       const handle = await rt.submit(commands.type, { command, args: args ?? [], ...(cwd === undefined ? {} : { cwd }) }, options);
       return reply.code(201).send(rt.get(handle.id));
     }
