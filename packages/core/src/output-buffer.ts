@@ -6,12 +6,13 @@ export interface NumberedChunk extends OutputChunk {
 }
 
 /**
- * The chunk cap that goes with a byte cap: one chunk per 64 bytes of it, so a flood
- * of empty or one-character lines keeps as few chunk objects as a flood of
- * ordinary lines (each chunk costs some 60 bytes of bookkeeping whatever its data).
+ * The chunk cap that goes with a byte cap: one chunk per 128 bytes of it, so a flood
+ * of empty or one-character lines keeps no more chunk objects than a flood of
+ * ordinary lines (each chunk costs some 60 bytes of bookkeeping whatever its data,
+ * and the fewer there are, the fewer outlive the young generation).
  */
 export function chunkCapFor(maxBytes: number): number {
-  return Math.max(16, Math.floor(maxBytes / 64));
+  return Math.max(16, Math.floor(maxBytes / 128));
 }
 
 /**
