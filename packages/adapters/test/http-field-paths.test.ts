@@ -35,6 +35,13 @@ describe('HTTP answers to a bad body', () => {
     assert.match(answer.body.error?.message ?? '', /^extra: /);
   });
 
+  it('names the type field for an unknown task type', async () => {
+    const answer = await post('/api/tasks', { type: 'nope' });
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.error?.code, 'STEWARD_UNKNOWN_TASK_TYPE');
+    assert.equal(answer.body.error?.path, 'type');
+  });
+
   it('names an unknown nested key with its full path', async () => {
     const answer = await post('/api/tasks', { type: 'echo', options: { priority: 'high', colour: 'red' } });
     assert.equal(answer.status, 400);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { TaskNotFoundError, type Runtime, type TaskStatus } from '@steward/core';
+import { isStewardError, TaskNotFoundError, type Runtime, type TaskStatus } from '@steward/core';
 import type { ProcessExecutor } from '../process-executor.js';
 import { cancelQuery, commandTaskBody, listQuery, logsQuery, reportQuery, typedTaskBody } from './body-schemas.js';
 import { fromZod, HttpError } from './errors.js';
@@ -38,7 +38,13 @@ export function taskRoutes(app: FastifyInstance, rt: Runtime, commands: CommandT
     const parsed = typedTaskBody.safeParse(body);
     if (!parsed.success) throw fromZod('', parsed.error);
     if (parsed.data.type === commands?.type) throw new HttpError('STEWARD_COMMAND_NOT_ALLOWED', 'send { command, args } to run a command', 'type');
-    const handle = await rt.submit(parsed.data.type, parsed.data.input, parsed.data.options);
+    let handle;
+    try {
+      handle = await rt.submit(parsed.data.type, parsed.data.input, parsed.data.options);
+    } catch (error) {
+      // The library's message names the type; over HTTP the field is named too.
+      throw isStewardError(error, 'STEWARD_UNKNOWN_TASK_TYPE') ? new HttpError(error.code, error.message, 'type') : error;
+    }
     return reply.code(201).send(rt.get(handle.id));
   });
 
