@@ -26,7 +26,7 @@ export interface TaskOutputOptions {
   maxChunks?: number;
   /** Bytes that ended tasks keep whole, all together; past it the oldest keep only a tail. @defaultValue 4 × maxBytes */
   endedBytes?: number;
-  /** What an ended task keeps once past `endedBytes`. @defaultValue min(maxBytes, 16 KiB) */
+  /** What an ended task keeps once past `endedBytes`. @defaultValue maxBytes / 4, at most 16 KiB */
   endedTailBytes?: number;
   /** Bytes of lines gathered into one blob write. @defaultValue maxBytes / 16, at most 64 KiB */
   batchBytes?: number;
@@ -82,7 +82,7 @@ export class TaskOutput {
     this.#maxBytes = maxBytes;
     this.#maxChunks = options.maxChunks ?? chunkCapFor(maxBytes);
     this.#endedBudget = options.endedBytes ?? 4 * maxBytes;
-    this.#endedTailBytes = options.endedTailBytes ?? Math.min(maxBytes, 16 * 1024);
+    this.#endedTailBytes = options.endedTailBytes ?? Math.min(Math.floor(maxBytes / 4), 16 * 1024);
     // Small enough that the store's cap (maxBytes too) holds many batches, and so a tail.
     this.#batchBytes = options.batchBytes ?? Math.max(64, Math.min(64 * 1024, Math.floor(maxBytes / 16)));
     this.#highWater = options.highWaterBytes ?? 1024 * 1024;

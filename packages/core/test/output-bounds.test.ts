@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { LevelLogStore, type AppendReceipt, type LogRecord, type LogStore, type ReadOptions, type Snapshot } from '@steward/store';
+import { createRuntime } from '../src/index.js';
 import { OutputBuffer } from '../src/output-buffer.js';
 import { TaskOutput } from '../src/task-output.js';
 import { deferred, settle } from './helpers.js';
@@ -125,6 +126,29 @@ describe('output bounds', () => {
     const oldest = output.buffer('task-0')?.chunks() ?? [];
     assert.ok(oldest.length > 0 && oldest.length <= 4);
     assert.equal(oldest.at(-1)?.n, 63);
+  });
+
+  it('a runtime without a data directory frees ended tasks’ output past the budget (flat across tasks)', async () => {
+    const rt = await createRuntime({ maxOutputBytes: 16 * 1024 });
+    try {
+      const line = 'q'.repeat(99);
+      rt.define('chatty', { handler: (_i, ctx) => { for (let i = 0; i < 200; i++) ctx.log(line); } });
+      const ids: string[] = [];
+      for (let t = 0; t < 20; t++) {
+        const handle = await rt.submit('chatty');
+        await handle.result();
+        ids.push(handle.id);
+      }
+      let total = 0;
+      for (const id of ids) for await (const chunk of rt.output(id)) total += chunk.data.length;
+      // Ended tasks keep 4 × the cap whole, all together; the others a quarter of it.
+      assert.ok(total <= 4 * 16 * 1024 + 20 * 4 * 1024, `20 ended tasks keep ${total} characters of output`);
+      let newest = 0;
+      for await (const chunk of rt.output(ids.at(-1) as string)) newest += chunk.data.length;
+      assert.equal(newest, 128 * 99, 'the newest ended task keeps its whole (capped) output');
+    } finally {
+      await rt.shutdown();
+    }
   });
 
   it('output goes to the store in batches, not one write per line, and the store keeps a bounded tail', () =>
