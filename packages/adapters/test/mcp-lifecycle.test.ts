@@ -43,8 +43,8 @@ describe('steward mcp when its client goes away', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'steward-mcp-close-'));
     try {
       const ended = await closeStdinAfterReady(dataDir);
-      assert.match(ended.ready, /ready/, `never became ready; stderr: ${ended.after}`);
-      assert.equal(ended.after, '');
+      assert.match(ended.ready, /ready/, `never became ready; stderr: ${ended.after.slice(0, 500)}`);
+      assert.equal(ended.after.slice(0, 2_000), '');
       assert.equal(ended.signal, null);
       assert.equal(ended.code, 0);
     } finally {
@@ -75,6 +75,13 @@ describe('steward mcp in front of a running server', () => {
     await host.close();
     await rt.shutdown({ timeoutMs: 0 });
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('exits with code 0 and prints nothing more when stdin closes (server backend)', async () => {
+    const ended = await closeStdinAfterReady(dataDir);
+    assert.match(ended.ready, /talking to http/, `not in front of the server; stderr: ${ended.after.slice(0, 500)}`);
+    assert.equal(ended.after, '');
+    assert.equal(ended.code, 0);
   });
 
   it('carries the reason of task_cancel through the HTTP API to the task', async () => {
