@@ -283,16 +283,24 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
   async *readBlobs(key: string): AsyncIterable<unknown> {
     this.#assertOpen();
     await this.flush();
-    const chunks: Uint8Array[] = [];
-    for await (const value of this.#db.values(blobRange(key))) chunks.push(value);
-    // Chunks of earlier sessions are not counted by this one's cap: trim them here.
+    // Newest first, up to the cap: only what is kept is ever read into memory.
+    const range = blobRange(key);
+    const kept: Uint8Array[] = [];
     let bytes = 0;
-    let first = chunks.length;
-    while (first > 0 && bytes + (chunks[first - 1] as Uint8Array).byteLength <= this.#maxBlobBytes) {
-      first--;
-      bytes += (chunks[first] as Uint8Array).byteLength;
+    let trimmed: string | undefined;
+    for await (const [chunkKey, value] of this.#db.iterator({ ...range, reverse: true })) {
+      if (bytes + value.byteLength > this.#maxBlobBytes) {
+        trimmed = chunkKey;
+        break;
+      }
+      bytes += value.byteLength;
+      kept.push(value);
     }
-    for (let i = first; i < chunks.length; i++) yield decodeValue(chunks[i] as Uint8Array);
+    // Chunks of earlier sessions are not counted by this one's cap: what the cap
+    // trims of them goes now, so a key does not grow with every restart. (This
+    // session's chunks are the newest and within the cap, so none of them is here.)
+    if (trimmed !== undefined) await this.#db.clear({ gte: range.gte, lte: trimmed });
+    for (let i = kept.length - 1; i >= 0; i--) yield decodeValue(kept[i] as Uint8Array);
   }
 
   closeBlob(key: string): void {
