@@ -339,8 +339,12 @@ export class Runtime {
     return followOutput(this.#engine, id, options?.follow === true);
   }
 
-  /** Listens to one kind of event; returns the unsubscribe function. */
-  on<N extends RuntimeEventName>(name: N, listener: (event: RuntimeEventMap[N]) => void): () => void {
+  /**
+   * Listens to one kind of event; returns the unsubscribe function. The listener is
+   * paced like an `events$` subscriber; if it falls so far behind that its events are
+   * dropped, that is logged (`stream:dropped` belongs to a subscription, not a kind).
+   */
+  on<N extends Exclude<RuntimeEventName, 'stream:dropped'>>(name: N, listener: (event: RuntimeEventMap[N]) => void): () => void {
     if (typeof listener !== 'function') throw new InvalidOptionsError('listener must be a function');
     if (typeof name !== 'string' || !RUNTIME_EVENT_NAMES.has(name)) {
       throw new InvalidOptionsError(`name must be one of ${[...RUNTIME_EVENT_NAMES].join(', ')}; got "${String(name)}"`);
