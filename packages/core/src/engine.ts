@@ -26,7 +26,9 @@ import { attemptError, dependencyResults, outcomeOf, retryDelay, terminalEvent }
 import { TaskOutput } from './task-output.js';
 import { Admission } from './admission.js';
 import { Workflows } from './workflows.js';
-import { recordToEvents } from './record-events.js';
+import { recordToEvents, workflowMarks } from './record-events.js';
+import { EventFeed, type FeedEvent, type FeedPosition } from './event-feed.js';
+import { replayJournalEvents } from './event-replay.js';
 import { checkWebhookUrl, WebhookDispatcher } from './webhook-dispatcher.js';
 import { ResourceGuard } from './resource-guard.js';
 import { isTerminal, type OutputChunk, type TaskOutcome, type TerminalStatus } from './types.js';
@@ -51,6 +53,8 @@ export class Engine implements AttemptHost {
   readonly table: TaskTable;
   readonly ready = new ReadyQueue<TaskRecord>();
   readonly events = new Subject<RuntimeEvent>();
+  /** Every event with a resumable id; a journal record's events are derived from the record as it is applied. */
+  readonly feed = new EventFeed(this.events, () => this.journalSeq);
   readonly metrics = new MetricsCollector();
   readonly startedAt: number;
   /** What recovery found when the runtime opened. */
@@ -302,9 +306,12 @@ export class Engine implements AttemptHost {
 
   /** Events of the records after `afterSeq` (see Runtime.replayEvents). */
   async *replayEvents(afterSeq: number): AsyncIterable<{ seq: number; event: RuntimeEvent }> {
-    for await (const record of this.#journal.store.read({ fromSeq: afterSeq + 1 })) {
-      for (const event of recordToEvents(record.value as JournalRecord, this.table)) yield { seq: record.seq, event };
-    }
+    for await (const { seq, event } of this.replayFeed({ seq: afterSeq })) yield { seq, event };
+  }
+
+  /** The journaled events after `after`, as the live feed gave them (see replayJournalEvents). */
+  replayFeed(after: FeedPosition): AsyncIterable<FeedEvent & { seq: number }> {
+    return replayJournalEvents(this.#journal.store, this.table.agingMs, after);
   }
 
   /** Queued tasks: ready, and parked on a lock, a bucket or the guard. */
@@ -559,7 +566,10 @@ export class Engine implements AttemptHost {
   }
 
   #commit(record: JournalRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
+    // While someone follows the feed: the record's events, from the state it leaves (and the workflows' before it).
+    const marks = this.feed.observed ? workflowMarks(record, this.table) : undefined;
     const committed = this.#journal.commit(record);
+    if (marks !== undefined) this.feed.record(committed.receipt.lastSeq, recordToEvents(record, this.table, this.table.changed, marks));
     // Tasks a dependency's end moved on (queued, or failed in cascade).
     if (this.table.changed.length > 0) {
       for (const task of this.table.changed.splice(0)) this.#placed(task, record.at);

@@ -21,6 +21,7 @@ export type { ResolvedDefinition } from './task-definition.js';
 export { describeZodError, definitionDefaultsSchema } from './schemas.js';
 export type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events.js';
 export type { EventDropPolicy, EventSubscriptionOptions } from './event-delivery.js';
+export { parseEventId, type FeedEvent, type FeedPosition } from './event-feed.js';
 export type { MultiReport } from './multi-report.js';
 export type { QueueItem, QueueStatus, RuntimeMetrics } from './status-views.js';
 export type {

@@ -1,5 +1,6 @@
 import { filter, type Observable } from 'rxjs';
 import { Engine } from './engine.js';
+import { parseEventId, type FeedEvent } from './event-feed.js';
 import type { SubmitOptions } from './submission.js';
 import type { RecoveryReport } from './journal.js';
 import type { SupervisionNode } from './supervision.js';
@@ -96,6 +97,28 @@ export class Runtime {
   async *replayEvents(afterSeq: number): AsyncIterable<{ seq: number; event: RuntimeEvent }> {
     if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new InvalidOptionsError('afterSeq must be a non-negative integer');
     yield* this.#engine.replayEvents(afterSeq);
+  }
+
+  /**
+   * Every event from now on, each with an id a consumer can resume after (see
+   * {@link FeedEvent}): what the HTTP event stream sends. The events a journal record
+   * stands for are derived from the record as it is applied, by the same function
+   * {@link Runtime.replayFeed} applies to the journal, so a replayed event equals the
+   * live one; the others (progress, output, waits) pass through and are not replayed.
+   */
+  get eventFeed$(): Observable<FeedEvent> {
+    return this.#engine.feed.items$;
+  }
+
+  /**
+   * The journaled events after `afterId` (an id from {@link Runtime.eventFeed$}, or a
+   * journal sequence number), oldest first, each with the id and payload the live
+   * feed gave it.
+   */
+  async *replayFeed(afterId: string): AsyncIterable<FeedEvent & { seq: number }> {
+    const after = typeof afterId === 'string' ? parseEventId(afterId) : undefined;
+    if (after === undefined) throw new InvalidOptionsError('afterId must be an event id such as "12", "12.1" or "12-0"');
+    yield* this.#engine.replayFeed(after);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { Runtime, RuntimeEvent } from '@steward/core';
+import { parseEventId, type FeedEvent, type Runtime, type RuntimeEvent } from '@steward/core';
 import { eventsQuery } from './body-schemas.js';
-import { fromZod } from './errors.js';
+import { fromZod, HttpError } from './errors.js';
 
 /** Options of the event stream. */
 export interface EventStreamOptions {
@@ -12,10 +12,13 @@ export interface EventStreamOptions {
 }
 
 /**
- * `GET /api/events`: the runtime's events as Server-Sent Events. Each event's id is
- * the journal's sequence number at the time it was sent, so a client that comes
- * back with `Last-Event-ID` gets every journaled event after it (replayed from the
- * journal) and then the live ones, in order, with none twice. A client that falls
+ * `GET /api/events`: the runtime's events as Server-Sent Events, with the ids of
+ * `rt.eventFeed$`: `S.n` for the n-th event journal record S stands for, `S-j` for an
+ * event the journal does not hold (progress, output, waits). A client that comes back
+ * with `Last-Event-ID` (or `?lastEventId=`) gets every journaled event after that id,
+ * replayed from the journal equal to what it would have got live, and then the live
+ * ones, in order, with none twice; after an `S-j` id it goes on with record S+1. A
+ * bare sequence number `S` resumes after every event of record S. A client that falls
  * `maxBufferBytes` behind is sent a final `stream:dropped` event and closed, rather
  * than letting its backlog grow in the server's memory.
  */
@@ -23,11 +26,20 @@ export function eventStreamRoute(app: FastifyInstance, rt: Runtime, options: Eve
   const maxBuffer = options.maxBufferBytes ?? 1024 * 1024;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   app.get('/api/events', async (request, reply) => {
-    const parsed = eventsQuery.safeParse(request.query);
+    // The resume point has a syntax of its own (see above); the rest of the query goes through the schema.
+    const { lastEventId: queryLastId, ...query } = (request.query ?? {}) as Record<string, unknown>;
+    const parsed = eventsQuery.safeParse(query);
     if (!parsed.success) throw fromZod('query', parsed.error);
     const { taskId, workflowId } = parsed.data;
     const header = request.headers['last-event-id'];
-    const lastId = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : parsed.data.lastEventId;
+    let resumeFrom: string | undefined;
+    if (typeof header === 'string' && parseEventId(header) !== undefined) resumeFrom = header.trim();
+    else if (queryLastId !== undefined) {
+      if (typeof queryLastId !== 'string' || parseEventId(queryLastId) === undefined) {
+        throw new HttpError('STEWARD_INVALID_OPTIONS', 'query.lastEventId: an event id such as 12, 12.1 or 12-0', 'query.lastEventId');
+      }
+      resumeFrom = queryLastId.trim();
+    }
     const wanted = (event: RuntimeEvent): boolean => {
       if (taskId !== undefined && event.taskId !== taskId) return false;
       if (workflowId !== undefined) {
@@ -41,9 +53,9 @@ export function eventStreamRoute(app: FastifyInstance, rt: Runtime, options: Eve
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     let open = true;
-    const send = (id: number, event: { type: string }) => {
+    const send = (item: FeedEvent) => {
       if (!open) return;
-      raw.write(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      raw.write(`id: ${item.id}\nevent: ${item.event.type}\ndata: ${JSON.stringify(item.event)}\n\n`);
       if (raw.writableLength > maxBuffer) {
         // Too far behind: one last word, then the door.
         raw.write(`event: stream:dropped\ndata: ${JSON.stringify({ type: 'stream:dropped', reason: 'the client fell too far behind; reconnect with Last-Event-ID', at: Date.now() })}\n\n`);
@@ -52,16 +64,13 @@ export function eventStreamRoute(app: FastifyInstance, rt: Runtime, options: Eve
     };
     // Subscribed before the replay so nothing falls between the two; live events
     // wait in `pending` until the replay is done.
-    const pending: Array<{ id: number; event: RuntimeEvent }> = [];
-    let replaying = lastId !== undefined;
-    // 'block': every event as it happens, so its id is the journal's sequence number at
-    // the time; this stream has its own bound (maxBufferBytes) and costs a write per event.
-    const subscription = rt.events({ policy: 'block' }).subscribe({
-      next: (event) => {
-        if (!wanted(event)) return;
-        const item = { id: rt.journalSeq, event };
+    const pending: FeedEvent[] = [];
+    let replaying = resumeFrom !== undefined;
+    const subscription = rt.eventFeed$.subscribe({
+      next: (item) => {
+        if (!wanted(item.event)) return;
         if (replaying) pending.push(item);
-        else send(item.id, item.event);
+        else send(item);
       },
       complete: () => close(),
     });
@@ -76,14 +85,15 @@ export function eventStreamRoute(app: FastifyInstance, rt: Runtime, options: Eve
     }
     raw.on('close', close);
     raw.write(`retry: 1000\n: connected at journal seq ${rt.journalSeq}\n\n`);
-    if (lastId !== undefined) {
+    if (resumeFrom !== undefined) {
+      // Records up to here are replayed; what comes after them arrives live (in `pending`).
       const upTo = rt.journalSeq;
-      for await (const { seq, event } of rt.replayEvents(lastId)) {
-        if (!open || seq > upTo) break;
-        if (wanted(event)) send(seq, event);
+      for await (const item of rt.replayFeed(resumeFrom)) {
+        if (!open || item.seq > upTo) break;
+        if (wanted(item.event)) send(item);
       }
       replaying = false;
-      for (const item of pending.splice(0)) send(item.id, item.event);
+      for (const item of pending.splice(0)) send(item);
     }
     return reply;
   });
