@@ -61,7 +61,8 @@ export function resolveEventSubscriptionOptions(options: unknown): ResolvedEvent
  * behind is fed from a bounded buffer off the emitter's path.
  */
 export function deliverEvents(source: Observable<RuntimeEvent>, options: ResolvedEventSubscriptionOptions, now: () => number): Observable<RuntimeEvent> {
-  if (options.policy === 'block') return source;
+  // Never the source itself: a Subject handed out could be fed by its holder.
+  if (options.policy === 'block') return new Observable<RuntimeEvent>((subscriber) => source.subscribe(subscriber));
   return new Observable<RuntimeEvent>((subscriber) => {
     const buffer = new SubscriberBuffer(subscriber, options.bufferSize, now);
     const subscription = source.subscribe({
@@ -92,8 +93,8 @@ export class SubscriberBuffer {
   readonly #subscriber: Subscriber<RuntimeEvent>;
   readonly #capacity: number;
   readonly #now: () => number;
-  /** A ring of `capacity` slots: the waiting events from `#head`, `#size` of them. */
-  readonly #ring: Array<RuntimeEvent | undefined>;
+  /** A ring of `capacity` slots, made when first needed: the waiting events from `#head`, `#size` of them. */
+  #ring: Array<RuntimeEvent | undefined> | undefined;
   #head = 0;
   #size = 0;
   /** Events dropped since the last one handed over. */
@@ -113,7 +114,6 @@ export class SubscriberBuffer {
     this.#subscriber = subscriber;
     this.#capacity = capacity;
     this.#now = now;
-    this.#ring = new Array<RuntimeEvent | undefined>(capacity);
   }
 
   /** Events waiting now. */
@@ -135,6 +135,7 @@ export class SubscriberBuffer {
         return;
       }
     }
+    this.#ring ??= new Array<RuntimeEvent | undefined>(this.#capacity);
     if (this.#size === this.#capacity) {
       this.#ring[this.#head] = undefined;
       this.#head = (this.#head + 1) % this.#capacity;
@@ -158,7 +159,7 @@ export class SubscriberBuffer {
   close(): void {
     this.#closed = true;
     this.#cancelTurn();
-    this.#ring.fill(undefined);
+    this.#ring = undefined;
     this.#size = 0;
   }
 
@@ -214,8 +215,9 @@ export class SubscriberBuffer {
         this.#dropped = 0;
         this.#hand({ type: 'stream:dropped', count, at: this.#now() });
       } else {
-        const event = this.#ring[this.#head] as RuntimeEvent;
-        this.#ring[this.#head] = undefined;
+        const ring = this.#ring as Array<RuntimeEvent | undefined>;
+        const event = ring[this.#head] as RuntimeEvent;
+        ring[this.#head] = undefined;
         this.#head = (this.#head + 1) % this.#capacity;
         this.#size--;
         this.#hand(event);
