@@ -55,10 +55,11 @@ export function resolveEventSubscriptionOptions(options: unknown): ResolvedEvent
 }
 
 /**
- * `source` delivered to each subscriber on its own terms. With `'block'` it is the
- * source itself. With `'drop-oldest'` every subscriber gets a {@link SubscriberBuffer}:
- * one that keeps up is handed each event synchronously, as before; one that falls
- * behind is fed from a bounded buffer off the emitter's path.
+ * `source` delivered to each subscriber on its own terms. With `'block'` every event
+ * is handed over synchronously, as the source emits it. With `'drop-oldest'` every
+ * subscriber gets a {@link SubscriberBuffer}: one that keeps up is handed each event
+ * synchronously too; one that falls behind is fed from a bounded buffer off the
+ * emitter's path.
  */
 export function deliverEvents(source: Observable<RuntimeEvent>, options: ResolvedEventSubscriptionOptions, now: () => number): Observable<RuntimeEvent> {
   // Never the source itself: a Subject handed out could be fed by its holder.
