@@ -191,6 +191,40 @@ describe('a damaged journal', () => {
     }
   });
 
+  it('reaches the caller as STEWARD_STORE_CORRUPT with LevelDB\'s error as the cause when a table file is damaged', { timeout: 60_000 }, async () => {
+    const dataDir = await tempDir('ldb');
+    try {
+      let rt = await createRuntime({ dataDir });
+      rt.define('job', { handler: (n: unknown) => n });
+      for (let i = 0; i < 400; i++) await rt.submit('job', { i, pad: 'y'.repeat(100) });
+      await rt.shutdown();
+      // Opening again turns LevelDB's log into a table file (.ldb).
+      rt = await createRuntime({ dataDir });
+      await rt.shutdown();
+      const dir = join(dataDir, 'journal');
+      const tables = (await readdir(dir)).filter((f) => f.endsWith('.ldb'));
+      assert.ok(tables.length > 0, 'a table file was written');
+      for (const name of tables) {
+        const bytes = await readFile(join(dir, name));
+        for (let i = 0; i < 64; i++) bytes[Math.floor(bytes.length / 3) + i] = (bytes[Math.floor(bytes.length / 3) + i] as number) ^ 0xff;
+        await writeFile(join(dir, name), bytes);
+      }
+      await assert.rejects(createRuntime({ dataDir }), (error: unknown) => {
+        hasCode('STEWARD_STORE_CORRUPT')(error);
+        let cause: unknown = error;
+        const codes: unknown[] = [];
+        while (cause !== undefined && cause !== null) {
+          codes.push((cause as { code?: unknown }).code);
+          cause = (cause as { cause?: unknown }).cause;
+        }
+        assert.ok(codes.includes('LEVEL_CORRUPTION'), `LevelDB's error is attached as the cause (${codes.join(' < ')})`);
+        return true;
+      });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a record of a newer format, naming both versions', async () => {
     const dataDir = await tempDir('version');
     try {

@@ -47,8 +47,13 @@ export {
   StoreLockedError,
   CommandNotAllowedError,
   StoreCorruptError,
+  StoreFullError,
+  StoreUnavailableError,
+  StoreVersionError,
   TaskFailedError,
   isStewardError,
+  isStewardErrorCode,
+  STEWARD_ERROR_CODES,
   type StewardErrorCode,
 } from './errors.js';
 export type { Clock } from './clock.js';

@@ -110,7 +110,8 @@ describe('supervision', () => {
     await withRuntime({ store: flaky, logger: { warn: (m: string) => warnings.push(m), error: (m: string) => errors.push(m) } }, async (rt) => {
       rt.define('t', { handler: () => 1 });
       for (let i = 0; i < 4; i++) {
-        await rt.run('t');
+        // A submission is acknowledged once written: while writes fail, it is refused.
+        await rt.run('t').catch((error: unknown) => assert.equal((error as { code?: string }).code, 'STEWARD_STORE_UNAVAILABLE'));
         await settle();
       }
       const tree = rt.supervision();
