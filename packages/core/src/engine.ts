@@ -116,6 +116,8 @@ export class Engine implements AttemptHost {
     }
     built = engine;
     try {
+      // Defined here, not in the constructor: a bad entry must also stop what the engine started (its timers).
+      for (const [type, definition] of Object.entries(options.tasks)) engine.define(type, definition);
       await engine.#recover(torn);
     } catch (error) {
       await engine.shutdown(0, false).catch(() => undefined);
@@ -230,7 +232,6 @@ export class Engine implements AttemptHost {
         if (workflow.webhook !== undefined) this.webhooks.enqueue({ workflowId: workflow.id }, workflow.webhook, `workflow.${outcome.status}`, { ...outcome, name: workflow.name }, this.options.idGenerator());
       },
     });
-    for (const [type, definition] of Object.entries(options.tasks)) this.define(type, definition);
   }
 
   get state(): 'running' | 'stopping' | 'stopped' {
@@ -446,7 +447,8 @@ export class Engine implements AttemptHost {
     this.workflows.stop();
     this.webhooks.stop();
     this.#wheel.clear();
-    const closing = [...new Set(this.#executors.values())].map((e) => e.close());
+    // async: a close that throws at once is logged below like one that rejects, never thrown from shutdown().
+    const closing = [...new Set(this.#executors.values())].map(async (e) => e.close());
     const results = await Promise.allSettled(closing);
     for (const result of results) {
       if (result.status === 'rejected') this.options.logger.warn('steward: an executor failed to close', result.reason);
@@ -549,7 +551,7 @@ export class Engine implements AttemptHost {
 
   #taskOrThrow(id: string): TaskRecord {
     const task = typeof id === 'string' ? this.table.tasks.get(id) : undefined;
-    if (task === undefined) throw new TaskNotFoundError(String(id));
+    if (task === undefined) throw new TaskNotFoundError(id);
     return task;
   }
 

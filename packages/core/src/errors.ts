@@ -28,8 +28,12 @@ export const STEWARD_ERROR_CODES = [
   'STEWARD_FORBIDDEN',
   'STEWARD_UNSUPPORTED_MEDIA_TYPE',
   'STEWARD_INTERNAL',
-  // The CLI: no server runs in the data directory, or it cannot be reached.
+  // The CLI: no server runs in the data directory (or it cannot be reached), an id
+  // prefix names several tasks, the port to serve on is taken or not allowed.
   'STEWARD_NO_SERVER',
+  'STEWARD_AMBIGUOUS_ID',
+  'STEWARD_PORT_IN_USE',
+  'STEWARD_PORT_DENIED',
   // A task's own failure, as data (TaskError.code); handlers may use codes of their own.
   'STEWARD_TIMEOUT',
   'STEWARD_CANCELLED',
@@ -55,6 +59,20 @@ export function isStewardErrorCode(value: unknown): value is StewardErrorCode {
 }
 
 /**
+ * A caller's value as text for a message, whatever it is: String() throws for a
+ * symbol or an object without a usable toString, and a message must never throw.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'symbol') return value.toString();
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/**
  * Base of every error the library throws. Tests and callers match on `code`;
  * the message is for people and may change.
  */
@@ -77,15 +95,25 @@ export class InvalidOptionsError extends StewardError {
 
 /** Thrown by submit for a task type that was never defined. */
 export class UnknownTaskTypeError extends StewardError {
-  constructor(readonly taskType: string) {
-    super('STEWARD_UNKNOWN_TASK_TYPE', `unknown task type "${taskType}": define it first with rt.define()`);
+  readonly taskType: string;
+
+  /** `taskType` may be anything a caller passed: it is shown, never converted with String(). */
+  constructor(taskType: unknown) {
+    const shown = describeValue(taskType);
+    super('STEWARD_UNKNOWN_TASK_TYPE', `unknown task type "${shown}": define it first with rt.define()`);
+    this.taskType = shown;
   }
 }
 
 /** Thrown when an id names no task this runtime knows. */
 export class TaskNotFoundError extends StewardError {
-  constructor(readonly taskId: string) {
-    super('STEWARD_TASK_NOT_FOUND', `no task with id "${taskId}"`);
+  readonly taskId: string;
+
+  /** `taskId` may be anything a caller passed: it is shown, never converted with String(). */
+  constructor(taskId: unknown) {
+    const shown = describeValue(taskId);
+    super('STEWARD_TASK_NOT_FOUND', `no task with id "${shown}"`);
+    this.taskId = shown;
   }
 }
 
@@ -173,8 +201,13 @@ export class CommandNotAllowedError extends StewardError {
 
 /** Thrown when an id names no workflow this runtime knows. */
 export class WorkflowNotFoundError extends StewardError {
-  constructor(readonly workflowId: string) {
-    super('STEWARD_WORKFLOW_NOT_FOUND', `no workflow with id "${workflowId}"`);
+  readonly workflowId: string;
+
+  /** `workflowId` may be anything a caller passed: it is shown, never converted with String(). */
+  constructor(workflowId: unknown) {
+    const shown = describeValue(workflowId);
+    super('STEWARD_WORKFLOW_NOT_FOUND', `no workflow with id "${shown}"`);
+    this.workflowId = shown;
   }
 }
 

@@ -10,7 +10,7 @@ import { isTerminal, type OutputChunk } from './types.js';
  */
 export function followOutput(engine: Engine, id: string, follow: boolean): AsyncIterable<OutputChunk> {
   const task = typeof id === 'string' ? engine.table.tasks.get(id) : undefined;
-  if (task === undefined) throw new TaskNotFoundError(String(id));
+  if (task === undefined) throw new TaskNotFoundError(id);
   if (engine.output.onDisk) return followStoredOutput(engine, id, follow);
   return {
     async *[Symbol.asyncIterator]() {

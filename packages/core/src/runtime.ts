@@ -201,7 +201,7 @@ export class Runtime {
     // Checked before anything is submitted, so a bad item leaves no orphan behind.
     for (const [index, item] of items.entries()) {
       if (item === null || typeof item !== 'object') throw new InvalidOptionsError(`items.${index} must be an object`);
-      if (!this.#engine.isDefined(item.type)) throw new UnknownTaskTypeError(String(item.type));
+      if (!this.#engine.isDefined(item.type)) throw new UnknownTaskTypeError(item.type);
     }
     const startedAt = this.#engine.options.clock.now();
     const handles: TaskHandle[] = [];
@@ -279,7 +279,7 @@ export class Runtime {
   /** Webhook deliveries of a task or a workflow, each with every attempt (secrets left out). */
   webhookHistory(id: string): WebhookHistoryEntry[] {
     const table = this.#engine.table;
-    if (typeof id !== 'string' || (!table.tasks.has(id) && !table.workflows.has(id))) throw new TaskNotFoundError(String(id));
+    if (typeof id !== 'string' || (!table.tasks.has(id) && !table.workflows.has(id))) throw new TaskNotFoundError(id);
     return (table.deliveriesByOwner.get(id) ?? []).flatMap((deliveryId) => {
       const d = table.deliveries.get(deliveryId);
       if (d === undefined) return [];

@@ -94,6 +94,14 @@ export const workersOptionsSchema = z.strictObject({
   resourceLimits: resourceLimitsSchema.optional(),
 });
 
+/** An object with each of `methods` a function (own or inherited). */
+function hasMethods(what: string, methods: readonly string[]) {
+  return z.custom<object>(
+    (v) => typeof v === 'object' && v !== null && methods.every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+    { message: `must be ${what}, an object with the methods ${methods.join(', ')}` },
+  );
+}
+
 /** Validated shape of the runtime options (objects such as clocks and executors are checked loosely). */
 export const runtimeOptionsSchema = z.strictObject({
   dataDir: z.string().min(1).optional(),
@@ -146,12 +154,13 @@ export const runtimeOptionsSchema = z.strictObject({
     .optional(),
   defaultPriority: prioritySchema.optional(),
   tasks: z.record(z.string().min(1), z.record(z.string(), z.unknown())).optional(),
-  executors: z.array(z.object({ kind: z.string().min(1) }).passthrough()).optional(),
-  store: z.custom<object>((v) => typeof v === 'object' && v !== null, { message: 'must be a LogStore' }).optional(),
-  clock: z.custom<object>((v) => typeof v === 'object' && v !== null, { message: 'must be a Clock' }).optional(),
+  executors: z.array(z.object({ kind: z.string().min(1), execute: fn, close: fn, validate: fn.optional(), restart: fn.optional() }).passthrough()).optional(),
+  // Objects passed in are checked for the methods the runtime calls, so a wrong one is refused here, not later as a TypeError.
+  store: hasMethods('a LogStore', ['append', 'read', 'saveSnapshot', 'loadSnapshot', 'dropBelow', 'appendBlob', 'readBlobs', 'closeBlob', 'dropBlobs', 'flush', 'close']).optional(),
+  clock: hasMethods('a Clock', ['now', 'setTimeout', 'clearTimeout']).optional(),
   idGenerator: fn.optional(),
   random: fn.optional(),
-  logger: z.custom<object>((v) => typeof v === 'object' && v !== null, { message: 'must be a logger' }).optional(),
+  logger: hasMethods('a logger', ['warn', 'error']).optional(),
 });
 
 /** Turns a zod failure into one line that starts with the option path. */

@@ -122,8 +122,9 @@ export function resolveDefinition(
   priorities: Readonly<Record<string, number>>,
   externalKinds: ReadonlySet<string>,
 ): ResolvedDefinition {
-  const path = `definition "${type}"`;
+  // The type is checked before it is put in any message: a symbol or an object without toString would throw a TypeError there.
   if (typeof type !== 'string' || type.length === 0) throw new InvalidOptionsError('type must be a non-empty string');
+  const path = `definition "${type}"`;
   if (definition === null || typeof definition !== 'object') throw new InvalidOptionsError(`${path} must be an object`);
   const kind = kindOf(definition);
   if (kind === 'unknown') {

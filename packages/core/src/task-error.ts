@@ -1,17 +1,7 @@
-/** Codes of a task's own failure (data, not exceptions). */
-export type TaskErrorCode =
-  | 'STEWARD_TIMEOUT'
-  | 'STEWARD_CANCELLED'
-  | 'STEWARD_WORKER_CRASHED'
-  | 'STEWARD_PROCESS_EXIT'
-  | 'STEWARD_LOCK_TIMEOUT'
-  | 'STEWARD_DEPENDENCY_FAILED'
-  | 'STEWARD_INTERRUPTED'
-  | 'STEWARD_QUARANTINED'
-  | 'STEWARD_HANDLER_ERROR'
-  | 'STEWARD_NOT_SERIALIZABLE'
-  | 'STEWARD_EXECUTOR_ERROR'
-  | (string & {});
+import type { StewardErrorCode } from './errors.js';
+
+/** Codes of a task's own failure (data, not exceptions): the library's (see STEWARD_ERROR_CODES) or a handler's own. */
+export type TaskErrorCode = StewardErrorCode | (string & {});
 
 /**
  * A task's failure as plain data: this is what crosses thread and process

@@ -124,7 +124,7 @@ export class Workflows {
 
   get(workflowId: string): WorkflowRecord {
     const workflow = typeof workflowId === 'string' ? this.#host.table.workflows.get(workflowId) : undefined;
-    if (workflow === undefined) throw new WorkflowNotFoundError(String(workflowId));
+    if (workflow === undefined) throw new WorkflowNotFoundError(workflowId);
     return workflow;
   }
 
