@@ -1,3 +1,4 @@
+import { describeValue, StoreCorruptError, StoreVersionError } from './errors.js';
 import type { TaskTable, WebhookDelivery, WorkflowRecord } from './reducer.js';
 import { rankOf } from './ready-queue.js';
 import type { TaskRecord } from './task-record.js';
@@ -39,8 +40,12 @@ export function snapshotOf(table: TaskTable): TableSnapshot {
 
 /** Loads a snapshot into an empty table. */
 export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
-  if (snapshot?.v !== SNAPSHOT_VERSION || !Array.isArray(snapshot.tasks)) {
-    throw new Error(`unknown snapshot format ${String((snapshot as { v?: unknown })?.v)}`);
+  const v = (snapshot as { v?: unknown } | undefined)?.v;
+  if (typeof v === 'number' && v > SNAPSHOT_VERSION) {
+    throw new StoreVersionError(`the journal's snapshot has format ${v}, newer than format ${SNAPSHOT_VERSION} that this version of Steward reads; upgrade Steward to open it`);
+  }
+  if (v !== SNAPSHOT_VERSION || !Array.isArray(snapshot.tasks)) {
+    throw new StoreCorruptError(`the journal's snapshot is not one Steward wrote (format ${describeValue(v)}, expected ${SNAPSHOT_VERSION}); restore a backup of the data directory`);
   }
   const agingMs = table.agingMs;
   table.nextOrder = snapshot.nextOrder;

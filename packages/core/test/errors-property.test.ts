@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import { MemoryLogStore } from '@steward/store';
 import { createRuntime, isStewardErrorCode, STEWARD_ERROR_CODES, StewardError, type Runtime } from '../src/index.js';
 import { ManualClock } from '../src/testing.js';
+import { createTaskTable } from '../src/reducer.js';
+import { restoreInto, SNAPSHOT_VERSION } from '../src/snapshot.js';
 import { WORKERS } from './helpers.js';
 
 // The property: whatever a caller passes, a public call either succeeds or throws
@@ -362,5 +364,14 @@ describe('the codes', () => {
     assert.ok(used.size > 20, `found only ${used.size} codes: is the source path right?`);
     const missing = [...used].filter((code) => !isStewardErrorCode(code));
     assert.deepEqual(missing, [], `codes in use but not in STEWARD_ERROR_CODES: ${missing.join(', ')}`);
+  });
+});
+
+describe('what the journal holds', () => {
+  it('a snapshot of another format is refused with a StewardError naming the versions', () => {
+    const newer = () => restoreInto(createTaskTable(30_000), { v: SNAPSHOT_VERSION + 1, nextOrder: 0, tasks: [] } as never);
+    assert.throws(newer, (error: unknown) => error instanceof StewardError && error.code === 'STEWARD_STORE_VERSION' && error.message.includes(String(SNAPSHOT_VERSION + 1)));
+    const garbage = () => restoreInto(createTaskTable(30_000), { tasks: 'none' } as never);
+    assert.throws(garbage, (error: unknown) => error instanceof StewardError && error.code === 'STEWARD_STORE_CORRUPT');
   });
 });

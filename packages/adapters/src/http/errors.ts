@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { StewardError } from '@steward/core';
+import { StewardError, type StewardErrorCode } from '@steward/core';
 import type { z } from 'zod';
 
 /** HTTP status of each StewardError code; anything else is a 500. */
@@ -21,20 +21,24 @@ const STATUS: Record<string, number> = {
   STEWARD_SHUTTING_DOWN: 503,
 };
 
-/** An error the HTTP layer answers itself (auth, host checks, bad JSON). */
-export class HttpError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly path?: string,
-  ) {
-    super(message);
-  }
-}
-
 /** The status for a code. */
 export function statusOf(code: string): number {
   return STATUS[code] ?? 500;
+}
+
+/** An error the HTTP layer answers itself (auth, host checks, bad JSON): a StewardError with the HTTP status of its code. */
+export class HttpError extends StewardError {
+  /** The HTTP status the host answers with. */
+  readonly status: number;
+
+  constructor(
+    code: StewardErrorCode,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(code, message);
+    this.status = statusOf(code);
+  }
 }
 
 /**
@@ -53,7 +57,7 @@ export function fromZod(prefix: string, error: z.ZodError): HttpError {
 /** Sends `{ error: { code, message, path? } }` with the status its code maps to. */
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   if (error instanceof HttpError) {
-    return reply.code(statusOf(error.code)).send({ error: { code: error.code, message: error.message, ...(error.path === undefined ? {} : { path: error.path }) } });
+    return reply.code(error.status).send({ error: { code: error.code, message: error.message, ...(error.path === undefined ? {} : { path: error.path }) } });
   }
   if (error instanceof StewardError) {
     // Library messages start with the option path: offer it as `path` too.

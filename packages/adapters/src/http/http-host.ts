@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import type { Runtime } from '@steward/core';
+import { InvalidOptionsError, type Runtime } from '@steward/core';
 import { sendError } from './errors.js';
 import { eventStreamRoute, type EventStreamOptions } from './events-stream.js';
 import { dashboardRoute } from './dashboard.js';
@@ -43,7 +43,8 @@ export interface HttpHost {
  * token on every `/api` route.
  */
 export async function createHttpHost(rt: Runtime, options: HttpHostOptions): Promise<HttpHost> {
-  if (typeof options.token !== 'string' || options.token.length < 16) throw new Error('options.token must be a string of at least 16 characters');
+  if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options must be an object');
+  if (typeof options.token !== 'string' || options.token.length < 16) throw new InvalidOptionsError('options.token must be a string of at least 16 characters');
   const host = options.host ?? '127.0.0.1';
   const app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 1024 * 1024, logger: false, return503OnClosing: true });
   const guard = new RequestGuard(options.token, options.allowedHosts ?? []);

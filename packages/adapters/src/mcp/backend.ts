@@ -1,4 +1,4 @@
-import type { Runtime, SubmitOptions, TaskOutcome, TaskSnapshot, WorkflowStatus } from '@steward/core';
+import { TaskNotFoundError, WorkflowNotFoundError, type Runtime, type SubmitOptions, type TaskOutcome, type TaskSnapshot, type WorkflowStatus } from '@steward/core';
 import type { Client } from '../cli/client.js';
 
 /** What the MCP tools need: an embedded runtime or a running server behind the same calls. */
@@ -21,12 +21,12 @@ export interface StewardBackend {
 export function embeddedBackend(rt: Runtime): StewardBackend {
   const snapshot = (id: string): TaskSnapshot => {
     const task = rt.get(id);
-    if (task === undefined) throw Object.assign(new Error(`no task with id "${id}"`), { code: 'STEWARD_TASK_NOT_FOUND' });
+    if (task === undefined) throw new TaskNotFoundError(id);
     return task;
   };
   const workflow = (id: string) => {
     const handle = rt.getWorkflow(id);
-    if (handle === undefined) throw Object.assign(new Error(`no workflow with id "${id}"`), { code: 'STEWARD_WORKFLOW_NOT_FOUND' });
+    if (handle === undefined) throw new WorkflowNotFoundError(id);
     return handle;
   };
   return {
