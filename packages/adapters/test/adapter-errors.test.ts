@@ -4,6 +4,8 @@ import { createRuntime, isStewardErrorCode, StewardError } from '@steward/core';
 import { createHttpHost } from '../src/index.js';
 import { HttpError, statusOf } from '../src/http/errors.js';
 import { embeddedBackend } from '../src/mcp/backend.js';
+import { CliError } from '../src/cli/client.js';
+import { parseDuration } from '../src/cli/format.js';
 
 /** A StewardError with `code`, a code of the one list. */
 const stewardError = (code: string) => (error: unknown) => {
@@ -45,5 +47,17 @@ describe('errors of the adapters are StewardErrors', () => {
     } finally {
       await backend.close();
     }
+  });
+
+  it("the CLI's errors are StewardErrors: a server's unknown code becomes STEWARD_INTERNAL and stays in the message", () => {
+    const noServer = new CliError('STEWARD_NO_SERVER', 'no running server found');
+    assert.ok(noServer instanceof StewardError);
+    assert.equal(noServer.code, 'STEWARD_NO_SERVER');
+    const proxy = new CliError('HTTP_502', 'Bad Gateway');
+    assert.ok(proxy instanceof StewardError);
+    assert.equal(proxy.code, 'STEWARD_INTERNAL');
+    assert.equal(proxy.serverCode, 'HTTP_502');
+    assert.match(proxy.message, /HTTP_502/);
+    assert.throws(() => parseDuration('soon'), stewardError('STEWARD_INVALID_OPTIONS'));
   });
 });

@@ -1,12 +1,19 @@
+import { isStewardErrorCode, StewardError } from '@steward/core';
 import { readServerInfo, readToken } from './data-dir.js';
 
-/** A failure a client command reports: the server's error code and message. */
-export class CliError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/**
+ * A failure a client command reports: a StewardError with the server's code and
+ * message. A code that is none of the library's (an `HTTP_502` from a proxy, say)
+ * becomes STEWARD_INTERNAL, and is kept in `serverCode` and at the start of the message.
+ */
+export class CliError extends StewardError {
+  /** The code as the server sent it, when it is none of the library's. */
+  readonly serverCode: string | undefined;
+
+  constructor(code: string, message: string) {
+    const known = isStewardErrorCode(code);
+    super(known ? code : 'STEWARD_INTERNAL', known ? message : `${code}: ${message}`);
+    this.serverCode = known ? undefined : code;
   }
 }
 

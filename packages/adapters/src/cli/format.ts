@@ -1,7 +1,9 @@
+import { InvalidOptionsError } from '@steward/core';
+
 /** Parses "30s", "5m", "1h", "250ms", "2d" or a bare number of milliseconds. */
 export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
-  if (match === null) throw new Error(`"${text}" is not a duration (use 500ms, 30s, 5m, 1h, 2d)`);
+  if (match === null) throw new InvalidOptionsError(`"${text}" is not a duration (use 500ms, 30s, 5m, 1h, 2d)`);
   const value = Number(match[1]);
   const unit = match[2] ?? 'ms';
   const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] as number;
