@@ -375,3 +375,37 @@ describe('what the journal holds', () => {
     assert.throws(garbage, (error: unknown) => error instanceof StewardError && error.code === 'STEWARD_STORE_CORRUPT');
   });
 });
+
+describe('the cases that threw TypeErrors', () => {
+  const refusedWith = (code: string) => (error: unknown) => error instanceof StewardError && error.code === code;
+
+  it('define with a symbol or an object without toString as its type', async () => {
+    const rt = await createRuntime({ logger: silentLogger });
+    try {
+      assert.throws(() => rt.define(Symbol('t') as never, { handler: () => 1 }), refusedWith('STEWARD_INVALID_OPTIONS'));
+      assert.throws(() => rt.define(Object.create(null) as never, { handler: () => 1 }), refusedWith('STEWARD_INVALID_OPTIONS'));
+      await assert.rejects(rt.cancel(Object.create(null) as never), refusedWith('STEWARD_TASK_NOT_FOUND'));
+      await assert.rejects(rt.submit(Symbol('t') as never), refusedWith('STEWARD_INVALID_OPTIONS'));
+    } finally {
+      await rt.shutdown();
+    }
+  });
+
+  it('createRuntime with a store, clock, logger or executor that lacks what the runtime calls', async () => {
+    await assert.rejects(createRuntime({ store: {} as never }), refusedWith('STEWARD_INVALID_OPTIONS'));
+    await assert.rejects(createRuntime({ clock: { now: () => 0 } as never }), refusedWith('STEWARD_INVALID_OPTIONS'));
+    await assert.rejects(createRuntime({ logger: { warn: () => undefined } as never }), refusedWith('STEWARD_INVALID_OPTIONS'));
+    // Without close, shutdown() used to throw a TypeError: it is refused at creation now.
+    await assert.rejects(createRuntime({ executors: [{ kind: 'custom', execute: () => undefined } as never] }), refusedWith('STEWARD_INVALID_OPTIONS'));
+  });
+
+  it('shutdown when an executor close throws at once: logged, not thrown', async () => {
+    const warnings: string[] = [];
+    const rt = await createRuntime({
+      logger: { warn: (m: string) => warnings.push(m), error: () => undefined },
+      executors: [{ kind: 'custom', execute: () => undefined, close: () => { throw new TypeError('close broke'); } }],
+    });
+    await rt.shutdown();
+    assert.ok(warnings.some((m) => m.includes('failed to close')));
+  });
+});
