@@ -19,10 +19,12 @@ export interface HostRun {
  * Rejects if the host exits by itself first.
  */
 export function runHostAndKill(
-  args: { dataDir: string; durability: 'batched' | 'strict'; count: number | 'forever'; burst?: number },
+  args: { dataDir: string; durability: 'batched' | 'strict'; count: number | 'forever'; burst?: number; snapshotEvery?: number },
   killWhen: (run: HostRun) => boolean,
 ): Promise<HostRun> {
-  const child = spawn(process.execPath, [HOST, args.dataDir, args.durability, String(args.count), String(args.burst ?? 1)], {
+  const argv = [HOST, args.dataDir, args.durability, String(args.count), String(args.burst ?? 1)];
+  if (args.snapshotEvery !== undefined) argv.push(String(args.snapshotEvery));
+  const child = spawn(process.execPath, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const run = { acks: [] as string[], lines: [] as string[], stderr: '' };

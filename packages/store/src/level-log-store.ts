@@ -105,6 +105,8 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
   #lastSeq = 0;
   #pending: PendingBatch | undefined;
   #writing: Promise<void> = Promise.resolve();
+  /** Writes handed to LevelDB and not yet finished. */
+  #inFlight = 0;
   /** Operations of a batch whose write failed: written again, first, with the next one. */
   #retryOps: PendingBatch['ops'] = [];
   #lastWriteError: unknown;
@@ -390,10 +392,13 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     done.catch(() => undefined);
     const batch: PendingBatch = { ops: [], blobs: false, done, resolve, reject };
     this.#pending = batch;
-    // While writes fail, appends gather in this one batch and the retry timer writes it.
-    if (this.#failure === undefined) {
-      setImmediate(() => {
-        if (this.#pending === batch && this.#failure === undefined) this.#write();
+    // Group commit: with no write in flight, the batch goes once the current run of
+    // code is done (every append of a synchronous burst joins it); with one in flight,
+    // appends gather until it finishes and then go as one write. While writes fail,
+    // they gather in this one batch and the retry timer writes it.
+    if (this.#failure === undefined && this.#inFlight === 0) {
+      queueMicrotask(() => {
+        if (this.#pending === batch && this.#failure === undefined && this.#inFlight === 0) this.#write();
       });
     }
     return batch;
@@ -411,11 +416,13 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     // The failed operations are kept and go first in the next write, which the retry
     // timer makes (with a reopen of LevelDB, whose write errors can be sticky), and
     // the batch's `durable` promise rejects with STORE_FULL or STORE_UNAVAILABLE.
+    this.#inFlight++;
     this.#writing = this.#writing.then(async () => {
       try {
         if (this.#failure !== undefined) await this.#reopen();
         await this.#db.batch(ops, { sync: this.#sync });
       } catch (error) {
+        this.#inFlight--;
         const failure = writeFailure(error);
         this.#retryOps = ops;
         this.#lastWriteError = failure;
@@ -426,15 +433,16 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
         if (first) this.#onWriteFailed?.(failure);
         return;
       }
+      this.#inFlight--;
       this.#lastWriteError = undefined;
       this.#retryDelayMs = 0;
       batch.resolve();
       if (this.#failure !== undefined) {
         this.#failure = undefined;
         this.#onRecovered?.();
-        // Appends that gathered while the last write was in flight go now.
-        if (this.#pending !== undefined) setImmediate(() => this.#pending !== undefined && this.#failure === undefined && this.#write());
       }
+      // Appends that gathered while this write was in flight go now, as one.
+      if (this.#inFlight === 0 && this.#pending !== undefined) this.#write();
     });
   }
 
