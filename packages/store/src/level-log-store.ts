@@ -94,9 +94,11 @@ interface PendingBatch {
 }
 
 /**
- * The LevelDB log (classic-level), values in MessagePack. Appends made in the
- * same turn of the event loop are group-committed: one LevelDB batch for all of
- * them, written on the next turn, so many appenders cost one write.
+ * The LevelDB log (classic-level), values in MessagePack. Appends are
+ * group-committed: with no write in flight, every append of the current run of code
+ * joins one LevelDB batch; with one in flight, appends gather until it finishes and
+ * then go as one write. So many appenders cost one write, and `durable` settles once
+ * the batch is written (with fsync in strict mode).
  */
 export class LevelLogStore<T = unknown> implements LogStore<T> {
   readonly #db: ClassicLevel<string, Uint8Array>;
