@@ -51,19 +51,30 @@ export async function waitGone(pid: number, limitMs = 10_000): Promise<boolean> 
   return !isAlive(pid);
 }
 
-/** Live processes whose command line mentions `marker` (orphans included, whoever their parent is now). */
+// Every process this test process starts inherits this variable (the process executor
+// and spawn pass the environment on), so a search by command line can tell this run's
+// processes from those of another test run on the same machine (a second `npm test`).
+const RUN = `STEWARD_TEST_RUN=${(process.env.STEWARD_TEST_RUN ??= `run-${process.pid}`)}`;
+
+/**
+ * Live processes of this test run whose command line mentions `marker` (orphans
+ * included, whoever their parent is now).
+ */
 export function liveProcessesMatching(marker: string): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     let cmdline: string;
+    let environ: string;
     try {
       cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.includes(marker)) continue;
+      environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
     } catch {
       continue;
     }
-    if (cmdline.includes(marker) && isAlive(pid)) out.push(pid);
+    if (environ.split('\0').includes(RUN) && isAlive(pid)) out.push(pid);
   }
   return out;
 }
