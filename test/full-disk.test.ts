@@ -43,15 +43,20 @@ function waitFor(rt: Runtime, type: RuntimeEvent['type']): Promise<void> {
   });
 }
 
-/** Submits until one is refused; returns the acknowledged ids and the refusal. */
-async function submitUntilRefused(rt: Runtime): Promise<{ acked: string[]; refusal: unknown }> {
+/**
+ * Submits one at a time until a write fails. Returns the acknowledged ids and the
+ * submission caught in the failing write: it is neither acknowledged nor refused
+ * yet (it waits for room, or is refused at shutdown).
+ */
+async function submitUntilWriteFails(rt: Runtime, failed: Promise<void>): Promise<{ acked: string[]; caught: Promise<{ id: string }> }> {
   const acked: string[] = [];
+  const failing = failed.then(() => 'failing' as const);
   for (let i = 0; i < 5_000; i++) {
-    try {
-      acked.push((await rt.submit('job', { i, pad: 'x'.repeat(200) })).id);
-    } catch (refusal) {
-      return { acked, refusal };
-    }
+    const submitted = rt.submit('job', { i, pad: 'x'.repeat(200) });
+    submitted.catch(() => undefined);
+    const first = await Promise.race([submitted, failing]);
+    if (first === 'failing') return { acked, caught: submitted };
+    acked.push(first.id);
   }
   throw new Error('5,000 submits on a full disk were all acknowledged');
 }
@@ -77,11 +82,9 @@ describe('a full disk', { skip }, () => {
         for (let i = 0; i < 20; i++) acked.push((await rt.submit('job', i)).id);
         const failedEvent = waitFor(rt, 'journal:write-failed');
         filler = fill(mountPoint);
-        const first = await submitUntilRefused(rt);
+        const first = await submitUntilWriteFails(rt, failedEvent);
         acked.push(...first.acked);
-        assert.ok(isStewardError(first.refusal) && first.refusal.code === 'STEWARD_STORE_FULL', `refused with STEWARD_STORE_FULL, not ${String(first.refusal)}`);
-        await failedEvent;
-        // While the disk is full, submits are refused at once: nothing piles up.
+        // While the disk is full, new submits are refused at once: nothing piles up.
         for (let i = 0; i < 100; i++) {
           await assert.rejects(rt.submit('job', i), (e: unknown) => isStewardError(e) && e.code === 'STEWARD_STORE_FULL');
         }
@@ -89,6 +92,8 @@ describe('a full disk', { skip }, () => {
         rmSync(filler);
         filler = undefined;
         await recovered;
+        // The submission caught in the failed write is acknowledged once it is written.
+        acked.push((await first.caught).id);
         for (let i = 0; i < 5; i++) acked.push((await rt.submit('job', i)).id);
         for (const id of acked.slice(-5)) assert.equal((await rt.task(id)!.result()).status, 'completed');
         await rt.shutdown();
@@ -117,10 +122,13 @@ describe('a full disk', { skip }, () => {
       try {
         const rt = await createRuntime({ dataDir, durability, logger: { warn: () => undefined, error: () => undefined } });
         rt.define('job', { handler: () => 'done' });
+        const failedEvent = waitFor(rt, 'journal:write-failed');
         filler = fill(mountPoint);
-        const { acked, refusal } = await submitUntilRefused(rt);
-        assert.ok(isStewardError(refusal) && refusal.code === 'STEWARD_STORE_FULL');
+        const { acked, caught } = await submitUntilWriteFails(rt, failedEvent);
+        await assert.rejects(rt.submit('job', 0), (e: unknown) => isStewardError(e) && e.code === 'STEWARD_STORE_FULL');
         await rt.shutdown();
+        // Never written, so never acknowledged: refused at shutdown.
+        await assert.rejects(caught, (e: unknown) => isStewardError(e) && e.code === 'STEWARD_STORE_FULL');
         rmSync(filler);
         filler = undefined;
         const again = await createRuntime({ dataDir });

@@ -614,7 +614,9 @@ export class Engine implements AttemptHost {
           (lost.taskIds.length > 0 ? `; tasks whose submission was lost: ${lost.taskIds.join(', ')}` : ''),
       );
       // A snapshot now, so the next open starts after the gap and does not meet it again.
-      await this.#journal.compact(this.options.clock.now(), this.options.retention).done;
+      await this.#journal
+        .compact(this.options.clock.now(), this.options.retention)
+        .done.catch((error: unknown) => this.#snapshotFailed(error, 'the next open meets the same damage and needs salvage again'));
     }
     // Before anything is queued again: what a killed host left running is stopped
     // first (or its task is failed), so no task runs beside its own orphan.

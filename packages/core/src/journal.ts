@@ -1,6 +1,7 @@
-import { LevelLogStore, MemoryLogStore, StoreError, type AppendReceipt, type LogStore } from '@steward/store';
+import { LevelLogStore, MemoryLogStore, type AppendReceipt, type LogStore } from '@steward/store';
 import { join } from 'node:path';
-import { StewardError, StoreCorruptError, StoreFullError, StoreLockedError, StoreUnavailableError, StoreVersionError } from './errors.js';
+import { StewardError, StoreCorruptError, StoreVersionError } from './errors.js';
+import { translateStoreError } from './store-errors.js';
 import { JOURNAL_VERSION, type JournalRecord } from './journal-record.js';
 import { applyRecord, createTaskTable, type TaskTable } from './reducer.js';
 import { restoreInto, snapshotOf, type TableSnapshot } from './snapshot.js';
@@ -299,25 +300,5 @@ export class Journal {
   /** Waits for a snapshot in progress, if any. */
   async settled(): Promise<void> {
     await this.#snapshotting?.catch(() => undefined);
-  }
-}
-
-/** Maps what the store throws onto the library's error codes; anything else becomes STEWARD_STORE_UNAVAILABLE with the cause attached. */
-export function translateStoreError(error: unknown, where: string): unknown {
-  if (error instanceof StewardError) return error;
-  if (!(error instanceof StoreError)) {
-    return new StoreUnavailableError(`the journal in ${where} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-  }
-  switch (error.code) {
-    case 'STORE_LOCKED':
-      return new StoreLockedError(where, { cause: error });
-    case 'STORE_CORRUPT':
-      return new StoreCorruptError(`the journal in ${where} is damaged: ${error.message}`, { cause: error });
-    case 'STORE_FULL':
-      return new StoreFullError(undefined, { cause: error });
-    case 'STORE_CLOSED':
-      return new StoreUnavailableError(`the journal in ${where} is closed`, { cause: error });
-    default:
-      return new StoreUnavailableError(`the journal in ${where} failed: ${error.message}`, { cause: error });
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { translateStoreError } from './store-errors.js';
 import type { LogStore } from '@steward/store';
 import { chunkCapFor, OutputBuffer } from './output-buffer.js';
 import type { OutputChunk } from './types.js';
@@ -166,7 +167,7 @@ export class TaskOutput {
   stored(taskId: string): AsyncIterable<StoredChunk> {
     if (this.#store === undefined) return emptyIterable();
     this.#flushTask(taskId);
-    return expand(this.#store.readBlobs(taskId));
+    return expand(translated(this.#store.readBlobs(taskId)));
   }
 
   /**
@@ -266,3 +267,12 @@ async function* expand(values: AsyncIterable<unknown>): AsyncIterable<StoredChun
 }
 
 async function* emptyIterable(): AsyncIterable<never> {}
+
+/** The store's chunks, with what the store throws as a StewardError. */
+async function* translated(chunks: AsyncIterable<unknown>): AsyncIterable<unknown> {
+  try {
+    yield* chunks;
+  } catch (error) {
+    throw translateStoreError(error, 'the data directory');
+  }
+}

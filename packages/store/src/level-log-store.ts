@@ -35,7 +35,7 @@ function readFailure(error: unknown, what: string): StoreError {
   if (error instanceof StoreError) return error;
   const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
   if (code === 'LEVEL_CORRUPTION' || /corrupt/i.test(String((error as Error)?.message))) {
-    return new StoreError('STORE_CORRUPT', `${what}: LevelDB reports damaged files (${(error as Error).message}); restore the data directory from a backup, or open it with recovery.onCorruption 'salvage' to keep what is readable`, { cause: error });
+    return new StoreError('STORE_CORRUPT', `${what}: LevelDB reports damaged files (${(error as Error).message}); restore the data directory from a backup, or move it aside to start empty`, { cause: error });
   }
   if (isDiskFull(error)) return new StoreError('STORE_FULL', `${what}: the disk is full`, { cause: error });
   return new StoreError('STORE_UNAVAILABLE', `${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
@@ -107,11 +107,13 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
   #lastSeq = 0;
   #pending: PendingBatch | undefined;
   #writing: Promise<void> = Promise.resolve();
-  /** Writes handed to LevelDB and not yet finished. */
-  #inFlight = 0;
-  /** Operations of a batch whose write failed: written again, first, with the next one. */
-  #retryOps: PendingBatch['ops'] = [];
-  #lastWriteError: unknown;
+  /** True while a write is handed to LevelDB: there is never more than one, so batches stay in order. */
+  #inFlight = false;
+  /**
+   * Batches whose write failed, oldest first: written again, first, with the next
+   * write. Their `durable` promises stay pending until then (or reject at close).
+   */
+  #unwritten: PendingBatch[] = [];
   /** Set while writes fail; cleared by the first write that succeeds again. */
   #failure: StoreError | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -181,8 +183,8 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
       if (blobSeq !== undefined) store.#blobSeq = Number(decodeValue(blobSeq));
       return store;
     } catch (error) {
-      openLocations.delete(real);
       await db.close().catch(() => undefined);
+      openLocations.delete(real);
       throw readFailure(error, `could not open the log in ${location}`);
     }
   }
@@ -210,7 +212,7 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
 
   async *read(options: ReadOptions = {}): AsyncIterable<LogRecord<T>> {
     this.#assertOpen();
-    await this.flush();
+    await this.#settle();
     const from = Math.max(1, options.fromSeq ?? 1);
     const salvage = options.onBadRecord;
     let bad: { seq: number; cause: unknown } | undefined;
@@ -286,24 +288,28 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
 
   async *readBlobs(key: string): AsyncIterable<unknown> {
     this.#assertOpen();
-    await this.flush();
+    await this.#settle();
     // Newest first, up to the cap: only what is kept is ever read into memory.
     const range = blobRange(key);
     const kept: Uint8Array[] = [];
     let bytes = 0;
     let trimmed: string | undefined;
-    for await (const [chunkKey, value] of this.#db.iterator({ ...range, reverse: true })) {
-      if (bytes + value.byteLength > this.#maxBlobBytes) {
-        trimmed = chunkKey;
-        break;
+    try {
+      for await (const [chunkKey, value] of this.#db.iterator({ ...range, reverse: true })) {
+        if (bytes + value.byteLength > this.#maxBlobBytes) {
+          trimmed = chunkKey;
+          break;
+        }
+        bytes += value.byteLength;
+        kept.push(value);
       }
-      bytes += value.byteLength;
-      kept.push(value);
+      // Chunks of earlier sessions are not counted by this one's cap: what the cap
+      // trims of them goes now, so a key does not grow with every restart. (This
+      // session's chunks are the newest and within the cap, so none of them is here.)
+      if (trimmed !== undefined && this.#failure === undefined) await this.#db.clear({ gte: range.gte, lte: trimmed });
+    } catch (error) {
+      throw readFailure(error, 'the output cannot be read');
     }
-    // Chunks of earlier sessions are not counted by this one's cap: what the cap
-    // trims of them goes now, so a key does not grow with every restart. (This
-    // session's chunks are the newest and within the cap, so none of them is here.)
-    if (trimmed !== undefined) await this.#db.clear({ gte: range.gte, lte: trimmed });
     for (let i = kept.length - 1; i >= 0; i--) yield decodeValue(kept[i] as Uint8Array);
   }
 
@@ -329,7 +335,12 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
 
   async loadSnapshot<S>(): Promise<Snapshot<S> | undefined> {
     this.#assertOpen();
-    const bytes = await this.#db.get(SNAPSHOT_KEY);
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.#db.get(SNAPSHOT_KEY);
+    } catch (error) {
+      throw readFailure(error, 'the snapshot cannot be read');
+    }
     if (bytes === undefined) return undefined;
     try {
       return decodeValue(bytes) as Snapshot<S>;
@@ -352,34 +363,48 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
 
   async flush(): Promise<void> {
     this.#assertOpen();
+    // Writes now what is pending (or failed before: a try without waiting for the timer).
     this.#writeNow();
-    await this.#writing;
-    if (this.#lastWriteError !== undefined) throw this.#lastWriteError;
+    while (this.#inFlight) await this.#writing;
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    // One last try for what is pending; what still cannot be written was never
-    // acknowledged (its `durable` rejected), and goes.
+    // One last try for what is pending or failed before; what still cannot be written
+    // was never acknowledged, and its `durable` rejects.
     this.#writeNow();
-    await this.#writing;
+    while (this.#inFlight) await this.#writing;
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    openLocations.delete(this.#location);
-    if (this.#pending !== undefined) this.#pending.reject(this.#failure ?? new StoreError('STORE_CLOSED', 'the log store is closed'));
+    const lost = this.#pending === undefined ? this.#unwritten : [...this.#unwritten, this.#pending];
+    this.#unwritten = [];
     this.#pending = undefined;
-    this.#retryOps = [];
+    const reason = this.#failure ?? new StoreError('STORE_CLOSED', 'the log store is closed');
+    for (const batch of lost) batch.reject(reason);
     await this.#db.close().catch(() => undefined);
+    // Only now may this process open the directory again.
+    openLocations.delete(this.#location);
   }
 
-  /** Writes what is pending (and what failed before) now, without waiting for the turn or the retry timer. */
-  #writeNow(): void {
-    if (this.#pending === undefined && this.#retryOps.length > 0) this.#openBatch();
-    if (this.#pending !== undefined) {
-      clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
-      this.#write();
+  /**
+   * Waits for the write in flight and what it carries on to; unlike flush() it does
+   * not throw while writes fail, and does not hurry a retry: for readers.
+   */
+  async #settle(): Promise<void> {
+    if (this.#failure === undefined) this.#writeNow();
+    while (this.#inFlight) await this.#writing;
+    if (this.#db.status !== 'open') {
+      throw new StoreError('STORE_UNAVAILABLE', 'the log is being reopened after a failed write; try again shortly', { cause: this.#failure });
     }
+  }
+
+  /** Starts a write of what is pending (and what failed before) now, unless one is in flight (it carries on to them). */
+  #writeNow(): void {
+    if (this.#inFlight || (this.#pending === undefined && this.#unwritten.length === 0)) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#write();
   }
 
   #openBatch(): PendingBatch {
@@ -389,8 +414,8 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
       resolve = res;
       reject = rej;
     });
-    // An unobserved failure is still reported by flush() and close(); keep it from
-    // becoming an unhandled rejection when nobody awaits `durable`.
+    // A batch that is never written is reported by flush(); keep its rejection at
+    // close from becoming an unhandled one when nobody awaits `durable`.
     done.catch(() => undefined);
     const batch: PendingBatch = { ops: [], blobs: false, done, resolve, reject };
     this.#pending = batch;
@@ -398,53 +423,64 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     // code is done (every append of a synchronous burst joins it); with one in flight,
     // appends gather until it finishes and then go as one write. While writes fail,
     // they gather in this one batch and the retry timer writes it.
-    if (this.#failure === undefined && this.#inFlight === 0) {
+    if (this.#failure === undefined && !this.#inFlight) {
       queueMicrotask(() => {
-        if (this.#pending === batch && this.#failure === undefined && this.#inFlight === 0) this.#write();
+        if (this.#pending === batch && this.#failure === undefined && !this.#inFlight) this.#write();
       });
     }
     return batch;
   }
 
-  /** Writes the pending batch after the one before it (batches stay in order). */
+  /**
+   * Writes the batches that failed before and the pending one, in order, as one
+   * LevelDB batch. Only one write is ever in flight. A failure keeps them all for the
+   * retry timer (which reopens LevelDB first: its write errors can be sticky) and
+   * leaves their `durable` pending; success settles them all.
+   */
   #write(): void {
-    const batch = this.#pending;
-    if (batch === undefined) return;
-    this.#pending = undefined;
-    if (batch.blobs) batch.ops.push({ type: 'put', key: BLOB_SEQ_KEY, value: encodeValue(this.#blobSeq) });
-    const ops = this.#retryOps.length > 0 ? [...this.#retryOps, ...batch.ops] : batch.ops;
-    this.#retryOps = [];
-    // The chain never rejects, so one failed write does not stop every later one.
-    // The failed operations are kept and go first in the next write, which the retry
-    // timer makes (with a reopen of LevelDB, whose write errors can be sticky), and
-    // the batch's `durable` promise rejects with STORE_FULL or STORE_UNAVAILABLE.
-    this.#inFlight++;
+    const batches = this.#unwritten;
+    this.#unwritten = [];
+    if (this.#pending !== undefined) {
+      batches.push(this.#pending);
+      this.#pending = undefined;
+    }
+    if (batches.length === 0) return;
+    let ops = batches.length === 1 ? (batches[0] as PendingBatch).ops : batches.flatMap((b) => b.ops);
+    if (batches.some((b) => b.blobs)) ops = [...ops, { type: 'put', key: BLOB_SEQ_KEY, value: encodeValue(this.#blobSeq) }];
+    this.#inFlight = true;
     this.#writing = this.#writing.then(async () => {
       try {
         if (this.#failure !== undefined) await this.#reopen();
         await this.#db.batch(ops, { sync: this.#sync });
       } catch (error) {
-        this.#inFlight--;
+        this.#inFlight = false;
         const failure = writeFailure(error);
-        this.#retryOps = ops;
-        this.#lastWriteError = failure;
+        this.#unwritten = batches;
         const first = this.#failure === undefined;
         this.#failure = failure;
-        batch.reject(failure);
         this.#scheduleRetry();
-        if (first) this.#onWriteFailed?.(failure);
+        if (first) this.#tell(() => this.#onWriteFailed?.(failure));
         return;
       }
-      this.#inFlight--;
-      this.#lastWriteError = undefined;
+      this.#inFlight = false;
       this.#retryDelayMs = 0;
-      batch.resolve();
-      if (this.#failure !== undefined) {
-        this.#failure = undefined;
-        this.#onRecovered?.();
-      }
+      const recovered = this.#failure !== undefined;
+      this.#failure = undefined;
+      for (const batch of batches) batch.resolve();
+      if (recovered) this.#tell(() => this.#onRecovered?.());
       // Appends that gathered while this write was in flight go now, as one.
-      if (this.#inFlight === 0 && this.#pending !== undefined) this.#write();
+      if (this.#pending !== undefined) this.#write();
+    });
+  }
+
+  /** Calls a listener outside the write chain: a listener that throws cannot stop the writes. */
+  #tell(listener: () => void): void {
+    queueMicrotask(() => {
+      try {
+        listener();
+      } catch {
+        // the listener's own problem
+      }
     });
   }
 
@@ -462,7 +498,8 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
       this.#retryTimer = undefined;
       if (!this.#closed) this.#writeNow();
     }, this.#retryDelayMs);
-    this.#retryTimer.unref();
+    // Not unref'd: records that wait to be written keep the process alive, as an open
+    // file would; close() clears the timer.
   }
 
   #assertOpen(): void {
