@@ -1,6 +1,6 @@
-export { processExecutor, ProcessExecutor, PROGRESS_PREFIX, type ProcessExecutorOptions, type ProcessResult } from './process-executor.js';
-export type { ProcessTaskDefinition } from './process-definition.js';
+export { processExecutor, ProcessExecutor, PROGRESS_PREFIX, type ProcessExecutorOptions, type ProcessResult } from './process/process-executor.js';
+export type { ProcessTaskDefinition } from './process/process-definition.js';
 export { createHttpHost, type HttpHost, type HttpHostOptions } from './http/http-host.js';
 export type { CommandTasks } from './http/routes-tasks.js';
 export type { EventStreamOptions } from './http/events-stream.js';
-export { ProcessOrphanReaper, type OrphanReaperOptions } from './orphan-reaper.js';
+export { ProcessOrphanReaper, type OrphanReaperOptions } from './process/orphan-reaper.js';

@@ -4,7 +4,7 @@ import { createRuntime, isStewardErrorCode, StewardError } from '@steward/core';
 import { createHttpHost } from '../src/index.js';
 import { HttpError, statusOf } from '../src/http/errors.js';
 import { embeddedBackend } from '../src/mcp/backend.js';
-import { CliError } from '../src/cli/client.js';
+import { CliError } from '../src/client/client.js';
 import { parseDuration } from '../src/cli/format.js';
 
 /** A StewardError with `code`, a code of the one list. */

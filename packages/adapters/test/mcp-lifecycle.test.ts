@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { createRuntime, type Runtime } from '@steward/core';
 import { createHttpHost, type HttpHost } from '../src/index.js';
-import { ensureToken, removeServerInfo, writeServerInfo } from '../src/cli/data-dir.js';
+import { ensureToken, removeServerInfo, writeServerInfo } from '../src/client/data-dir.js';
 
 const BIN = fileURLToPath(new URL('../../bin/steward.mjs', import.meta.url));
 

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createRuntime } from '@steward/core';
 import { processExecutor, ProcessOrphanReaper } from '../src/index.js';
-import { describeGroup } from '../src/process-group.js';
+import { describeGroup } from '../src/process/process-group.js';
 import { isAlive, liveProcessesMatching, waitGone } from './processes.js';
 import { loopTask, ORPHAN_MARKER } from './fixtures/orphan-task.js';
 

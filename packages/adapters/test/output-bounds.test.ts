@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createRuntime, type ExecutionRequest, type ExecutionSink, type ResolvedDefinition, type TaskError } from '@steward/core';
-import { LineSplitter } from '../src/line-splitter.js';
+import { LineSplitter } from '../src/process/line-splitter.js';
 import { processExecutor, type ProcessTaskDefinition } from '../src/index.js';
 import { liveProcessesMatching } from './processes.js';
 

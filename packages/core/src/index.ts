@@ -1,12 +1,12 @@
-export { createRuntime, Runtime, type ListQuery, type MultipleItem, type ShutdownOptions, type TaskCallback } from './runtime.js';
-export { TaskHandle } from './task-handle.js';
-export type { SubmitOptions } from './submission.js';
+export { createRuntime, Runtime, type ListQuery, type MultipleItem, type ShutdownOptions, type TaskCallback } from './api/runtime.js';
+export { TaskHandle } from './api/task-handle.js';
+export type { SubmitOptions } from './engine/submission.js';
 export type {
   RuntimeOptions,
   WorkersOptions,
   Logger,
-} from './options.js';
-export { DEFAULT_PRIORITIES, RUNTIME_DEFAULTS } from './options.js';
+} from './model/options.js';
+export { DEFAULT_PRIORITIES, RUNTIME_DEFAULTS } from './model/options.js';
 export type {
   TaskDefinition,
   WorkerTaskDefinition,
@@ -14,16 +14,16 @@ export type {
   ExternalTaskDefinition,
   DefinitionDefaults,
   RetryOptions,
-} from './task-definition.js';
-export { clampPercent, type TaskContext, type TaskHandler } from './task-context.js';
-export type { Executor, ExecutionRequest, ExecutionSink, OrphanReaper, OrphanStop, ProcessGroup } from './executor.js';
-export type { ResolvedDefinition } from './task-definition.js';
-export { describeZodError, definitionDefaultsSchema } from './schemas.js';
-export type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events.js';
-export type { EventDropPolicy, EventSubscriptionOptions } from './event-delivery.js';
-export { parseEventId, type FeedEvent, type FeedPosition } from './event-feed.js';
-export type { MultiReport } from './multi-report.js';
-export type { QueueItem, QueueStatus, RuntimeMetrics } from './status-views.js';
+} from './model/task-definition.js';
+export { clampPercent, type TaskContext, type TaskHandler } from './model/task-context.js';
+export type { Executor, ExecutionRequest, ExecutionSink, OrphanReaper, OrphanStop, ProcessGroup } from './executors/executor.js';
+export type { ResolvedDefinition } from './model/task-definition.js';
+export { describeZodError, definitionDefaultsSchema } from './model/schemas.js';
+export type { RuntimeEvent, RuntimeEventMap, RuntimeEventName } from './events/events.js';
+export type { EventDropPolicy, EventSubscriptionOptions } from './events/event-delivery.js';
+export { parseEventId, type FeedEvent, type FeedPosition } from './events/event-feed.js';
+export type { MultiReport } from './reports/multi-report.js';
+export type { QueueItem, QueueStatus, RuntimeMetrics } from './api/status-views.js';
 export type {
   OutputChunk,
   ProgressUpdate,
@@ -32,8 +32,8 @@ export type {
   TaskSnapshot,
   TaskStatus,
   TerminalStatus,
-} from './types.js';
-export { TaskFailure, taskError, toTaskError, type TaskError, type TaskErrorCode } from './task-error.js';
+} from './model/types.js';
+export { TaskFailure, taskError, toTaskError, type TaskError, type TaskErrorCode } from './model/task-error.js';
 export {
   StewardError,
   InvalidOptionsError,
@@ -55,14 +55,14 @@ export {
   isStewardErrorCode,
   STEWARD_ERROR_CODES,
   type StewardErrorCode,
-} from './errors.js';
-export type { Clock } from './clock.js';
-export type { RecoveryReport } from './journal.js';
-export type { SupervisionNode, SupervisionPolicy } from './supervision.js';
-export type { LockMode, LockRequest } from './lock-table.js';
-export type { RateLimit } from './rate-buckets.js';
-export type { ResourceGuardOptions, ResourceSample } from './resource-guard.js';
-export { WorkflowHandle } from './workflow-handle.js';
+} from './model/errors.js';
+export type { Clock } from './time/clock.js';
+export type { RecoveryReport } from './journal/journal.js';
+export type { SupervisionNode, SupervisionPolicy } from './supervision/supervision.js';
+export type { LockMode, LockRequest } from './coordination/lock-table.js';
+export type { RateLimit } from './coordination/rate-buckets.js';
+export type { ResourceGuardOptions, ResourceSample } from './coordination/resource-guard.js';
+export { WorkflowHandle } from './api/workflow-handle.js';
 export type {
   PhaseState,
   WorkflowFailedTask,
@@ -72,8 +72,8 @@ export type {
   WorkflowState,
   WorkflowStatus,
   WorkflowTaskInput,
-} from './workflow-types.js';
-export { WorkflowNotFoundError } from './errors.js';
+} from './workflows/workflow-types.js';
+export { WorkflowNotFoundError } from './model/errors.js';
 export {
   submitOptionsSchema,
   workflowSpecSchema,
@@ -81,10 +81,10 @@ export {
   workflowPhaseSchema,
   workflowTaskSchema,
   prioritySchema,
-} from './schemas.js';
-export { verifyWebhook, signWebhook, type WebhookHeaders } from './webhook-signature.js';
-export type { WebhookOptions, WebhookTarget } from './webhook-dispatcher.js';
-export type { WebhookHistoryEntry } from './runtime.js';
-export { webhookSchema } from './schemas.js';
-export type { SummaryReport, TypeSummary } from './summary-report.js';
-export type { ReportsOptions } from './report-schedule.js';
+} from './model/schemas.js';
+export { verifyWebhook, signWebhook, type WebhookHeaders } from './webhooks/webhook-signature.js';
+export type { WebhookOptions, WebhookTarget } from './webhooks/webhook-dispatcher.js';
+export type { WebhookHistoryEntry } from './api/runtime.js';
+export { webhookSchema } from './model/schemas.js';
+export type { SummaryReport, TypeSummary } from './reports/summary-report.js';
+export type { ReportsOptions } from './reports/report-schedule.js';

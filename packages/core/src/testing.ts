@@ -1,7 +1,7 @@
-import { createRuntime, type Runtime } from './runtime.js';
-import type { RuntimeOptions } from './options.js';
+import { createRuntime, type Runtime } from './api/runtime.js';
+import type { RuntimeOptions } from './model/options.js';
 
-export { ManualClock } from './manual-clock.js';
+export { ManualClock } from './time/manual-clock.js';
 
 /** Runs `fn` with a fresh runtime and always shuts it down after, even when `fn` throws. */
 export async function withRuntime<T>(options: RuntimeOptions, fn: (rt: Runtime) => Promise<T>): Promise<T> {

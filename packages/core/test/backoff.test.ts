@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../src/backoff.js';
-import { buildMultiReport, stableStringify } from '../src/multi-report.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../src/scheduling/backoff.js';
+import { buildMultiReport, stableStringify } from '../src/reports/multi-report.js';
 
 describe('backoff', () => {
   const policy = { ...DEFAULT_RETRY_POLICY, attempts: 10, delayMs: 100, maxDelayMs: 1_000, jitter: false };

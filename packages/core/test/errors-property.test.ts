@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import { MemoryLogStore } from '@steward/store';
 import { createRuntime, isStewardErrorCode, STEWARD_ERROR_CODES, StewardError, type Runtime } from '../src/index.js';
 import { ManualClock } from '../src/testing.js';
-import { createTaskTable } from '../src/reducer.js';
-import { restoreInto, SNAPSHOT_VERSION } from '../src/snapshot.js';
+import { createTaskTable } from '../src/journal/reducer.js';
+import { restoreInto, SNAPSHOT_VERSION } from '../src/journal/snapshot.js';
 import { WORKERS } from './helpers.js';
 
 // The property: whatever a caller passes, a public call either succeeds or throws

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { executorConformance } from '../src/executor-conformance.js';
+import { executorConformance } from '../src/executors/conformance.js';
 import { WORKERS } from './helpers.js';
 
 executorConformance('the inline executor', {

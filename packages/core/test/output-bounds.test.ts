@@ -7,8 +7,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { LevelLogStore, type AppendReceipt, type LogRecord, type LogStore, type ReadOptions, type Snapshot } from '@steward/store';
 import { createRuntime } from '../src/index.js';
-import { OutputBuffer } from '../src/output-buffer.js';
-import { TaskOutput } from '../src/task-output.js';
+import { OutputBuffer } from '../src/output/output-buffer.js';
+import { TaskOutput } from '../src/output/task-output.js';
 import { deferred, settle } from './helpers.js';
 
 setFlagsFromString('--expose-gc');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PriorityQueue } from '../src/priority-queue.js';
-import { rankOf, ReadyQueue, type ReadyItem } from '../src/ready-queue.js';
+import { PriorityQueue } from '../src/scheduling/priority-queue.js';
+import { rankOf, ReadyQueue, type ReadyItem } from '../src/scheduling/ready-queue.js';
 
 function item(id: string, type: string, priority: number, enqueuedAt: number, order: number, agingMs = 1_000): ReadyItem {
   return { id, type, order, ticket: 0, rank: rankOf(priority, enqueuedAt, agingMs) };

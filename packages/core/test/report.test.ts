@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { nextReportAt } from '../src/report-schedule.js';
+import { nextReportAt } from '../src/reports/report-schedule.js';
 import { ManualClock, withRuntime } from '../src/testing.js';
 import { settle, WORKERS } from './helpers.js';
 

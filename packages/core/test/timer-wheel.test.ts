@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../src/manual-clock.js';
-import { TimerWheel } from '../src/timer-wheel.js';
+import { ManualClock } from '../src/time/manual-clock.js';
+import { TimerWheel } from '../src/time/timer-wheel.js';
 
 describe('TimerWheel', () => {
   it('fires each deadline once, in order, no earlier than asked and at most one slot late', () => {

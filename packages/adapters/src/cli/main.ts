@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { TaskSnapshot } from '@steward/core';
-import { Client, CliError } from './client.js';
-import { resolveDataDir } from './data-dir.js';
+import { Client, CliError } from '../client/client.js';
+import { resolveDataDir } from '../client/data-dir.js';
 import { human, parseDuration, progressBar, table } from './format.js';
 import { runMcp } from './mcp.js';
 import { serve } from './serve.js';

@@ -1,8 +1,8 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { embeddedBackend, serverBackend, type StewardBackend } from '../mcp/backend.js';
 import { createMcpServer } from '../mcp/mcp-server.js';
-import { Client } from './client.js';
-import { readServerInfo } from './data-dir.js';
+import { Client } from '../client/client.js';
+import { readServerInfo } from '../client/data-dir.js';
 import { loadServeConfig, startRuntime } from './serve.js';
 
 /**

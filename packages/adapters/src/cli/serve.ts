@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRuntime, type Runtime, type RuntimeOptions, type TaskDefinition } from '@steward/core';
 import { createHttpHost, type HttpHost } from '../http/http-host.js';
-import { processExecutor, type ProcessExecutor } from '../process-executor.js';
-import { CliError } from './client.js';
-import { loadToken, removeServerInfo, saveToken, writeServerInfo } from './data-dir.js';
+import { processExecutor, type ProcessExecutor } from '../process/process-executor.js';
+import { CliError } from '../client/client.js';
+import { loadToken, removeServerInfo, saveToken, writeServerInfo } from '../client/data-dir.js';
 
 /** What a config file (`steward.config.mjs`) exports by default. */
 export interface ServeConfig extends Omit<RuntimeOptions, 'dataDir' | 'executors' | 'tasks'> {

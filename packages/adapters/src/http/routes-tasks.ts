@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isStewardError, TaskNotFoundError, type Runtime, type TaskStatus } from '@steward/core';
-import type { ProcessExecutor } from '../process-executor.js';
+import type { ProcessExecutor } from '../process/process-executor.js';
 import { cancelQuery, commandTaskBody, listQuery, logsQuery, reportQuery, typedTaskBody } from './body-schemas.js';
 import { fromZod, HttpError } from './errors.js';
 

@@ -1,5 +1,5 @@
 import { TaskNotFoundError, WorkflowNotFoundError, type Runtime, type SubmitOptions, type TaskOutcome, type TaskSnapshot, type WorkflowStatus } from '@steward/core';
-import type { Client } from '../cli/client.js';
+import type { Client } from '../client/client.js';
 
 /** What the MCP tools need: an embedded runtime or a running server behind the same calls. */
 export interface StewardBackend {

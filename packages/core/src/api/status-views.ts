@@ -1,0 +1,211 @@
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import type { Engine } from '../engine/engine.js';
+
+/** One waiting task as `queueStatus()` shows it. */
+export interface QueueItem {
+  id: string;
+  type: string;
+  status: 'queued' | 'retrying' | 'waiting';
+  priority: number;
+  /** 1 for the next to start, among the queued ones. */
+  position?: number;
+  waitingMs: number;
+  /**
+   * Why it is not running yet: 'next in line', 'concurrency', 'type concurrency', 'type not defined',
+   * 'quarantined', 'lock <name>', 'rate limit <bucket>', 'resources', 'backoff', 'dependencies'.
+   */
+  reason: string;
+  retryAt?: number;
+}
+
+/** What `queueStatus()` returns. */
+export interface QueueStatus {
+  queued: number;
+  retrying: number;
+  /** Waiting for their dependencies. */
+  waiting: number;
+  running: number;
+  maxConcurrent: number;
+  /** True while the resource guard holds admission back. */
+  throttled: boolean;
+  /** Concurrency in force now (the resource guard lowers it while throttled). */
+  effectiveConcurrency: number;
+  items: QueueItem[];
+}
+
+/** What `metrics()` returns. */
+export interface RuntimeMetrics {
+  tasks: {
+    submitted: number;
+    queued: number;
+    retrying: number;
+    running: number;
+    completed: number;
+    failed: number;
+    cancelled: number;
+    timedOut: number;
+    retried: number;
+  };
+  /** Percent of ended tasks that completed (cancelled ones left out), 0..100. */
+  successRate: number;
+  /** Tasks ended per second over the last minute. */
+  throughputPerSec: number;
+  queueLength: number;
+  /** Queued tasks by priority. */
+  queueByPriority: Record<string, number>;
+  durations: { p50Ms: number; p95Ms: number; samples: number };
+  /** Crashed executions restarted by the executors' supervisor. */
+  restarts: number;
+  locks: {
+    /** Tasks that had to wait for a lock. */
+    waits: number;
+    /** Total time spent waiting for locks. */
+    waitMs: number;
+    /** Locks held now. */
+    held: number;
+    /** Tasks waiting for a lock now. */
+    waiting: number;
+  };
+  rateLimits: {
+    /** Times a start or a ctx.rateLimit() had to wait for a token. */
+    waits: number;
+    /** Tokens free now, by bucket. */
+    available: Record<string, number>;
+  };
+  workers: { threads: number };
+  resources: {
+    /** The resource guard's state, when one is configured. */
+    guard?: { throttled: boolean; effectiveConcurrency: number; cpuPercent?: number; memoryMb?: number };
+    rssMb: number;
+    heapUsedMb: number;
+    /** CPU used by this process since the previous reading, percent of one core. */
+    processCpuPercent: number;
+    hostMemoryUsedPercent: number;
+    hostLoadAverage1m: number;
+    cores: number;
+  };
+  uptimeMs: number;
+}
+
+const lastCpu = new WeakMap<Engine, { usage: NodeJS.CpuUsage; at: bigint }>();
+
+function processCpuPercent(engine: Engine): number {
+  const now = process.hrtime.bigint();
+  const usage = process.cpuUsage();
+  const previous = lastCpu.get(engine);
+  lastCpu.set(engine, { usage, at: now });
+  if (previous === undefined) return 0;
+  const elapsedUs = Number(now - previous.at) / 1_000;
+  if (elapsedUs <= 0) return 0;
+  const usedUs = usage.user - previous.usage.user + (usage.system - previous.usage.system);
+  return Math.round((usedUs / elapsedUs) * 1_000) / 10;
+}
+
+const mb = (bytes: number) => Math.round((bytes / 1_048_576) * 10) / 10;
+
+/** Builds the queue view: waiting tasks best first, each with why it waits. */
+export function buildQueueStatus(engine: Engine, limit: number): QueueStatus {
+  const now = engine.options.clock.now();
+  const items: QueueItem[] = [];
+  let position = 0;
+  // Ready and parked tasks together, best first: the order admission looks at them.
+  const queued = [...engine.ready.ordered(), ...engine.admission.parked.items().map((p) => p.item)].sort(
+    (a, b) => b.rank - a.rank || a.order - b.order,
+  );
+  for (const task of queued) {
+    position++;
+    if (items.length >= limit) break;
+    items.push({
+      id: task.id,
+      type: task.type,
+      status: 'queued',
+      priority: task.priority,
+      position,
+      waitingMs: now - task.enqueuedAt,
+      reason: engine.admission.reasonOf(task) ?? engine.blockReason(task.type) ?? 'next in line',
+    });
+  }
+  for (const task of engine.table.tasks.values()) {
+    if (items.length >= limit) break;
+    if (task.status === 'waiting') {
+      items.push({ id: task.id, type: task.type, status: 'waiting', priority: task.priority, waitingMs: now - task.enqueuedAt, reason: 'dependencies' });
+      continue;
+    }
+    if (task.status !== 'retrying') continue;
+    items.push({
+      id: task.id,
+      type: task.type,
+      status: 'retrying',
+      priority: task.priority,
+      waitingMs: now - (task.endedAt ?? task.startedAt ?? task.enqueuedAt),
+      reason: 'backoff',
+      ...(task.retryAt === undefined ? {} : { retryAt: task.retryAt }),
+    });
+  }
+  return {
+    queued: engine.queuedCount,
+    retrying: engine.retryingCount,
+    waiting: engine.table.waiting,
+    running: engine.runningCount,
+    maxConcurrent: engine.options.concurrency,
+    throttled: engine.guard?.throttled ?? false,
+    effectiveConcurrency: engine.guard?.effectiveConcurrency ?? engine.options.concurrency,
+    items,
+  };
+}
+
+/** Builds the metrics view. */
+export function buildMetrics(engine: Engine): RuntimeMetrics {
+  const m = engine.metrics;
+  const now = engine.options.clock.now();
+  const ended = m.completed + m.failed + m.timedOut;
+  const queueByPriority: Record<string, number> = {};
+  for (const task of engine.ready.ordered()) queueByPriority[task.priority] = (queueByPriority[task.priority] ?? 0) + 1;
+  for (const { item } of engine.admission.parked.items()) queueByPriority[item.priority] = (queueByPriority[item.priority] ?? 0) + 1;
+  const admission = engine.admission;
+  const available: Record<string, number> = {};
+  for (const bucket of admission.buckets.names()) available[bucket] = admission.buckets.available(bucket, now);
+  const lockWaiting = admission.parked.items().filter((p) => p.key.startsWith('lock:')).length;
+  const guard = engine.guard;
+  const memory = process.memoryUsage();
+  return {
+    tasks: {
+      submitted: m.submitted,
+      queued: engine.queuedCount,
+      retrying: engine.retryingCount,
+      running: engine.runningCount,
+      completed: m.completed,
+      failed: m.failed,
+      cancelled: m.cancelled,
+      timedOut: m.timedOut,
+      retried: m.retried,
+    },
+    successRate: ended === 0 ? 0 : (m.completed / ended) * 100,
+    throughputPerSec: m.throughputPerSec(now, engine.startedAt),
+    queueLength: engine.queuedCount + engine.retryingCount,
+    queueByPriority,
+    durations: m.durations(),
+    restarts: engine.restarts,
+    locks: { waits: admission.lockWaits, waitMs: admission.lockWaitMs, held: admission.locks.held().length, waiting: lockWaiting },
+    rateLimits: { waits: admission.rateWaits, available },
+    workers: { threads: engine.workerThreads },
+    resources: {
+      ...(guard === undefined
+        ? {}
+        : {
+            guard: {
+              throttled: guard.throttled,
+              effectiveConcurrency: guard.effectiveConcurrency,
+              ...(guard.last === undefined ? {} : { cpuPercent: guard.last.cpuPercent, memoryMb: guard.last.memoryMb }),
+            },
+          }),
+      rssMb: mb(memory.rss),
+      heapUsedMb: mb(memory.heapUsed),
+      processCpuPercent: processCpuPercent(engine),
+      hostMemoryUsedPercent: Math.round((1 - freemem() / totalmem()) * 1_000) / 10,
+      hostLoadAverage1m: loadavg()[0] ?? 0,
+      cores: cpus().length,
+    },
+    uptimeMs: now - engine.startedAt,
+  };
+}

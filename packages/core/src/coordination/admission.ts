@@ -1,0 +1,262 @@
+import type { Clock } from '../time/clock.js';
+import { LockTable } from './lock-table.js';
+import { ParkingLot } from './parking-lot.js';
+import { RateBuckets, type RateLimit } from './rate-buckets.js';
+import type { ResourceGuard } from './resource-guard.js';
+import type { TaskRecord } from '../model/task-record.js';
+
+/** Why a queued task is not running: what it is parked on. */
+export type ParkReason = { kind: 'lock'; name: string } | { kind: 'rate'; bucket: string; until: number } | { kind: 'resources' };
+
+/** What the engine hears from admission. */
+export interface AdmissionHost {
+  /** Tasks that may be admitted again (what they waited for was released). */
+  requeue(tasks: TaskRecord[]): void;
+  /** A task parked on something for the first time in this wait. */
+  parked(task: TaskRecord, reason: ParkReason, now: number): void;
+  /** A task waited past its `lockTimeoutMs`. */
+  lockTimedOut(task: TaskRecord): void;
+}
+
+function isBetter(a: TaskRecord, b: TaskRecord): boolean {
+  return a.rank > b.rank || (a.rank === b.rank && a.order < b.order);
+}
+
+/**
+ * Admission of queued tasks: everything a task declares must be free at once (its
+ * locks, a token from its bucket, the resource guard's leave for its priority),
+ * else it is parked on the first thing missing and the tasks behind it are looked
+ * at. Waiters are served best first: a task may not take a lock ahead of a better
+ * task parked on it, which is also what keeps a stream of shared holders from
+ * starving an exclusive waiter (aging makes the waiter better in the end).
+ */
+export class Admission {
+  readonly locks = new LockTable();
+  readonly buckets: RateBuckets;
+  readonly parked = new ParkingLot<TaskRecord>();
+  readonly #clock: Clock;
+  readonly #host: AdmissionHost;
+  readonly #guard: ResourceGuard | undefined;
+  readonly #protect: number;
+  readonly #bucketTimers = new Map<string, unknown>();
+  readonly #lockTimers = new Map<string, unknown>();
+  /** When each task began waiting for locks (for metrics and `lock:acquired`). */
+  readonly #lockWaitSince = new Map<string, number>();
+  /** Tasks that waited for a token before their current start. */
+  readonly #rateWaited = new Set<string>();
+  readonly #tokenWaiters = new Map<string, Array<{ resolve: () => void; reject: (error: unknown) => void; signal?: AbortSignal }>>();
+  lockWaits = 0;
+  lockWaitMs = 0;
+  rateWaits = 0;
+
+  constructor(options: { clock: Clock; host: AdmissionHost; rateLimits: Readonly<Record<string, RateLimit>>; guard?: ResourceGuard; protect: number }) {
+    this.#clock = options.clock;
+    this.#host = options.host;
+    this.buckets = new RateBuckets(options.rateLimits);
+    this.#guard = options.guard;
+    this.#protect = options.protect;
+  }
+
+  /**
+   * Tries to admit a task taken from the ready queue: false when it was parked (or
+   * gave up waiting for its locks), else it may start with everything taken, and
+   * `lockWaitMs` says how long it waited for its locks, if it did.
+   */
+  admit(task: TaskRecord, now: number): false | { lockWaitMs: number | undefined; rateLimited: boolean } {
+    if (this.#guard?.throttled === true && task.priority < this.#protect) {
+      this.parked.park('resources', task);
+      this.#host.parked(task, { kind: 'resources' }, now);
+      return false;
+    }
+    for (const request of task.locks) {
+      const key = `lock:${request.name}`;
+      const waiter = this.parked.peek(key);
+      const conflict = this.locks.firstConflict([request]) !== undefined;
+      if (conflict || (waiter !== undefined && isBetter(waiter.item, task))) {
+        const since = this.#lockWaitSince.get(task.id);
+        if (since !== undefined && task.lockTimeoutMs !== undefined && now - since >= task.lockTimeoutMs) {
+          // Its deadline passed while it was between two waits: it gives up now.
+          this.forget(task);
+          this.#host.lockTimedOut(task);
+          return false;
+        }
+        this.parked.park(key, task, request.mode);
+        if (since === undefined) {
+          this.#lockWaitSince.set(task.id, now);
+          this.lockWaits++;
+          this.#armLockTimeout(task);
+          this.#host.parked(task, { kind: 'lock', name: request.name }, now);
+        }
+        return false;
+      }
+    }
+    const bucket = task.rateLimit;
+    if (bucket !== undefined) {
+      const key = `rate:${bucket}`;
+      const waiter = this.parked.peek(key);
+      // Running handlers waiting in ctx.rateLimit() are served before new starts.
+      const handlersWaiting = (this.#tokenWaiters.get(bucket)?.length ?? 0) > 0;
+      if (handlersWaiting || (waiter !== undefined && isBetter(waiter.item, task)) || !this.buckets.tryTake(bucket, now)) {
+        this.parked.park(key, task);
+        this.rateWaits++;
+        this.#rateWaited.add(task.id);
+        const until = this.buckets.nextAt(bucket, now);
+        this.#armBucket(bucket, until, now);
+        this.#host.parked(task, { kind: 'rate', bucket, until }, now);
+        return false;
+      }
+    }
+    this.locks.acquire(task.id, task.locks);
+    const rateLimited = this.#rateWaited.delete(task.id);
+    return { lockWaitMs: this.#endLockWait(task, now), rateLimited };
+  }
+
+  /** A task's attempt ended: its locks go, and the best waiters on them may try again. */
+  release(task: TaskRecord): void {
+    if (task.locks.length === 0) return;
+    const freed = this.locks.release(task.id, task.locks);
+    const back: TaskRecord[] = [];
+    for (const name of freed) {
+      const key = `lock:${name}`;
+      // The best waiter goes back; if it wants the lock shared, so do the shared
+      // waiters right behind it, up to the next exclusive one.
+      const first = this.parked.peek(key);
+      if (first === undefined) continue;
+      back.push(this.parked.take(key) as TaskRecord);
+      if (first.tag !== 'shared') continue;
+      for (let next = this.parked.peek(key); next !== undefined && next.tag === 'shared'; next = this.parked.peek(key)) {
+        back.push(this.parked.take(key) as TaskRecord);
+      }
+    }
+    if (back.length > 0) this.#host.requeue(back);
+  }
+
+  /** The guard recovered: everything it held back may try again. */
+  guardRecovered(): void {
+    const back = this.parked.takeAll('resources');
+    if (back.length > 0) this.#host.requeue(back);
+  }
+
+  /** Forgets a task that leaves the queue without starting (cancelled, timed out waiting). */
+  forget(task: TaskRecord): void {
+    this.parked.remove(task);
+    this.#rateWaited.delete(task.id);
+    this.#lockWaitSince.delete(task.id);
+    this.#clearLockTimeout(task.id);
+  }
+
+  /** Why a queued task waits, if it is parked. */
+  reasonOf(task: TaskRecord): string | undefined {
+    const key = this.parked.keyOf(task.id);
+    if (key === undefined) return undefined;
+    if (key === 'resources') return 'resources';
+    return key.startsWith('lock:') ? `lock ${key.slice(5)}` : `rate limit ${key.slice(5)}`;
+  }
+
+  /**
+   * A token for a running handler (`ctx.rateLimit(name)`): at once when free, else
+   * when the window lets one go (first come, first served among handlers).
+   */
+  takeToken(bucket: string, signal?: AbortSignal): Promise<void> {
+    const now = this.#clock.now();
+    const waiters = this.#tokenWaiters.get(bucket) ?? [];
+    if (waiters.length === 0 && this.buckets.tryTake(bucket, now)) return Promise.resolve();
+    this.rateWaits++;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const list = this.#tokenWaiters.get(bucket);
+        const index = list?.indexOf(waiter) ?? -1;
+        if (index >= 0) list?.splice(index, 1);
+        reject(signal?.reason);
+      };
+      // However the wait ends, its listener goes: a handler that waits in a loop on
+      // one attempt's signal would otherwise pile up one listener per token.
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+        ...(signal === undefined ? {} : { signal }),
+      };
+      waiters.push(waiter);
+      this.#tokenWaiters.set(bucket, waiters);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#armBucket(bucket, this.buckets.nextAt(bucket, now), now);
+    });
+  }
+
+  /** Holds a bucket until `until` (a provider answered 429 with a retry-after). */
+  pause(bucket: string, until: number): void {
+    this.buckets.pause(bucket, until);
+  }
+
+  /** Drops every timer and rejects handlers still waiting for a token. */
+  stop(reason: unknown): void {
+    for (const timer of this.#bucketTimers.values()) this.#clock.clearTimeout(timer);
+    this.#bucketTimers.clear();
+    for (const timer of this.#lockTimers.values()) this.#clock.clearTimeout(timer);
+    this.#lockTimers.clear();
+    for (const waiters of this.#tokenWaiters.values()) for (const waiter of waiters) waiter.reject(reason);
+    this.#tokenWaiters.clear();
+  }
+
+  #armBucket(bucket: string, until: number, now: number): void {
+    if (this.#bucketTimers.has(bucket)) return;
+    this.#bucketTimers.set(
+      bucket,
+      this.#clock.setTimeout(() => {
+        this.#bucketTimers.delete(bucket);
+        this.#refill(bucket);
+      }, Math.max(0, until - now)),
+    );
+  }
+
+  /** Tokens came free: handlers waiting first, then parked tasks, as many as there are tokens. */
+  #refill(bucket: string): void {
+    const now = this.#clock.now();
+    const waiters = this.#tokenWaiters.get(bucket) ?? [];
+    while (waiters.length > 0 && this.buckets.tryTake(bucket, now)) (waiters.shift() as { resolve: () => void }).resolve();
+    const key = `rate:${bucket}`;
+    const back: TaskRecord[] = [];
+    for (let free = this.buckets.available(bucket, now); free > 0 && this.parked.peek(key) !== undefined; free--) {
+      back.push(this.parked.take(key) as TaskRecord);
+    }
+    if (back.length > 0) this.#host.requeue(back);
+    if (waiters.length > 0 || this.parked.peek(key) !== undefined) this.#armBucket(bucket, this.buckets.nextAt(bucket, now), now);
+  }
+
+  #armLockTimeout(task: TaskRecord): void {
+    if (task.lockTimeoutMs === undefined) return;
+    this.#lockTimers.set(
+      task.id,
+      this.#clock.setTimeout(() => {
+        this.#lockTimers.delete(task.id);
+        // Still parked on a lock: give up now. Between two waits (back in the ready
+        // queue), the next admission sees the deadline has passed.
+        if (!this.parked.keyOf(task.id)?.startsWith('lock:')) return;
+        this.forget(task);
+        this.#host.lockTimedOut(task);
+      }, task.lockTimeoutMs),
+    );
+  }
+
+  #endLockWait(task: TaskRecord, now: number): number | undefined {
+    const since = this.#lockWaitSince.get(task.id);
+    if (since === undefined) return undefined;
+    this.#lockWaitSince.delete(task.id);
+    this.#clearLockTimeout(task.id);
+    this.lockWaitMs += now - since;
+    return now - since;
+  }
+
+  #clearLockTimeout(id: string): void {
+    const timer = this.#lockTimers.get(id);
+    if (timer === undefined) return;
+    this.#clock.clearTimeout(timer);
+    this.#lockTimers.delete(id);
+  }
+}

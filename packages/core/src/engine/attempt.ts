@@ -1,0 +1,91 @@
+import type { ExecutionActorRef, ExecutionEvent } from '@steward/actors';
+import type { ExecutionSink, Executor, ProcessGroup } from '../executors/executor.js';
+import type { ResolvedDefinition } from '../model/task-definition.js';
+import type { TaskError } from '../model/task-error.js';
+import type { TaskRecord } from '../model/task-record.js';
+import type { OutputChunk } from '../model/types.js';
+
+/** What the engine exposes to a running attempt's sink. */
+export interface AttemptHost {
+  actorOf(attempt: Attempt): ExecutionActorRef | undefined;
+  onProgress(attempt: Attempt, percent: number, message: string | undefined): void;
+  onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void;
+  /** Undefined while output may flow, else when it may again (see ExecutionSink.outputDrain). */
+  outputDrain(): Promise<void> | undefined;
+  onStep(attempt: Attempt, name: string, result: unknown): void;
+  takeToken(attempt: Attempt, bucket: string): Promise<void>;
+  onProcessStarted(attempt: Attempt, group: ProcessGroup): void;
+}
+
+/**
+ * One running attempt: its task, executor, abort controller and execution actor.
+ * It is also the sink its executor reports to; ends go to the actor, which
+ * decides the single outcome, so a report racing a timeout is simply dropped.
+ */
+export class Attempt implements ExecutionSink {
+  readonly task: TaskRecord;
+  readonly number: number;
+  readonly definition: ResolvedDefinition;
+  readonly executor: Executor;
+  readonly controller = new AbortController();
+  actor: ExecutionActorRef | undefined;
+  /** Set once the actor settled: later reports are ignored. */
+  settled = false;
+  /** Set when shutdown stops this attempt: it is journaled as interrupted, not cancelled. */
+  interrupting = false;
+  /** A cancel that arrived before the actor existed. */
+  pendingCancel: { reason: string | undefined } | undefined;
+  readonly #host: AttemptHost;
+
+  constructor(host: AttemptHost, task: TaskRecord, number: number, definition: ResolvedDefinition, executor: Executor) {
+    this.#host = host;
+    this.task = task;
+    this.number = number;
+    this.definition = definition;
+    this.executor = executor;
+  }
+
+  progress(percent: number, message?: string): void {
+    if (!this.settled) this.#host.onProgress(this, percent, message);
+  }
+
+  output(stream: OutputChunk['stream'], data: string): void {
+    // Output that arrives after the end is still the task's output: keep it.
+    this.#host.onOutput(this, stream, data);
+  }
+
+  outputDrain(): Promise<void> | undefined {
+    return this.#host.outputDrain();
+  }
+
+  step(name: string, result: unknown): void {
+    // A step finished is worth keeping even if the attempt has just ended.
+    this.#host.onStep(this, name, result);
+  }
+
+  rateLimit(bucket: string): Promise<void> {
+    return this.#host.takeToken(this, bucket);
+  }
+
+  processStarted(group: ProcessGroup): void {
+    // Journaled even after the end: the group exists until the executor has stopped it.
+    this.#host.onProcessStarted(this, group);
+  }
+
+  succeeded(result: unknown): void {
+    this.#send({ type: 'attempt.succeeded', result });
+  }
+
+  failed(error: TaskError): void {
+    this.#send({ type: 'attempt.failed', error });
+  }
+
+  crashed(error: TaskError): void {
+    this.#send({ type: 'attempt.crashed', error });
+  }
+
+  #send(event: ExecutionEvent): void {
+    if (this.settled) return;
+    this.#host.actorOf(this)?.send(event);
+  }
+}

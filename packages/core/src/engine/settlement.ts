@@ -1,0 +1,75 @@
+import type { ExecutionContext, ExecutionEnd } from '@steward/actors';
+import { backoffDelayMs } from '../scheduling/backoff.js';
+import type { RuntimeEvent } from '../events/events.js';
+import type { ResolvedDefinition } from '../model/task-definition.js';
+import { resolveRetryPolicy } from '../model/task-definition.js';
+import { taskError, type TaskError } from '../model/task-error.js';
+import type { TaskRecord } from '../model/task-record.js';
+import type { TaskTable } from '../journal/reducer.js';
+import type { TaskOutcome, TerminalStatus } from '../model/types.js';
+
+/** The error an attempt ended with, from its actor's end and context. */
+export function attemptError(end: ExecutionEnd, context: ExecutionContext, attempt: number): TaskError | undefined {
+  if (end === 'failed') return context.error as TaskError;
+  if (end === 'timed_out') return taskError('STEWARD_TIMEOUT', `attempt ${attempt} timed out after ${context.timeoutMs} ms`, true);
+  if (end === 'cancelled') return taskError('STEWARD_CANCELLED', context.reason ?? 'cancelled', false);
+  return undefined;
+}
+
+/**
+ * Whether a failed attempt is retried, and after how long: only failures and
+ * timeouts whose error is retryable, while retries are left in the task's budget.
+ */
+export function retryDelay(
+  task: TaskRecord,
+  definition: ResolvedDefinition,
+  end: ExecutionEnd,
+  error: TaskError | undefined,
+  random: () => number,
+): number | undefined {
+  if ((end !== 'failed' && end !== 'timed_out') || error?.retryable !== true) return undefined;
+  const policy = resolveRetryPolicy(task.retries, definition.retries);
+  const retryNumber = task.budgetUsed + 1;
+  if (retryNumber > policy.attempts) return undefined;
+  return Math.max(backoffDelayMs(policy, retryNumber, random), error.retryAfterMs ?? 0);
+}
+
+const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** Results of a task's dependencies, by task id (and by workflow task id for workflow tasks). */
+export function dependencyResults(table: TaskTable, task: TaskRecord): Readonly<Record<string, unknown>> {
+  if (task.dependsOn.length === 0) return NO_DEPENDENCIES;
+  const results: Record<string, unknown> = {};
+  for (const id of task.dependsOn) {
+    const dependency = table.tasks.get(id);
+    if (dependency?.status !== 'completed') continue;
+    results[id] = dependency.result;
+    if (dependency.workflowTaskId !== undefined) results[dependency.workflowTaskId] = dependency.result;
+  }
+  return results;
+}
+
+/** The outcome of a task that has ended. */
+export function outcomeOf(task: TaskRecord, status: TerminalStatus): TaskOutcome {
+  const outcome: TaskOutcome = { taskId: task.id, status, endedAt: task.endedAt ?? 0, attempts: task.attempts };
+  if (task.startedAt !== undefined) outcome.startedAt = task.startedAt;
+  if (status === 'completed') outcome.result = task.result;
+  if (task.error !== undefined) outcome.error = task.error;
+  return outcome;
+}
+
+/** The terminal event of a task, from its outcome (built before anyone is told). */
+export function terminalEvent(outcome: TaskOutcome, at: number, durationMs: number | undefined, cancelReason: string | undefined): RuntimeEvent {
+  const base = { taskId: outcome.taskId, at, attempts: outcome.attempts };
+  const error = outcome.error as TaskError;
+  switch (outcome.status) {
+    case 'completed':
+      return { ...base, type: 'task:completed', result: outcome.result, durationMs: durationMs ?? 0 };
+    case 'failed':
+      return { ...base, type: 'task:failed', error };
+    case 'timed_out':
+      return { ...base, type: 'task:timed_out', error };
+    default:
+      return { ...base, type: 'task:cancelled', ...(cancelReason === undefined ? {} : { reason: cancelReason }) };
+  }
+}

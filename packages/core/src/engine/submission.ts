@@ -1,0 +1,121 @@
+import { InvalidOptionsError, InvalidStateError, QueueFullError, UnknownTaskTypeError } from '../model/errors.js';
+import type { SubmittedTask } from '../journal/journal-record.js';
+import { resolvePriority, type ResolvedRuntimeOptions } from '../model/options.js';
+import { checkJournalable, checkPayload } from '../model/payload.js';
+import type { TaskTable } from '../journal/reducer.js';
+import { describeZodError, submitOptionsSchema } from '../model/schemas.js';
+import type { ResolvedDefinition, RetryOptions } from '../model/task-definition.js';
+import type { TaskRecord } from '../model/task-record.js';
+import { normalizeLocks, type LockMode } from '../coordination/lock-table.js';
+import { checkWebhookUrl } from '../webhooks/webhook-dispatcher.js';
+
+/** Options of one submission. */
+export interface SubmitOptions {
+  /** A level name or a number. @defaultValue the definition's, else `defaultPriority` */
+  priority?: string | number;
+  /** Deadline of each attempt; 0 for none. @defaultValue the definition's, else none */
+  timeoutMs?: number;
+  retries?: RetryOptions;
+  /** Same key, same task: a second submit returns the first task. */
+  idempotencyKey?: string;
+  metadata?: Record<string, unknown>;
+  /** Ids of tasks that must complete before this one starts; their results are in `ctx.dependencies`. */
+  dependsOn?: string[];
+  /** What a dependency that fails, is cancelled or times out does to this task. @defaultValue 'fail' (with STEWARD_DEPENDENCY_FAILED) */
+  onDependencyFailure?: 'fail' | 'run';
+  /** Named locks taken all at once before the task starts: a name is exclusive, `{ name, mode: 'shared' }` shared. */
+  locks?: Array<string | { name: string; mode?: LockMode }>;
+  /** Longest wait for the locks; past it the task fails with STEWARD_LOCK_TIMEOUT. @defaultValue no limit */
+  lockTimeoutMs?: number;
+  /** A bucket of `rateLimits` to take a token from before the task starts. */
+  rateLimit?: string;
+  /** POST the outcome here when the task ends, signed with `secret` (Standard Webhooks). */
+  webhook?: { url: string; secret: string };
+}
+
+/**
+ * Checks a submission and turns it into the task its journal record carries, or
+ * finds the task its idempotency key already names. Throws the StewardError of the
+ * first thing wrong; nothing is written before every check has passed.
+ */
+export function prepareSubmission(
+  type: string,
+  input: unknown,
+  options: SubmitOptions | undefined,
+  context: {
+    definitions: ReadonlyMap<string, ResolvedDefinition>;
+    table: TaskTable;
+    waiting: number;
+    runtime: ResolvedRuntimeOptions;
+  },
+  internal?: { workflowId: string; workflowTaskId: string },
+): { existing: TaskRecord } | { task: SubmittedTask } {
+  const { definitions, table, runtime } = context;
+  if (typeof type !== 'string' || type.length === 0) throw new InvalidOptionsError('type must be a non-empty string');
+  const definition = definitions.get(type);
+  if (definition === undefined) throw new UnknownTaskTypeError(type);
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options must be an object');
+    const parsed = submitOptionsSchema.safeParse(options);
+    if (!parsed.success) throw new InvalidOptionsError(describeZodError('options', parsed.error));
+    if (options.idempotencyKey !== undefined) {
+      const existingId = table.byIdempotencyKey.get(options.idempotencyKey);
+      const existing = existingId === undefined ? undefined : table.tasks.get(existingId);
+      if (existing !== undefined) {
+        if (existing.type !== type) {
+          throw new InvalidStateError(`idempotencyKey "${options.idempotencyKey}" already names a task of type "${existing.type}", not "${type}"`);
+        }
+        return { existing };
+      }
+    }
+  }
+  if (context.waiting >= runtime.maxQueue) throw new QueueFullError(runtime.maxQueue);
+  checkPayload(input, runtime.maxPayloadBytes);
+  if (options?.metadata !== undefined) checkPayload(options.metadata, runtime.maxPayloadBytes, 'options.metadata');
+  if (runtime.dataDir !== undefined || runtime.store !== undefined) {
+    // A journal that is kept must be able to write what is acknowledged.
+    checkJournalable(input, 'input');
+    if (options?.metadata !== undefined) checkJournalable(options.metadata, 'options.metadata');
+  }
+  const priority =
+    options?.priority !== undefined
+      ? resolvePriority(options.priority, runtime.priorities, 'options.priority')
+      : definition.priority ?? runtime.defaultPriority;
+  if (options?.webhook !== undefined) {
+    const problem = checkWebhookUrl(options.webhook.url, runtime.webhooks.allowPrivateNetworks === true);
+    if (problem !== undefined) throw new InvalidOptionsError(`options.webhook.url ${problem}`);
+  }
+  const rateLimit = options?.rateLimit ?? definition.rateLimit;
+  if (rateLimit !== undefined && !Object.hasOwn(runtime.rateLimits, rateLimit)) {
+    throw new InvalidOptionsError(`options.rateLimit: no bucket "${rateLimit}" in rateLimits (${Object.keys(runtime.rateLimits).join(', ') || 'none defined'})`);
+  }
+  const locks = normalizeLocks(options?.locks ?? definition.locks);
+  const lockTimeoutMs = options?.lockTimeoutMs ?? definition.lockTimeoutMs;
+  const dependsOn = [...new Set(options?.dependsOn ?? [])];
+  for (const [index, dependency] of dependsOn.entries()) {
+    // Only known tasks can be named, so a new task can never close a cycle.
+    if (!table.tasks.has(dependency)) throw new InvalidOptionsError(`options.dependsOn.${index}: no task with id "${dependency}"`);
+  }
+  const id = runtime.idGenerator();
+  if (table.tasks.has(id)) throw new InvalidStateError(`idGenerator returned "${id}" twice`);
+  return {
+    task: {
+      id,
+      type,
+      input,
+      priority,
+      order: table.nextOrder,
+      timeoutMs: options?.timeoutMs,
+      retries: options?.retries,
+      idempotencyKey: options?.idempotencyKey,
+      metadata: options?.metadata,
+      dependsOn,
+      ...(options?.onDependencyFailure === undefined ? {} : { onDependencyFailure: options.onDependencyFailure }),
+      ...(locks.length === 0 ? {} : { locks }),
+      ...(rateLimit === undefined ? {} : { rateLimit }),
+      ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+      ...(internal === undefined ? {} : { workflowId: internal.workflowId, workflowTaskId: internal.workflowTaskId }),
+      ...(options?.webhook === undefined ? {} : { webhook: { url: options.webhook.url, secret: options.webhook.secret } }),
+    },
+  };
+}

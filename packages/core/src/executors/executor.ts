@@ -1,0 +1,115 @@
+import type { TaskDefinition, ResolvedDefinition } from '../model/task-definition.js';
+import type { TaskError } from '../model/task-error.js';
+import type { OutputChunk } from '../model/types.js';
+
+/** One attempt handed to an executor. */
+export interface ExecutionRequest {
+  readonly taskId: string;
+  readonly type: string;
+  readonly attempt: number;
+  readonly input: unknown;
+  readonly definition: ResolvedDefinition;
+  readonly dependencies: Readonly<Record<string, unknown>>;
+  /** Results of durable steps recorded by earlier attempts, by step name. */
+  readonly steps: Readonly<Record<string, unknown>>;
+  /**
+   * Aborted on timeout or cancel. The executor must then stop the work for real
+   * (terminate the thread, kill the process group); it need not report anything.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Where an executor reports. Exactly one of `succeeded`, `failed`, `crashed`
+ * ends the attempt; reports after the end (or after abort) are ignored, so an
+ * executor need not guard against races with timeouts.
+ */
+export interface ExecutionSink {
+  progress(percent: number, message?: string): void;
+  output(stream: OutputChunk['stream'], data: string): void;
+  /**
+   * Undefined while output may flow; while the runtime's output store is behind, a
+   * promise that resolves once it has caught up. An executor that reads output from
+   * something it can pause (a child's pipe) pauses it until then, so a flood of
+   * output waits in the child instead of in the host's memory. Optional for sinks.
+   */
+  outputDrain?(): Promise<void> | undefined;
+  /** A durable step finished with `result`: journal it. */
+  step(name: string, result: unknown): void;
+  /** Resolves when the handler may use a token of `bucket`. */
+  rateLimit(bucket: string): Promise<void>;
+  /** The handler returned `result`. */
+  succeeded(result: unknown): void;
+  /** The handler threw or the work failed on its own terms (a non-zero exit). */
+  failed(error: TaskError): void;
+  /** The executor itself died (thread exit, out of memory, spawn failure). */
+  crashed(error: TaskError): void;
+  /**
+   * This attempt now owns OS process group `group`: the engine journals it, so that
+   * after a crash of the host recovery can stop what is left of it (see
+   * {@link OrphanReaper}) before the task runs again. Report it right after the
+   * spawn, before anything else of the attempt.
+   */
+  processStarted(group: ProcessGroup): void;
+}
+
+/**
+ * An OS process group an attempt owns, as its executor reports it: plain data that
+ * goes into the journal. Core never reads it; only the executor's reaper does.
+ */
+export interface ProcessGroup {
+  /** Process id of the group's leader (the process the executor spawned). */
+  readonly pid: number;
+  /** Process-group id (the leader's pid when it leads its own group). */
+  readonly pgid: number;
+  /**
+   * When the leader started, as the OS counts it (on Linux `/proc/<pid>/stat`
+   * field 22, clock ticks after boot), so a reused pid is never taken for it.
+   */
+  readonly startTime: number;
+  /** The boot that `startTime` counts from (Linux: `/proc/sys/kernel/random/boot_id`). */
+  readonly bootId?: string;
+  /** Time between SIGTERM and SIGKILL when the group must be stopped. */
+  readonly killGraceMs: number;
+}
+
+/** What an {@link OrphanReaper} found of a group. */
+export type OrphanStop =
+  /** Nothing of the group was left (or its pid now belongs to another process). */
+  | 'gone'
+  /** It was still running and has been stopped. */
+  | 'stopped';
+
+/**
+ * Stops process groups that attempts of a previous run of the host left behind
+ * (the host was killed; its children, in their own groups, were not). Recovery
+ * calls it for every group journaled by an attempt that did not end, before the
+ * task may run again.
+ */
+export interface OrphanReaper {
+  /**
+   * Stops `group` if what runs under its ids is still it (SIGTERM to the group,
+   * SIGKILL after its `killGraceMs`). Resolves once nothing of it is left; rejects
+   * with a StewardError when it cannot be stopped (no permission, or it outlived
+   * SIGKILL), and the task is then not run again.
+   */
+  stop(group: ProcessGroup): Promise<OrphanStop>;
+}
+
+/**
+ * The executor contract: how any executor, ours or a user's, plugs into the runtime.
+ * A definition whose kind is `kind` is run by this executor.
+ */
+export interface Executor {
+  readonly kind: string;
+  /** Checks a definition of this kind at define(); throws StewardError (STEWARD_INVALID_OPTIONS). */
+  validate?(type: string, definition: TaskDefinition): void;
+  /** Starts one attempt; reports through `sink`. Must not throw: failures go to the sink. */
+  execute(request: ExecutionRequest, sink: ExecutionSink): void;
+  /** Starts over after a failure of the executor itself (its supervisor decides when). */
+  restart?(): Promise<void>;
+  /** Stops groups this kind's attempts left when the host died (executors that spawn processes). */
+  readonly reaper?: OrphanReaper;
+  /** Releases threads, processes and handles. */
+  close(): Promise<void>;
+}

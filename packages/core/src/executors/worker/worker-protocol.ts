@@ -1,0 +1,86 @@
+import type { TaskError } from '../../model/task-error.js';
+
+// The one declaration of what crosses the worker-thread boundary, imported by
+// both sides. Everything here is plain data: no class instances, no functions.
+
+/** Tag on every message a worker thread posts on its own (outside Piscina's replies). */
+export const WORKER_EVENT_TAG = 'steward:worker-event' as const;
+
+/** A task as the worker entry receives it. */
+export interface WorkerTask {
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly moduleUrl: string;
+  readonly exportName: string;
+  readonly input: unknown;
+  readonly dependencies: Readonly<Record<string, unknown>>;
+  readonly steps: Readonly<Record<string, unknown>>;
+  /** BroadcastChannel on which the main thread answers this runtime's requests (tokens). */
+  readonly channel: string;
+}
+
+/** The main thread's answer to a request of a worker thread. */
+export interface WorkerAnswer {
+  readonly reqId: string;
+  readonly ok: boolean;
+  readonly code?: string;
+  readonly message?: string;
+}
+
+/**
+ * What the worker entry returns. `sent` counts the events it posted for this
+ * attempt: they travel on another port than the reply, so the main thread waits
+ * until it has seen that many before it settles the attempt and no log line is lost.
+ */
+export type WorkerReply =
+  | { readonly kind: 'ok'; readonly value: unknown; readonly sent: number }
+  | { readonly kind: 'error'; readonly error: TaskError; readonly sent: number };
+
+/** What a worker thread posts while a task runs. */
+export type WorkerEvent =
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      readonly kind: 'progress';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly percent: number;
+      readonly message?: string;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      readonly kind: 'step';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly name: string;
+      readonly result: unknown;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      /** `ctx.rateLimit(bucket)`: answered on the channel when a token is taken. */
+      readonly kind: 'token';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly reqId: string;
+      readonly bucket: string;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      /** Something a task left behind (a timer) threw or called process.exit after the task ended; it was contained. */
+      readonly kind: 'stray';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly what: 'exit' | 'error';
+      readonly message: string;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      readonly kind: 'log';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly data: string;
+    };
+
+/** Narrows a message from a worker thread to one of ours. */
+export function isWorkerEvent(message: unknown): message is WorkerEvent {
+  return typeof message === 'object' && message !== null && (message as { tag?: unknown }).tag === WORKER_EVENT_TAG;
+}

@@ -1,0 +1,142 @@
+import type { ResolvedRetryPolicy } from '../scheduling/backoff.js';
+import type { ProcessGroup } from '../executors/executor.js';
+import type { LockRequest } from '../coordination/lock-table.js';
+import type { TaskError } from '../model/task-error.js';
+
+/** Schema version written into every journal record. */
+export const JOURNAL_VERSION = 1 as const;
+
+/** A task as its submission record carries it: enough to rebuild it after a crash. */
+export interface SubmittedTask {
+  id: string;
+  type: string;
+  input: unknown;
+  priority: number;
+  order: number;
+  timeoutMs?: number;
+  retries?: Partial<ResolvedRetryPolicy>;
+  idempotencyKey?: string;
+  metadata?: Record<string, unknown>;
+  dependsOn: string[];
+  /** What a failed dependency does to this task. @defaultValue 'fail' */
+  onDependencyFailure?: 'fail' | 'run';
+  workflowId?: string;
+  /** The task's id within its workflow. */
+  workflowTaskId?: string;
+  locks?: LockRequest[];
+  rateLimit?: string;
+  lockTimeoutMs?: number;
+  webhook?: { url: string; secret: string };
+}
+
+/**
+ * What the journal holds, one record per state change, discriminated on `type`.
+ * A task's life costs three records when all goes well: submitted, started, ended.
+ */
+export type JournalRecord =
+  | { v: typeof JOURNAL_VERSION; type: 'task:submitted'; at: number; task: SubmittedTask }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'attempt:started';
+      at: number;
+      taskId: string;
+      attempt: number;
+      /** How long the attempt waited for its locks before it could start. */
+      lockWaitMs?: number;
+      /** True when it had to wait for a rate-limit token. */
+      rateLimited?: boolean;
+    }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'attempt:ended';
+      at: number;
+      taskId: string;
+      attempt: number;
+      end: 'completed' | 'failed' | 'timed_out' | 'cancelled';
+      result?: unknown;
+      error?: TaskError;
+      /** Set when the task will be retried: when it becomes ready again. */
+      retryAt?: number;
+      /** False when this attempt does not spend a retry. */
+      counts?: boolean;
+      reason?: string;
+      /** True when the executor itself died (a supervisor restart). */
+      crashed?: boolean;
+    }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'attempt:interrupted';
+      at: number;
+      taskId: string;
+      attempt: number;
+      reason: string;
+      /** True when the interruption spends a retry. */
+      counts?: boolean;
+      /** Set when the task has been interrupted too often and fails for good. */
+      error?: TaskError;
+    }
+  /**
+   * The attempt owns an OS process group, as its executor of kind `kind` reported
+   * it: what recovery stops if the host dies while it runs.
+   */
+  | { v: typeof JOURNAL_VERSION; type: 'attempt:process'; at: number; taskId: string; attempt: number; kind: string; group: ProcessGroup }
+  | { v: typeof JOURNAL_VERSION; type: 'step:completed'; at: number; taskId: string; name: string; result: unknown }
+  | { v: typeof JOURNAL_VERSION; type: 'task:cancelled'; at: number; taskId: string; reason?: string }
+  | { v: typeof JOURNAL_VERSION; type: 'task:requeued'; at: number; taskId: string }
+  /** A task that ends without running (its lock wait timed out). */
+  | { v: typeof JOURNAL_VERSION; type: 'task:rejected'; at: number; taskId: string; error: TaskError }
+  | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'webhook:enqueued';
+      at: number;
+      deliveryId: string;
+      taskId?: string;
+      workflowId?: string;
+      url: string;
+      secret: string;
+      payload: unknown;
+    }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'webhook:attempted';
+      at: number;
+      deliveryId: string;
+      attempt: number;
+      ok: boolean;
+      final: boolean;
+      status?: number;
+      error?: string;
+      nextAt?: number;
+    }
+  | {
+      v: typeof JOURNAL_VERSION;
+      type: 'workflow:created';
+      at: number;
+      workflowId: string;
+      name: string;
+      metadata?: Record<string, unknown>;
+      webhook?: { url: string; secret: string };
+    }
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:phase-added'; at: number; workflowId: string; phase: WorkflowPhaseSpec }
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:task-added'; at: number; workflowId: string; task: WorkflowTaskSpec }
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:started'; at: number; workflowId: string }
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:cancelled'; at: number; workflowId: string; reason?: string };
+
+/** A phase of a workflow as its record carries it. */
+export interface WorkflowPhaseSpec {
+  id: string;
+  dependsOn: string[];
+}
+
+/** A task of a workflow as its record carries it (submitted at start). */
+export interface WorkflowTaskSpec {
+  id: string;
+  phaseId: string;
+  type: string;
+  input?: unknown;
+  options?: Record<string, unknown>;
+}
+
+/** Name of a journal record type. */
+export type JournalRecordType = JournalRecord['type'];

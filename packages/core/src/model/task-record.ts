@@ -1,0 +1,90 @@
+import type { ResolvedRetryPolicy } from '../scheduling/backoff.js';
+import type { ProcessGroup } from '../executors/executor.js';
+import type { LockRequest } from '../coordination/lock-table.js';
+import type { ReadyItem } from '../scheduling/ready-queue.js';
+import type { TaskError } from './task-error.js';
+import type { TaskProgress, TaskSnapshot, TaskStatus } from './types.js';
+
+/**
+ * The runtime's own record of a task: a plain, mutable object that sits in the
+ * ready queue while it waits (no actor until it runs) and that the reducer
+ * rebuilds from the journal.
+ */
+export interface TaskRecord extends ReadyItem {
+  readonly id: string;
+  readonly type: string;
+  readonly input: unknown;
+  readonly priority: number;
+  readonly createdAt: number;
+  readonly timeoutMs: number | undefined;
+  readonly retries: Partial<ResolvedRetryPolicy> | undefined;
+  readonly idempotencyKey: string | undefined;
+  readonly metadata: Record<string, unknown> | undefined;
+  readonly dependsOn: string[];
+  readonly onDependencyFailure: 'fail' | 'run';
+  readonly workflowId: string | undefined;
+  readonly workflowTaskId: string | undefined;
+  /** Named locks taken all at once before each attempt. */
+  readonly locks: readonly LockRequest[];
+  /** Bucket a token is taken from before each attempt. */
+  readonly rateLimit: string | undefined;
+  /** Longest wait for the locks before failing with STEWARD_LOCK_TIMEOUT. */
+  readonly lockTimeoutMs: number | undefined;
+  /** Where the outcome is POSTed when the task ends. */
+  readonly webhook: { url: string; secret: string } | undefined;
+  /** Dependencies not ended yet (while `waiting`). */
+  pendingDeps: number;
+  status: TaskStatus;
+  attempts: number;
+  /** Attempts that count against the retry budget since the last manual retry. */
+  budgetUsed: number;
+  enqueuedAt: number;
+  startedAt: number | undefined;
+  endedAt: number | undefined;
+  retryAt: number | undefined;
+  result: unknown;
+  error: TaskError | undefined;
+  progress: TaskProgress | undefined;
+  cancelReason: string | undefined;
+  /** Results of durable steps by name, kept across attempts. */
+  steps: Record<string, unknown> | undefined;
+  /** Attempts cut short by a crash or a shutdown. */
+  interruptions: number;
+  /** Attempts whose executor died (counted as supervisor restarts). */
+  crashes: number;
+  /** Attempts that had to wait for their locks, and the total time they waited. */
+  lockWaits: number;
+  lockWaitMs: number;
+  /** Attempts that had to wait for a rate-limit token. */
+  rateLimitWaits: number;
+  /**
+   * OS process groups its attempts have owned since it last ended (journaled by
+   * `attempt:process`), for recovery to stop after a crash of the host. Unset (or
+   * null, from an older snapshot) when there are none.
+   */
+  processGroups?: Array<{ attempt: number; kind: string; group: ProcessGroup }> | null;
+}
+
+/** Copies a record into the public snapshot shape. */
+export function toSnapshot(record: TaskRecord): TaskSnapshot {
+  const snapshot: TaskSnapshot = {
+    id: record.id,
+    type: record.type,
+    status: record.status,
+    priority: record.priority,
+    attempts: record.attempts,
+    createdAt: record.createdAt,
+    dependsOn: [...record.dependsOn],
+  };
+  if (record.progress !== undefined) snapshot.progress = { ...record.progress };
+  if (record.startedAt !== undefined) snapshot.startedAt = record.startedAt;
+  if (record.endedAt !== undefined) {
+    snapshot.endedAt = record.endedAt;
+    if (record.startedAt !== undefined) snapshot.durationMs = record.endedAt - record.startedAt;
+  }
+  if (record.status === 'completed') snapshot.result = record.result;
+  if (record.error !== undefined) snapshot.error = { ...record.error };
+  if (record.metadata !== undefined) snapshot.metadata = record.metadata;
+  if (record.workflowId !== undefined) snapshot.workflowId = record.workflowId;
+  return snapshot;
+}
