@@ -22,6 +22,10 @@ function walk(dir, out) {
   return out;
 }
 
+// The import graph first: a cycle among the sources fails the run before any test.
+const cycles = spawnSync(process.execPath, [join(root, 'scripts', 'check-import-cycles.mjs')], { cwd: root, stdio: 'inherit' });
+if (cycles.status !== 0) process.exit(cycles.status ?? 1);
+
 const filter = process.argv.slice(2);
 let files = roots.flatMap((dir) => walk(dir, [])).sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((part) => f.includes(part)));

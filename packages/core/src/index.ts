@@ -1,12 +1,11 @@
 export { createRuntime, Runtime, type ListQuery, type MultipleItem, type ShutdownOptions, type TaskCallback } from './api/runtime.js';
 export { TaskHandle } from './api/task-handle.js';
-export type { SubmitOptions } from './engine/submission.js';
-export type {
-  RuntimeOptions,
-  WorkersOptions,
-  Logger,
-} from './model/options.js';
-export { DEFAULT_PRIORITIES, RUNTIME_DEFAULTS } from './model/options.js';
+export type { SubmitOptions } from './model/submit-options.js';
+export type { RuntimeOptions } from './model/options.js';
+export type { WorkersOptions } from './executors/worker/worker-options.js';
+export type { Logger } from './model/logger.js';
+export { RUNTIME_DEFAULTS } from './model/options.js';
+export { DEFAULT_PRIORITIES } from './scheduling/priorities.js';
 export type {
   TaskDefinition,
   WorkerTaskDefinition,
@@ -83,7 +82,8 @@ export {
   prioritySchema,
 } from './model/schemas.js';
 export { verifyWebhook, signWebhook, type WebhookHeaders } from './webhooks/webhook-signature.js';
-export type { WebhookOptions, WebhookTarget } from './webhooks/webhook-dispatcher.js';
+export type { WebhookTarget } from './webhooks/webhook-dispatcher.js';
+export type { WebhookOptions } from './webhooks/webhook-options.js';
 export type { WebhookHistoryEntry } from './api/runtime.js';
 export { webhookSchema } from './model/schemas.js';
 export type { SummaryReport, TypeSummary } from './reports/summary-report.js';

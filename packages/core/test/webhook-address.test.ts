@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
 import { isStewardError } from '../src/index.js';
 import { withRuntime } from '../src/testing.js';
-import { checkWebhookUrl } from '../src/webhooks/webhook-dispatcher.js';
+import { checkWebhookUrl } from '../src/webhooks/webhook-url.js';
 
 // Names that mean this machine however they are spelled: refused when the task is
 // submitted, with the option's path first, not only later when delivery resolves them.

@@ -1,7 +1,7 @@
 import { filter, type Observable } from 'rxjs';
 import { Engine } from '../engine/engine.js';
 import { parseEventId, type FeedEvent } from '../events/event-feed.js';
-import type { SubmitOptions } from '../engine/submission.js';
+import type { SubmitOptions } from '../model/submit-options.js';
 import type { RecoveryReport } from '../journal/journal.js';
 import type { SupervisionNode } from '../supervision/supervision.js';
 import { InvalidOptionsError, TaskFailedError, TaskNotFoundError, UnknownTaskTypeError } from '../model/errors.js';

@@ -1,5 +1,5 @@
 import type { Clock } from '../time/clock.js';
-import type { Logger } from '../model/options.js';
+import type { Logger } from '../model/logger.js';
 import type { GuardChange, ResourceGuard, ResourceSample } from './resource-guard.js';
 
 /**

@@ -1,6 +1,7 @@
 import type { OrphanReaper } from '../executors/executor.js';
 import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
-import type { Logger, ResolvedRuntimeOptions } from '../model/options.js';
+import type { Logger } from '../model/logger.js';
+import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { TaskTable } from '../journal/reducer.js';
 import { taskError } from '../model/task-error.js';
 import type { TaskRecord } from '../model/task-record.js';

@@ -1,37 +1,15 @@
 import { InvalidOptionsError, InvalidStateError, QueueFullError, UnknownTaskTypeError } from '../model/errors.js';
 import type { SubmittedTask } from '../journal/journal-record.js';
-import { resolvePriority, type ResolvedRuntimeOptions } from '../model/options.js';
+import type { ResolvedRuntimeOptions } from '../model/options.js';
+import { resolvePriority } from '../scheduling/priorities.js';
+import type { SubmitOptions } from '../model/submit-options.js';
 import { checkJournalable, checkPayload } from '../model/payload.js';
 import type { TaskTable } from '../journal/reducer.js';
 import { describeZodError, submitOptionsSchema } from '../model/schemas.js';
-import type { ResolvedDefinition, RetryOptions } from '../model/task-definition.js';
+import type { ResolvedDefinition } from '../model/task-definition.js';
 import type { TaskRecord } from '../model/task-record.js';
-import { normalizeLocks, type LockMode } from '../coordination/lock-table.js';
-import { checkWebhookUrl } from '../webhooks/webhook-dispatcher.js';
-
-/** Options of one submission. */
-export interface SubmitOptions {
-  /** A level name or a number. @defaultValue the definition's, else `defaultPriority` */
-  priority?: string | number;
-  /** Deadline of each attempt; 0 for none. @defaultValue the definition's, else none */
-  timeoutMs?: number;
-  retries?: RetryOptions;
-  /** Same key, same task: a second submit returns the first task. */
-  idempotencyKey?: string;
-  metadata?: Record<string, unknown>;
-  /** Ids of tasks that must complete before this one starts; their results are in `ctx.dependencies`. */
-  dependsOn?: string[];
-  /** What a dependency that fails, is cancelled or times out does to this task. @defaultValue 'fail' (with STEWARD_DEPENDENCY_FAILED) */
-  onDependencyFailure?: 'fail' | 'run';
-  /** Named locks taken all at once before the task starts: a name is exclusive, `{ name, mode: 'shared' }` shared. */
-  locks?: Array<string | { name: string; mode?: LockMode }>;
-  /** Longest wait for the locks; past it the task fails with STEWARD_LOCK_TIMEOUT. @defaultValue no limit */
-  lockTimeoutMs?: number;
-  /** A bucket of `rateLimits` to take a token from before the task starts. */
-  rateLimit?: string;
-  /** POST the outcome here when the task ends, signed with `secret` (Standard Webhooks). */
-  webhook?: { url: string; secret: string };
-}
+import { normalizeLocks } from '../coordination/lock-table.js';
+import { checkWebhookUrl } from '../webhooks/webhook-url.js';
 
 /**
  * Checks a submission and turns it into the task its journal record carries, or

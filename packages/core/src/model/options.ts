@@ -6,34 +6,14 @@ import { InvalidOptionsError } from './errors.js';
 import type { Executor } from '../executors/executor.js';
 import { describeZodError, runtimeOptionsSchema } from './schemas.js';
 import type { RateLimit } from '../coordination/rate-buckets.js';
-import type { WebhookOptions } from '../webhooks/webhook-dispatcher.js';
+import type { WebhookOptions } from '../webhooks/webhook-options.js';
 import type { ReportsOptions } from '../reports/report-schedule.js';
 import { systemSampler, type ResourceGuardOptions } from '../coordination/resource-guard.js';
 import type { SupervisionPolicy } from '../supervision/supervision.js';
 import type { TaskDefinition } from './task-definition.js';
-
-/** Where the runtime writes what it has to say outside events. */
-export interface Logger {
-  warn(message: string, ...rest: unknown[]): void;
-  error(message: string, ...rest: unknown[]): void;
-}
-
-/** Options of the worker-thread pool. */
-export interface WorkersOptions {
-  /** Threads kept alive when idle. @defaultValue 1 */
-  minThreads?: number;
-  /** Upper bound of threads. @defaultValue the runtime's `concurrency` */
-  maxThreads?: number;
-  /** An idle thread above `minThreads` ends after this long. @defaultValue 30_000 */
-  idleTimeoutMs?: number;
-  /** V8 limits of each thread; a thread past them crashes its own attempt only. */
-  resourceLimits?: {
-    maxOldGenerationSizeMb?: number;
-    maxYoungGenerationSizeMb?: number;
-    codeRangeSizeMb?: number;
-    stackSizeMb?: number;
-  };
-}
+import type { Logger } from './logger.js';
+import type { WorkersOptions } from '../executors/worker/worker-options.js';
+import { DEFAULT_PRIORITIES, resolvePriority } from '../scheduling/priorities.js';
 
 /** Options of `createRuntime`. Every field is optional. */
 export interface RuntimeOptions {
@@ -141,15 +121,6 @@ export interface ResolvedRuntimeOptions {
   readonly logger: Logger;
 }
 
-/** The default priority levels. */
-export const DEFAULT_PRIORITIES: Readonly<Record<string, number>> = Object.freeze({
-  critical: 5,
-  high: 4,
-  medium: 3,
-  low: 2,
-  background: 1,
-});
-
 /** Defaults of every runtime option that has one. */
 export const RUNTIME_DEFAULTS = Object.freeze({
   durability: 'batched' as const,
@@ -167,19 +138,6 @@ export const RUNTIME_DEFAULTS = Object.freeze({
   maxInterruptions: 5,
   supervision: Object.freeze({ maxRestarts: 5, withinMs: 60_000, quarantineMs: 60_000 }),
 });
-
-/** Resolves a priority (level name or number) against the levels in force. */
-export function resolvePriority(value: string | number, priorities: Readonly<Record<string, number>>, path: string): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new InvalidOptionsError(`${path} must be a finite number or a level name`);
-    return value;
-  }
-  const level = Object.hasOwn(priorities, value) ? priorities[value] : undefined;
-  if (level === undefined) {
-    throw new InvalidOptionsError(`${path} must be a number or one of ${Object.keys(priorities).join(', ')}; got "${value}"`);
-  }
-  return level;
-}
 
 /** Validates the options, fills in defaults and normalises them. */
 export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRuntimeOptions {

@@ -2,7 +2,8 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../scheduling/backoff.js';
 import { InvalidOptionsError } from './errors.js';
-import { resolvePriority, type WorkersOptions } from './options.js';
+import { resolvePriority } from '../scheduling/priorities.js';
+import type { WorkersOptions } from '../executors/worker/worker-options.js';
 import { definitionDefaultsSchema, describeZodError, inlineDefinitionSchema, workerDefinitionSchema } from './schemas.js';
 import type { TaskHandler } from './task-context.js';
 

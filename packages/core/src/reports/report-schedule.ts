@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../time/clock.js';
-import type { Logger } from '../model/options.js';
+import type { Logger } from '../model/logger.js';
 import type { SummaryReport } from './summary-report.js';
 
 /** When reports are written, and where. */

@@ -7,7 +7,7 @@ import {
 } from '@steward/actors';
 import { createActor, type Actor } from 'xstate';
 import type { Clock } from '../time/clock.js';
-import type { Logger } from '../model/options.js';
+import type { Logger } from '../model/logger.js';
 
 /** Restart intensity of a task type, and how long it rests once quarantined. */
 export interface SupervisionPolicy {

@@ -2,55 +2,19 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { blockedReason, isThisMachineName } from './address-guard.js';
 import type { Clock } from '../time/clock.js';
 import type { RuntimeEvent } from '../events/events.js';
 import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
-import type { Logger } from '../model/options.js';
+import type { Logger } from '../model/logger.js';
+import type { WebhookOptions } from './webhook-options.js';
 import type { TaskTable, WebhookDelivery } from '../journal/reducer.js';
+import { blockedReason } from './address-guard.js';
 import { signWebhook } from './webhook-signature.js';
 
 /** Where an ended task's or workflow's outcome is POSTed, and the secret it is signed with. */
 export interface WebhookTarget {
   url: string;
   secret: string;
-}
-
-/** Options of webhook delivery. */
-export interface WebhookOptions {
-  /** Attempts per delivery before it is given up. @defaultValue 8 */
-  maxAttempts?: number;
-  /** First retry delay; it doubles each time. @defaultValue 1_000 */
-  delayMs?: number;
-  /** @defaultValue 600_000 */
-  maxDelayMs?: number;
-  /** Time allowed for one attempt. @defaultValue 10_000 */
-  timeoutMs?: number;
-  /** Let webhooks reach loopback, private, link-local and metadata addresses (tests, a receiver on this machine). @defaultValue false */
-  allowPrivateNetworks?: boolean;
-  /** How host names are resolved (every address is checked, the first is used). @defaultValue the system resolver */
-  resolve?: (host: string) => Promise<Array<{ address: string; family: number }>>;
-}
-
-/** Checks a webhook URL before anything is journaled: a clear error now beats a failed delivery later. */
-export function checkWebhookUrl(url: string, allowPrivate: boolean): string | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return 'is not a URL';
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'must be http or https';
-  if (parsed.username !== '' || parsed.password !== '') return 'must not carry credentials';
-  if (allowPrivate) return undefined;
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  // Worded "must not ...", like the other checks, so the message reads after the path.
-  if (isThisMachineName(host)) return `must not point at this machine (${host})`;
-  if (isIP(host) !== 0) {
-    const reason = blockedReason(host);
-    if (reason !== undefined) return `must not point at a ${reason} address`;
-  }
-  return undefined;
 }
 
 /** What the dispatcher needs from the runtime. */

@@ -1,5 +1,5 @@
 import type { TaskError } from '../model/task-error.js';
-import type { SubmitOptions } from '../engine/submission.js';
+import type { SubmitOptions } from '../model/submit-options.js';
 
 /** A task of a workflow: its id within the workflow, its type, input and options. */
 export interface WorkflowTaskInput {

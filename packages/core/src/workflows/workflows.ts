@@ -3,7 +3,7 @@ import type { RuntimeEvent } from '../events/events.js';
 import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
 import type { TaskTable, WorkflowRecord } from '../journal/reducer.js';
 import { describeZodError, workflowCreateSchema, workflowPhaseSchema, workflowTaskSchema } from '../model/schemas.js';
-import type { SubmitOptions } from '../engine/submission.js';
+import type { SubmitOptions } from '../model/submit-options.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { isTerminal } from '../model/types.js';
 import type { PhaseState, WorkflowFailedTask, WorkflowOutcome, WorkflowPhaseInput, WorkflowStatus, WorkflowTaskInput } from './workflow-types.js';

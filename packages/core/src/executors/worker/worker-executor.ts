@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ExecutionRequest, ExecutionSink, Executor } from '../executor.js';
-import type { WorkersOptions } from '../../model/options.js';
+import type { WorkersOptions } from './worker-options.js';
 
 /** The pool's options, resolved. */
 export type WorkerPoolOptions = Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> & Pick<WorkersOptions, 'resourceLimits'>;
