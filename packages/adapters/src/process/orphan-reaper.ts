@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { StewardError, type OrphanReaper, type OrphanStop, type ProcessGroup } from '@steward/core';
+import { StewardError } from '@steward/core';
+import type { OrphanReaper, OrphanStop, ProcessGroup } from '@steward/core/executor';
 import { bootId, isLive, liveMembers, procStat } from './process-group.js';
 
 /** Options of {@link ProcessOrphanReaper}. */

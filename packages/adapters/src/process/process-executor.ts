@@ -7,11 +7,9 @@ import {
   taskError,
   TaskFailure,
   toTaskError,
-  type ExecutionRequest,
-  type ExecutionSink,
-  type Executor,
   type TaskDefinition,
 } from '@steward/core';
+import type { ExecutionRequest, ExecutionSink, Executor } from '@steward/core/executor';
 import { CommandAllowList } from './command-allow.js';
 import { LineSplitter } from './line-splitter.js';
 import { processDefinitionSchema, type ProcessTaskDefinition } from './process-definition.js';

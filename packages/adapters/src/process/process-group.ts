@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { ProcessGroup } from '@steward/core';
+import type { ProcessGroup } from '@steward/core/executor';
 
 /**
  * Signals a whole process group (a detached child leads its own group, and its
