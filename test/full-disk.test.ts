@@ -61,6 +61,36 @@ async function submitUntilWriteFails(rt: Runtime, failed: Promise<void>): Promis
   throw new Error('5,000 submits on a full disk were all acknowledged');
 }
 
+/**
+ * Runs `fn` on a data directory inside the tmpfs, with a way to fill the disk (undone
+ * afterwards whatever happens), and checks that nothing was an unhandled rejection.
+ */
+async function onFullableDisk(name: string, fn: (dataDir: string, disk: { fill(): void; free(): void }) => Promise<void>): Promise<void> {
+  const dataDir = join(mountPoint, name);
+  mkdirSync(dataDir);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  let filler: string | undefined;
+  const disk = {
+    fill: () => {
+      filler = fill(mountPoint);
+    },
+    free: () => {
+      if (filler !== undefined) rmSync(filler, { force: true });
+      filler = undefined;
+    },
+  };
+  try {
+    await fn(dataDir, disk);
+  } finally {
+    disk.free();
+    process.off('unhandledRejection', onUnhandled);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  assert.deepEqual(unhandled, [], 'no unhandled rejection');
+}
+
 describe('a full disk', { skip }, () => {
   after(() => {
     spawnSync('umount', [mountPoint]);
@@ -68,20 +98,14 @@ describe('a full disk', { skip }, () => {
   });
 
   for (const durability of ['batched', 'strict'] as const) {
-    it(`refuses submits with STEWARD_STORE_FULL, loses nothing acknowledged, and recovers in place once there is room (${durability})`, { timeout: 60_000 }, async () => {
-      const dataDir = join(mountPoint, `inplace-${durability}`);
-      mkdirSync(dataDir);
-      const unhandled: unknown[] = [];
-      const onUnhandled = (reason: unknown) => unhandled.push(reason);
-      process.on('unhandledRejection', onUnhandled);
-      let filler: string | undefined;
-      try {
+    it(`refuses submits with STEWARD_STORE_FULL, loses nothing acknowledged, and recovers in place once there is room (${durability})`, { timeout: 60_000 }, () =>
+      onFullableDisk(`inplace-${durability}`, async (dataDir, disk) => {
         const rt = await createRuntime({ dataDir, durability, logger: { warn: () => undefined, error: () => undefined } });
         rt.define('job', { handler: () => 'done' });
         const acked: string[] = [];
         for (let i = 0; i < 20; i++) acked.push((await rt.submit('job', i)).id);
         const failedEvent = waitFor(rt, 'journal:write-failed');
-        filler = fill(mountPoint);
+        disk.fill();
         const first = await submitUntilWriteFails(rt, failedEvent);
         acked.push(...first.acked);
         // While the disk is full, new submits are refused at once: nothing piles up.
@@ -89,8 +113,7 @@ describe('a full disk', { skip }, () => {
           await assert.rejects(rt.submit('job', i), (e: unknown) => isStewardError(e) && e.code === 'STEWARD_STORE_FULL');
         }
         const recovered = waitFor(rt, 'journal:write-recovered');
-        rmSync(filler);
-        filler = undefined;
+        disk.free();
         await recovered;
         // The submission caught in the failed write is acknowledged once it is written.
         acked.push((await first.caught).id);
@@ -104,45 +127,26 @@ describe('a full disk', { skip }, () => {
         } finally {
           await again.shutdown();
         }
-      } finally {
-        if (filler !== undefined) rmSync(filler, { force: true });
-        process.off('unhandledRejection', onUnhandled);
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-      assert.deepEqual(unhandled, [], 'no unhandled rejection');
-    });
+      }));
 
-    it(`shuts down cleanly while the disk is still full, and keeps what was acknowledged (${durability})`, { timeout: 60_000 }, async () => {
-      const dataDir = join(mountPoint, `shutdown-${durability}`);
-      mkdirSync(dataDir);
-      const unhandled: unknown[] = [];
-      const onUnhandled = (reason: unknown) => unhandled.push(reason);
-      process.on('unhandledRejection', onUnhandled);
-      let filler: string | undefined;
-      try {
+    it(`shuts down cleanly while the disk is still full, and keeps what was acknowledged (${durability})`, { timeout: 60_000 }, () =>
+      onFullableDisk(`shutdown-${durability}`, async (dataDir, disk) => {
         const rt = await createRuntime({ dataDir, durability, logger: { warn: () => undefined, error: () => undefined } });
         rt.define('job', { handler: () => 'done' });
         const failedEvent = waitFor(rt, 'journal:write-failed');
-        filler = fill(mountPoint);
+        disk.fill();
         const { acked, caught } = await submitUntilWriteFails(rt, failedEvent);
         await assert.rejects(rt.submit('job', 0), (e: unknown) => isStewardError(e) && e.code === 'STEWARD_STORE_FULL');
         await rt.shutdown();
         // Never written, so never acknowledged: refused at shutdown.
         await assert.rejects(caught, (e: unknown) => isStewardError(e) && e.code === 'STEWARD_STORE_FULL');
-        rmSync(filler);
-        filler = undefined;
+        disk.free();
         const again = await createRuntime({ dataDir });
         try {
           assert.deepEqual(acked.filter((id) => again.get(id) === undefined), [], 'every acknowledged task is there');
         } finally {
           await again.shutdown();
         }
-      } finally {
-        if (filler !== undefined) rmSync(filler, { force: true });
-        process.off('unhandledRejection', onUnhandled);
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-      assert.deepEqual(unhandled, [], 'no unhandled rejection');
-    });
+      }));
   }
 });

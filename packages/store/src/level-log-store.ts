@@ -1,71 +1,14 @@
-import { decode, Encoder } from '@msgpack/msgpack';
 import { ClassicLevel } from 'classic-level';
-import { mkdir, realpath } from 'node:fs/promises';
 import { DEFAULT_MAX_BLOB_BYTES, type AppendReceipt, type LogRecord, type LogStore, type ReadOptions, type Snapshot } from './log-store.js';
-import { isDiskFull, StoreError, writeFailure } from './store-error.js';
+import { BLOB_SEQ_KEY, blobRange, decodeValue, encodeValue, RECORD_PREFIX, recordKey, SEQ_WIDTH, SNAPSHOT_KEY } from './level-layout.js';
+import { claimLocation, releaseLocation } from './open-locations.js';
+import { decodeRecords, lastSeqOf, type TailState } from './read-records.js';
+import { readFailure, StoreError, writeFailure } from './store-error.js';
 
-/** Format version written in front of every stored value. */
-const FORMAT = 1;
-const RECORD_PREFIX = 'r!';
-const SNAPSHOT_KEY = 's!snapshot';
-const BLOB_PREFIX = 'b!';
-// The counter that orders blob chunks across sessions, written in every batch that adds one.
-const BLOB_SEQ_KEY = 'm!blob-seq';
-// Sequence numbers are written as 16 zero-padded decimal digits so that LevelDB's
-// byte order is numeric order (enough for 10^16 records).
-const SEQ_WIDTH = 16;
-
-const encoder = new Encoder({ ignoreUndefined: true });
-
-/**
- * Real paths of the logs open in this process. LevelDB's LOCK is a POSIX lock, which
- * belongs to the process: a second open of a held directory would be refused by
- * LevelDB, but closing the refused handle drops the process's lock with it, and then
- * another process could open the directory under the first. So a second open in the
- * same process is refused here, before LevelDB is touched.
- */
-const openLocations = new Set<string>();
 
 /** First and longest pause between attempts to write again after a failed write. */
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2_000;
-
-/** What LevelDB threw while opening or reading, as a StoreError with the cause attached. */
-function readFailure(error: unknown, what: string): StoreError {
-  if (error instanceof StoreError) return error;
-  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
-  if (code === 'LEVEL_CORRUPTION' || /corrupt/i.test(String((error as Error)?.message))) {
-    return new StoreError('STORE_CORRUPT', `${what}: LevelDB reports damaged files (${(error as Error).message}); restore the data directory from a backup, or move it aside to start empty`, { cause: error });
-  }
-  if (isDiskFull(error)) return new StoreError('STORE_FULL', `${what}: the disk is full`, { cause: error });
-  return new StoreError('STORE_UNAVAILABLE', `${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-}
-
-function recordKey(seq: number): string {
-  return RECORD_PREFIX + String(seq).padStart(SEQ_WIDTH, '0');
-}
-
-function blobRange(key: string): { gte: string; lt: string } {
-  // Hex keeps any key (with '!' or '~' in it) inside its own range.
-  const hex = Buffer.from(key, 'utf8').toString('hex');
-  return { gte: `${BLOB_PREFIX}${hex}!`, lt: `${BLOB_PREFIX}${hex}!~` };
-}
-
-function seqOf(key: string): number {
-  return Number(key.slice(RECORD_PREFIX.length));
-}
-
-function encodeValue(value: unknown): Uint8Array {
-  return encoder.encode([FORMAT, value]);
-}
-
-function decodeValue(bytes: Uint8Array): unknown {
-  const decoded = decode(bytes) as unknown;
-  if (!Array.isArray(decoded) || decoded.length !== 2 || decoded[0] !== FORMAT) {
-    throw new Error(`unknown record format ${Array.isArray(decoded) ? String(decoded[0]) : typeof decoded}`);
-  }
-  return decoded[1];
-}
 
 /** Options of {@link LevelLogStore.open}. */
 export interface LevelLogStoreOptions {
@@ -142,17 +85,7 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
    * process, or another open store of this process, holds it.
    */
   static async open<T = unknown>(location: string, options: LevelLogStoreOptions = {}): Promise<LevelLogStore<T>> {
-    let real: string;
-    try {
-      await mkdir(location, { recursive: true });
-      real = await realpath(location);
-    } catch (error) {
-      throw readFailure(error, `could not create the log in ${location}`);
-    }
-    if (openLocations.has(real)) {
-      throw new StoreError('STORE_LOCKED', `the log in ${location} is already open in this process; shut down the runtime that holds it first`);
-    }
-    openLocations.add(real);
+    const real = await claimLocation(location);
     const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
     try {
       try {
@@ -165,26 +98,13 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
         throw readFailure((error as { cause?: unknown }).cause ?? error, `could not open the log in ${location}`);
       }
       const store = new LevelLogStore<T>(db, real, options);
-      for await (const key of db.keys({ gte: RECORD_PREFIX, lt: `${RECORD_PREFIX}~`, reverse: true, limit: 1 })) {
-        store.#lastSeq = seqOf(key);
-      }
-      // Compaction may have dropped every record below the snapshot: numbering goes
-      // on after the snapshot, never below it (a record there would never be replayed).
-      const snapshot = await db.get(SNAPSHOT_KEY);
-      if (snapshot !== undefined) {
-        try {
-          const seq = (decodeValue(snapshot) as { seq?: unknown }).seq;
-          if (typeof seq === 'number' && seq > store.#lastSeq) store.#lastSeq = seq;
-        } catch {
-          // An unreadable snapshot is reported by loadSnapshot().
-        }
-      }
+      store.#lastSeq = await lastSeqOf(db);
       const blobSeq = await db.get(BLOB_SEQ_KEY);
       if (blobSeq !== undefined) store.#blobSeq = Number(decodeValue(blobSeq));
       return store;
     } catch (error) {
       await db.close().catch(() => undefined);
-      openLocations.delete(real);
+      releaseLocation(real);
       throw readFailure(error, `could not open the log in ${location}`);
     }
   }
@@ -213,44 +133,9 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
   async *read(options: ReadOptions = {}): AsyncIterable<LogRecord<T>> {
     this.#assertOpen();
     await this.#settle();
-    const from = Math.max(1, options.fromSeq ?? 1);
-    const salvage = options.onBadRecord;
-    let bad: { seq: number; cause: unknown } | undefined;
-    const iterator = this.#db.iterator({ gte: recordKey(from), lt: `${RECORD_PREFIX}~` });
-    try {
-      while (true) {
-        let entry: [string, Uint8Array] | undefined;
-        try {
-          entry = await iterator.next();
-        } catch (error) {
-          throw readFailure(error, 'the journal cannot be read');
-        }
-        if (entry === undefined) break;
-        const [key, bytes] = entry;
-        const seq = seqOf(key);
-        if (bad !== undefined) {
-          if (salvage === undefined) {
-            throw new StoreError(
-              'STORE_CORRUPT',
-              `record ${bad.seq} cannot be decoded and records follow it; restore the data directory from a backup, or open it with recovery.onCorruption 'salvage' to keep what is readable`,
-              { cause: bad.cause },
-            );
-          }
-          salvage(bad.seq, bad.cause);
-          bad = undefined;
-        }
-        let value: T;
-        try {
-          value = decodeValue(bytes) as T;
-        } catch (cause) {
-          bad = { seq, cause };
-          continue;
-        }
-        yield { seq, value };
-      }
-    } finally {
-      await iterator.close().catch(() => undefined);
-    }
+    const tail: TailState = {};
+    yield* decodeRecords<T>(this.#db, Math.max(1, options.fromSeq ?? 1), options.onBadRecord, tail);
+    const bad = tail.bad;
     if (bad !== undefined) {
       // A torn last write: replay ends at the last good record, and the bad one goes
       // so the next append does not leave it in the middle.
@@ -384,7 +269,7 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
     for (const batch of lost) batch.reject(reason);
     await this.#db.close().catch(() => undefined);
     // Only now may this process open the directory again.
-    openLocations.delete(this.#location);
+    releaseLocation(this.#location);
   }
 
   /**

@@ -37,3 +37,14 @@ export function writeFailure(error: unknown): StoreError {
     ? new StoreError('STORE_FULL', 'the disk is full: the journal cannot be written until there is room again', { cause: error })
     : new StoreError('STORE_UNAVAILABLE', `the journal cannot be written: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
+
+/** What LevelDB threw while opening or reading, as a StoreError with the cause attached. */
+export function readFailure(error: unknown, what: string): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  if (code === 'LEVEL_CORRUPTION' || /corrupt/i.test(String((error as Error)?.message))) {
+    return new StoreError('STORE_CORRUPT', `${what}: LevelDB reports damaged files (${(error as Error).message}); restore the data directory from a backup, or move it aside to start empty`, { cause: error });
+  }
+  if (isDiskFull(error)) return new StoreError('STORE_FULL', `${what}: the disk is full`, { cause: error });
+  return new StoreError('STORE_UNAVAILABLE', `${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
