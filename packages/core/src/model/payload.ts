@@ -25,9 +25,8 @@ export function checkPayload(value: unknown, maxBytes: number, what = 'input'): 
  * Throws STEWARD_NOT_SERIALIZABLE naming the path of the first bad part.
  */
 export function checkJournalable(value: unknown, what = 'input'): void {
-  if (value === undefined || value === null || typeof value !== 'object') {
-    if (typeof value !== 'bigint') return;
-  }
+  // Only objects (and BigInts, which MessagePack refuses) can fail to encode.
+  if (value === null || (typeof value !== 'object' && typeof value !== 'bigint')) return;
   const problem = encodeProblem(value);
   if (problem === undefined) return;
   const path = problem.path === '' ? what : `${what}.${problem.path}`;
