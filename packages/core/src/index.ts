@@ -28,6 +28,7 @@ export type {
   ProgressUpdate,
   TaskOutcome,
   TaskProgress,
+  TaskResources,
   TaskSnapshot,
   TaskStatus,
   TerminalStatus,

@@ -189,8 +189,18 @@ export class Runtime {
       }
       throw error;
     }
+    // Announced once every item is accepted: a refused batch is never announced.
+    const aggregationId = this.#engine.options.idGenerator();
+    this.#emit({ type: 'aggregation:started', aggregationId, taskIds: handles.map((h) => h.id), at: this.#engine.options.clock.now() });
     const results = await Promise.all(handles.map((h) => h.result()));
-    return { results, report: buildMultiReport(results, startedAt) };
+    const report = buildMultiReport(results, startedAt);
+    this.#emit({ type: 'aggregation:completed', aggregationId, report, at: this.#engine.options.clock.now() });
+    return { results, report };
+  }
+
+  /** Tells subscribers of an event that is the facade's own (not a task's or the journal's). */
+  #emit(event: RuntimeEvent): void {
+    if (this.#engine.events.observed) this.#engine.events.next(event);
   }
 
   /** Creates and starts a workflow in one call: phases of tasks, run as their dependencies complete. */
@@ -262,7 +272,7 @@ export class Runtime {
   /** The task as it is now, or undefined. */
   get(id: string): TaskSnapshot | undefined {
     const task = this.#engine.table.tasks.get(id);
-    return task === undefined ? undefined : toSnapshot(task);
+    return task === undefined ? undefined : toSnapshot(task, this.#engine.options.clock.now());
   }
 
   /** A handle on a known task (also one recovered after a restart), or undefined. */
@@ -280,6 +290,7 @@ export class Runtime {
     if (!Number.isInteger(limit) || limit < 0) throw new InvalidOptionsError('query.limit must be a non-negative integer');
     if (!Number.isInteger(offset) || offset < 0) throw new InvalidOptionsError('query.offset must be a non-negative integer');
     const out: TaskSnapshot[] = [];
+    const now = this.#engine.options.clock.now();
     let skipped = 0;
     const all = [...this.#engine.table.tasks.values()];
     for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
@@ -288,7 +299,7 @@ export class Runtime {
       if (query.type !== undefined && task.type !== query.type) continue;
       if (query.workflowId !== undefined && task.workflowId !== query.workflowId) continue;
       if (skipped++ < offset) continue;
-      out.push(toSnapshot(task));
+      out.push(toSnapshot(task, now));
     }
     return out;
   }

@@ -1,4 +1,6 @@
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { sumResources, type TypeResources } from '../reports/metrics.js';
+import type { TaskRecord } from '../model/task-record.js';
 import type { Engine } from '../engine/engine.js';
 
 /** One waiting task as `queueStatus()` shows it. */
@@ -53,7 +55,8 @@ export interface RuntimeMetrics {
   queueLength: number;
   /** Queued tasks by priority. */
   queueByPriority: Record<string, number>;
-  durations: { p50Ms: number; p95Ms: number; samples: number };
+  /** Run times of recent tasks: mean, p50 and p95. */
+  durations: { avgMs: number; p50Ms: number; p95Ms: number; samples: number };
   /** Crashed executions restarted by the executors' supervisor. */
   restarts: number;
   locks: {
@@ -83,6 +86,11 @@ export interface RuntimeMetrics {
     hostMemoryUsedPercent: number;
     hostLoadAverage1m: number;
     cores: number;
+    /**
+     * What the ended tasks the runtime still holds used, by type (types whose tasks
+     * report none are left out): CPU time summed, peak memory the highest of any task.
+     */
+    byType: Record<string, TypeResources>;
   };
   uptimeMs: number;
 }
@@ -102,6 +110,20 @@ function processCpuPercent(engine: Engine): number {
 }
 
 const mb = (bytes: number) => Math.round((bytes / 1_048_576) * 10) / 10;
+
+/** Sums the resources of tasks per type. */
+function resourcesByType(tasks: Iterable<Readonly<TaskRecord>>): Record<string, TypeResources> {
+  const byType = new Map<string, Array<Readonly<TaskRecord>>>();
+  for (const task of tasks) {
+    if (task.resources === undefined) continue;
+    const list = byType.get(task.type);
+    if (list === undefined) byType.set(task.type, [task]);
+    else list.push(task);
+  }
+  const out: Record<string, TypeResources> = {};
+  for (const [type, list] of byType) out[type] = sumResources(list) as TypeResources;
+  return out;
+}
 
 /** Builds the queue view: waiting tasks best first, each with why it waits. */
 export function buildQueueStatus(engine: Engine, limit: number): QueueStatus {
@@ -205,6 +227,7 @@ export function buildMetrics(engine: Engine): RuntimeMetrics {
       hostMemoryUsedPercent: Math.round((1 - freemem() / totalmem()) * 1_000) / 10,
       hostLoadAverage1m: loadavg()[0] ?? 0,
       cores: cpus().length,
+      byType: resourcesByType(engine.table.tasks.values()),
     },
     uptimeMs: now - engine.startedAt,
   };

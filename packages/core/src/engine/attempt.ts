@@ -3,7 +3,7 @@ import type { ExecutionSink, Executor, ProcessGroup } from '../executors/executo
 import type { ResolvedDefinition } from '../model/task-definition.js';
 import type { TaskError } from '../model/task-error.js';
 import type { TaskRecord } from '../model/task-record.js';
-import type { OutputChunk } from '../model/types.js';
+import type { OutputChunk, TaskResources } from '../model/types.js';
 
 /** What the engine exposes to a running attempt's sink. */
 export interface AttemptHost {
@@ -35,6 +35,8 @@ export class Attempt implements ExecutionSink {
   interrupting = false;
   /** A cancel that arrived before the actor existed. */
   pendingCancel: { reason: string | undefined } | undefined;
+  /** What the attempt used, as its executor reported it (journaled with its end). */
+  resources?: TaskResources;
   readonly #host: AttemptHost;
 
   constructor(host: AttemptHost, task: TaskRecord, number: number, definition: ResolvedDefinition, executor: Executor) {
@@ -70,6 +72,10 @@ export class Attempt implements ExecutionSink {
   processStarted(group: ProcessGroup): void {
     // Journaled even after the end: the group exists until the executor has stopped it.
     this.#host.onProcessStarted(this, group);
+  }
+
+  resourcesUsed(usage: TaskResources): void {
+    if (!this.settled) this.resources = usage;
   }
 
   succeeded(result: unknown): void {

@@ -1,6 +1,7 @@
 import type { TaskError } from '../model/task-error.js';
 import type { OutputChunk } from '../model/types.js';
 import type { WorkflowFailedTask } from '../workflows/workflow-types.js';
+import type { MultiReport } from '../reports/multi-report.js';
 
 interface TaskEventBase {
   taskId: string;
@@ -91,6 +92,10 @@ export interface RuntimeEventMap {
    * never seen by other subscribers; a `policy: 'block'` subscription never gets it.
    */
   'stream:dropped': { type: 'stream:dropped'; taskId?: undefined; count: number; at: number };
+  /** An `executeMultiple` batch was accepted: its tasks, in the order given. */
+  'aggregation:started': { type: 'aggregation:started'; taskId?: undefined; aggregationId: string; taskIds: string[]; at: number };
+  /** Every task of the batch has ended: its report, as `executeMultiple` returns it. */
+  'aggregation:completed': { type: 'aggregation:completed'; taskId?: undefined; aggregationId: string; report: MultiReport; at: number };
 }
 
 /** Name of a runtime event. */
@@ -140,4 +145,6 @@ export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName
   'journal:snapshot-failed',
   'journal:write-failed',
   'journal:write-recovered',
+  'aggregation:started',
+  'aggregation:completed',
 ]);

@@ -1,6 +1,6 @@
 import type { TaskDefinition, ResolvedDefinition } from '../model/task-definition.js';
 import type { TaskError } from '../model/task-error.js';
-import type { OutputChunk } from '../model/types.js';
+import type { OutputChunk, TaskResources } from '../model/types.js';
 
 /** One attempt handed to an executor. */
 export interface ExecutionRequest {
@@ -51,6 +51,12 @@ export interface ExecutionSink {
    * spawn, before anything else of the attempt.
    */
   processStarted(group: ProcessGroup): void;
+  /**
+   * What the attempt used (CPU time; peak memory where it can be told), as this
+   * executor measured it. Report it once, just before the report that ends the
+   * attempt; it is journaled with the end. Optional for sinks and for executors.
+   */
+  resourcesUsed?(usage: TaskResources): void;
 }
 
 /**

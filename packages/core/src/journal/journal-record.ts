@@ -2,6 +2,7 @@ import type { ResolvedRetryPolicy } from '../scheduling/backoff.js';
 import type { ProcessGroup } from '../executors/executor.js';
 import type { LockRequest } from '../coordination/lock-table.js';
 import type { TaskError } from '../model/task-error.js';
+import type { TaskResources } from '../model/types.js';
 
 /** Schema version written into every journal record. */
 export const JOURNAL_VERSION = 1 as const;
@@ -62,6 +63,8 @@ export type JournalRecord =
       reason?: string;
       /** True when the executor itself died (a supervisor restart). */
       crashed?: boolean;
+      /** What the attempt used, when its executor measured it. */
+      resources?: TaskResources;
     }
   | {
       v: typeof JOURNAL_VERSION;

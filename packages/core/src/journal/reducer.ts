@@ -1,6 +1,7 @@
 import type { JournalRecord, WorkflowPhaseSpec, WorkflowTaskSpec } from './journal-record.js';
 import { rankOf } from '../scheduling/ready-queue.js';
 import type { TaskRecord } from '../model/task-record.js';
+import type { TaskResources } from '../model/types.js';
 import { taskError } from '../model/task-error.js';
 
 /** A workflow as the journal rebuilds it: its spec and the ids of its submitted tasks. */
@@ -150,6 +151,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
     case 'attempt:ended':
       if (record.counts !== false) task.budgetUsed++;
       if (record.crashed === true) task.crashes++;
+      if (record.resources !== undefined) addResources(task, record.resources);
       if (record.retryAt !== undefined) {
         task.status = 'retrying';
         task.retryAt = record.retryAt;
@@ -221,6 +223,13 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       break;
   }
   return task;
+}
+
+/** Adds an attempt's usage to its task's: CPU time summed, peak memory the highest. */
+function addResources(task: TaskRecord, usage: TaskResources): void {
+  const cpuMs = (task.resources?.cpuMs ?? 0) + usage.cpuMs;
+  const peaks = [task.resources?.maxRssMb, usage.maxRssMb].filter((mb): mb is number => mb !== undefined);
+  task.resources = peaks.length === 0 ? { cpuMs } : { cpuMs, maxRssMb: Math.max(...peaks) };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { ProcessGroup } from '../executors/executor.js';
 import type { LockRequest } from '../coordination/lock-table.js';
 import type { ReadyItem } from '../scheduling/ready-queue.js';
 import type { TaskError } from './task-error.js';
-import type { TaskProgress, TaskSnapshot, TaskStatus } from './types.js';
+import type { TaskProgress, TaskResources, TaskSnapshot, TaskStatus } from './types.js';
 
 /**
  * The runtime's own record of a task: a plain, mutable object that sits in the
@@ -63,10 +63,15 @@ export interface TaskRecord extends ReadyItem {
    * null, from an older snapshot) when there are none.
    */
   processGroups?: Array<{ attempt: number; kind: string; group: ProcessGroup }> | null;
+  /** What its attempts used, as their executors reported it (unset when none did). */
+  resources?: TaskResources;
 }
 
-/** Copies a record into the public snapshot shape. */
-export function toSnapshot(record: TaskRecord): TaskSnapshot {
+/**
+ * Copies a record into the public snapshot shape; `now` (the runtime clock's) gives
+ * a running task its `elapsedMs`.
+ */
+export function toSnapshot(record: TaskRecord, now?: number): TaskSnapshot {
   const snapshot: TaskSnapshot = {
     id: record.id,
     type: record.type,
@@ -78,10 +83,17 @@ export function toSnapshot(record: TaskRecord): TaskSnapshot {
   };
   if (record.progress !== undefined) snapshot.progress = { ...record.progress };
   if (record.startedAt !== undefined) snapshot.startedAt = record.startedAt;
+  if (record.status === 'running') {
+    if (now !== undefined && record.startedAt !== undefined) snapshot.elapsedMs = Math.max(0, now - record.startedAt);
+    // The group its current attempt journaled (the leader's pid), if it runs a process.
+    const group = record.processGroups?.findLast((g) => g.attempt === record.attempts);
+    if (group !== undefined) snapshot.pid = group.group.pid;
+  }
   if (record.endedAt !== undefined) {
     snapshot.endedAt = record.endedAt;
     if (record.startedAt !== undefined) snapshot.durationMs = record.endedAt - record.startedAt;
   }
+  if (record.resources !== undefined) snapshot.resources = { ...record.resources };
   if (record.status === 'completed') snapshot.result = record.result;
   if (record.error !== undefined) snapshot.error = { ...record.error };
   if (record.metadata !== undefined) snapshot.metadata = record.metadata;

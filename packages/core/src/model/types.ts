@@ -21,6 +21,16 @@ export interface TaskProgress {
   message?: string;
 }
 
+/**
+ * What an attempt used, as its executor measured it: CPU time (user and system) and,
+ * for a process task, the peak resident memory of its process group. A task's
+ * figures add up its attempts (CPU summed, peak memory the highest).
+ */
+export interface TaskResources {
+  cpuMs: number;
+  maxRssMb?: number;
+}
+
 /** A point-in-time copy of a task, safe to keep and to serialize. */
 export interface TaskSnapshot {
   id: string;
@@ -36,6 +46,12 @@ export interface TaskSnapshot {
   endedAt?: number;
   /** Run time of the attempt that ended the task. */
   durationMs?: number;
+  /** While it runs: time since its attempt started, on the runtime's clock. */
+  elapsedMs?: number;
+  /** While a process task runs: the pid of its command (the leader of its process group). */
+  pid?: number;
+  /** What its attempts used, when its executor measures it (process and worker tasks). */
+  resources?: TaskResources;
   result?: unknown;
   error?: TaskError;
   metadata?: Record<string, unknown>;
@@ -51,7 +67,15 @@ export interface TaskOutcome<T = unknown> {
   error?: TaskError;
   startedAt?: number;
   endedAt: number;
+  /** Run time of the attempt that ended the task (absent when it never started). */
+  durationMs?: number;
   attempts: number;
+}
+
+/** The outcome with its `durationMs` (the ended attempt's run time), when it has a start. */
+export function withDuration<T>(outcome: TaskOutcome<T>): TaskOutcome<T> {
+  if (outcome.durationMs !== undefined || outcome.startedAt === undefined) return outcome;
+  return { ...outcome, durationMs: Math.max(0, outcome.endedAt - outcome.startedAt) };
 }
 
 /** One chunk of a task's captured output. */

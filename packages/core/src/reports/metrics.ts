@@ -10,6 +10,34 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[index] as number;
 }
 
+/** Arithmetic mean, rounded to a tenth of a millisecond (0 for none). */
+export function average(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  let sum = 0;
+  for (const value of values) sum += value;
+  return Math.round((sum / values.length) * 10) / 10;
+}
+
+/** One task type's resources: the tasks that reported any, their CPU time summed, the highest peak memory. */
+export interface TypeResources {
+  tasks: number;
+  cpuMs: number;
+  maxRssMb?: number;
+}
+
+/** Sums the resources of `tasks` (those without any are left out); undefined when none has any. */
+export function sumResources(tasks: Iterable<{ resources?: { cpuMs: number; maxRssMb?: number } }>): TypeResources | undefined {
+  let sum: TypeResources | undefined;
+  for (const { resources } of tasks) {
+    if (resources === undefined) continue;
+    sum ??= { tasks: 0, cpuMs: 0 };
+    sum.tasks++;
+    sum.cpuMs += resources.cpuMs;
+    if (resources.maxRssMb !== undefined) sum.maxRssMb = Math.max(sum.maxRssMb ?? 0, resources.maxRssMb);
+  }
+  return sum;
+}
+
 /** Counters and windows behind `rt.metrics()`; fed by the engine, read on demand. */
 export class MetricsCollector {
   submitted = 0;
@@ -48,11 +76,11 @@ export class MetricsCollector {
     return total / windowS;
   }
 
-  /** p50 and p95 of recent run times. */
-  durations(): { p50Ms: number; p95Ms: number; samples: number } {
+  /** Mean, p50 and p95 of recent run times (all 0 before any). */
+  durations(): { avgMs: number; p50Ms: number; p95Ms: number; samples: number } {
     const n = Math.min(this.#durationCount, DURATION_WINDOW);
     const sorted = Array.from(this.#durations.subarray(0, n)).sort((a, b) => a - b);
-    return { p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), samples: n };
+    return { avgMs: average(sorted), p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), samples: n };
   }
 
   #advance(now: number): void {

@@ -1,5 +1,5 @@
 import type { TaskTable } from '../journal/reducer.js';
-import { percentile } from './metrics.js';
+import { average, percentile, sumResources, type TypeResources } from './metrics.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { isTerminal } from '../model/types.js';
 
@@ -13,8 +13,12 @@ export interface TypeSummary {
   timedOut: number;
   /** Percent of ended tasks (cancelled ones left out) that completed. */
   successRate: number;
+  /** Mean run time of the ended tasks (cancelled ones left out). */
+  avgMs: number;
   p50Ms: number;
   p95Ms: number;
+  /** What its tasks used, for types whose executor measures it: CPU summed, the highest peak memory. */
+  resources?: TypeResources;
   /** Attempts beyond the first. */
   retries: number;
   crashes: number;
@@ -85,6 +89,7 @@ export function buildReport(
         .sort((a, b) => a - b);
       const completed = count(tasks, 'completed');
       const cancelled = count(tasks, 'cancelled');
+      const resources = sumResources(tasks);
       return {
         type,
         ended: tasks.length,
@@ -93,8 +98,10 @@ export function buildReport(
         cancelled,
         timedOut: count(tasks, 'timed_out'),
         successRate: rate(completed, tasks.length - cancelled),
+        avgMs: average(durations),
         p50Ms: percentile(durations, 50),
         p95Ms: percentile(durations, 95),
+        ...(resources === undefined ? {} : { resources }),
         retries: tasks.reduce((sum, t) => sum + Math.max(0, t.attempts - 1), 0),
         crashes: tasks.reduce((sum, t) => sum + t.crashes, 0),
       };
@@ -174,8 +181,12 @@ function toMarkdown(r: Omit<SummaryReport, 'toMarkdown'>): string {
   }
   const parts = [`${t.completed} completed`, t.failed > 0 ? `${t.failed} failed` : '', t.timedOut > 0 ? `${t.timedOut} timed out` : '', t.cancelled > 0 ? `${t.cancelled} cancelled` : ''].filter(Boolean);
   lines.push(`**${t.ended} tasks ended: ${parts.join(', ')}. Success rate ${t.successRate}%.** ${t.retries} retries, ${t.crashes} crashes; ${t.stillRunning} still running, ${t.queued} waiting.`, '');
-  lines.push('| type | ended | success | p50 | p95 | retries | timeouts | crashes |', '|---|--:|--:|--:|--:|--:|--:|--:|');
-  for (const s of r.byType) lines.push(`| ${s.type} | ${s.ended} | ${s.successRate}% | ${duration(s.p50Ms)} | ${duration(s.p95Ms)} | ${s.retries} | ${s.timedOut} | ${s.crashes} |`);
+  lines.push('| type | ended | success | avg | p50 | p95 | retries | timeouts | crashes | cpu | peak memory |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const s of r.byType) {
+    const cpu = s.resources === undefined ? '' : duration(s.resources.cpuMs);
+    const memory = s.resources?.maxRssMb === undefined ? '' : `${round(s.resources.maxRssMb)} MB`;
+    lines.push(`| ${s.type} | ${s.ended} | ${s.successRate}% | ${duration(s.avgMs)} | ${duration(s.p50Ms)} | ${duration(s.p95Ms)} | ${s.retries} | ${s.timedOut} | ${s.crashes} | ${cpu} | ${memory} |`);
+  }
   lines.push('');
   if (r.topFailures.length > 0) {
     lines.push('## What failed', '');

@@ -6,6 +6,7 @@ import { serialize } from 'node:v8';
 import { BroadcastChannel, parentPort } from 'node:worker_threads';
 import { clampPercent, formatLogLine, makeStep, type TaskContext } from '../../model/task-context.js';
 import { taskError, toTaskError } from '../../model/task-error.js';
+import { threadCpuMs } from './thread-cpu.js';
 import { WORKER_EVENT_TAG, type WorkerAnswer, type WorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
 type Handler = (input: unknown, ctx: TaskContext) => unknown;
@@ -98,8 +99,19 @@ function awaitAnswer(name: string, reqId: string): Promise<void> {
   return new Promise((resolve, reject) => pending.set(reqId, { resolve, reject }));
 }
 
-/** Piscina calls this once per task. */
+/**
+ * Piscina calls this once per task (one at a time per thread), so the CPU time the
+ * thread used meanwhile is the task's: loading its module the first time included.
+ */
 export default async function runTask(task: WorkerTask): Promise<WorkerReply> {
+  const start = threadCpuMs();
+  const reply = await runHandler(task);
+  const end = threadCpuMs();
+  if (start === undefined || end === undefined) return reply;
+  return { ...reply, cpuMs: Math.round((end - start) * 10) / 10 };
+}
+
+async function runHandler(task: WorkerTask): Promise<WorkerReply> {
   const loaded = await loadHandler(task);
   if (typeof loaded !== 'function') return loaded;
   let sent = 0;

@@ -174,6 +174,7 @@ export class WorkerExecutor implements Executor {
 
   #finish(taskId: string, active: ActiveAttempt, reply: WorkerReply): void {
     this.#forget(taskId, active);
+    if (reply.cpuMs !== undefined) active.sink.resourcesUsed?.({ cpuMs: reply.cpuMs });
     if (reply.kind === 'ok') active.sink.succeeded(reply.value);
     else active.sink.failed(reply.error);
   }

@@ -31,10 +31,12 @@ export interface WorkerAnswer {
  * What the worker entry returns. `sent` counts the events it posted for this
  * attempt: they travel on another port than the reply, so the main thread waits
  * until it has seen that many before it settles the attempt and no log line is lost.
+ * `cpuMs` is the CPU time of the thread while it ran the task, where the OS tells it
+ * (see threadCpuMs).
  */
 export type WorkerReply =
-  | { readonly kind: 'ok'; readonly value: unknown; readonly sent: number }
-  | { readonly kind: 'error'; readonly error: TaskError; readonly sent: number };
+  | { readonly kind: 'ok'; readonly value: unknown; readonly sent: number; readonly cpuMs?: number }
+  | { readonly kind: 'error'; readonly error: TaskError; readonly sent: number; readonly cpuMs?: number };
 
 /** What a worker thread posts while a task runs. */
 export type WorkerEvent =
