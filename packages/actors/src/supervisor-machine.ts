@@ -1,14 +1,16 @@
 import { type ActorRefFrom, assign, enqueueActions, setup, spawnChild } from 'xstate';
 import { executionMachine, type ExecutionInput, type ExecutionOutput } from './execution-machine.js';
 
-/** Restart intensity: at most `maxRestarts` crashes within `withinMs`, else escalate. */
+/**
+ * Restart intensity: at most `maxRestarts` crashes within `withinMs`, else escalate.
+ * Both are required: the machine has no default of its own, so the policy in force
+ * is the owner's (the runtime's `supervision` option and its defaults).
+ */
 export interface SupervisorInput {
   /** Name of this node in the supervision tree. */
   readonly name: string;
-  /** @defaultValue 10 */
-  readonly maxRestarts?: number;
-  /** @defaultValue 60_000 */
-  readonly withinMs?: number;
+  readonly maxRestarts: number;
+  readonly withinMs: number;
 }
 
 /** Context of a supervisor: its counters, read by `supervision()` views. */
@@ -34,6 +36,12 @@ export type SupervisorEvent =
   | { type: 'intensity.exceeded' }
   | { type: `xstate.done.actor.${string}`; output: ExecutionOutput };
 
+/** A number the input must carry (a JavaScript caller may leave it out). */
+export function required(value: number, name: string): number {
+  if (typeof value !== 'number') throw new TypeError(`supervisor input.${name} must be a number; the machine has no default of its own`);
+  return value;
+}
+
 /** Reference to an execution actor spawned by a supervisor. */
 export type ExecutionActorRef = ActorRefFrom<typeof executionMachine>;
 
@@ -56,8 +64,8 @@ export const supervisorMachine = setup({
   id: 'supervisor',
   context: ({ input }) => ({
     name: input.name,
-    maxRestarts: input.maxRestarts ?? 10,
-    withinMs: input.withinMs ?? 60_000,
+    maxRestarts: required(input.maxRestarts, 'maxRestarts'),
+    withinMs: required(input.withinMs, 'withinMs'),
     started: 0,
     restarts: 0,
     recentRestarts: 0,

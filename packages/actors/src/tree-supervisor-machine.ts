@@ -1,4 +1,5 @@
 import { assign, enqueueActions, not, setup } from 'xstate';
+import { required } from './supervisor-machine.js';
 
 /** Which children restart when one fails (OTP's strategies). */
 export type RestartStrategy = 'one-for-one' | 'one-for-all' | 'rest-for-one';
@@ -10,10 +11,9 @@ export interface TreeSupervisorInput {
   readonly children: readonly string[];
   /** @defaultValue 'one-for-one' */
   readonly strategy?: RestartStrategy;
-  /** At most this many restarts within `withinMs`; one more escalates. @defaultValue 3 */
-  readonly maxRestarts?: number;
-  /** @defaultValue 60_000 */
-  readonly withinMs?: number;
+  /** At most this many restarts within `withinMs`; one more escalates. Required: the owner's policy is the only one. */
+  readonly maxRestarts: number;
+  readonly withinMs: number;
 }
 
 /** Context of a tree supervisor. */
@@ -76,8 +76,8 @@ export const treeSupervisorMachine = setup({
     name: input.name,
     children: [...input.children],
     strategy: input.strategy ?? 'one-for-one',
-    maxRestarts: input.maxRestarts ?? 3,
-    withinMs: input.withinMs ?? 60_000,
+    maxRestarts: required(input.maxRestarts, 'maxRestarts'),
+    withinMs: required(input.withinMs, 'withinMs'),
     restarts: Object.fromEntries(input.children.map((child) => [child, 0])),
     recentRestarts: 0,
   }),

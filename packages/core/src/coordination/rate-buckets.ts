@@ -1,8 +1,8 @@
+import type { z } from 'zod';
+import type { rateLimitSchema } from '../model/schemas.js';
+
 /** A bucket's promise: never more than `limit` takes in any window of `intervalMs`. */
-export interface RateLimit {
-  readonly limit: number;
-  readonly intervalMs: number;
-}
+export type RateLimit = Readonly<z.input<typeof rateLimitSchema>>;
 
 interface Bucket {
   readonly limit: number;

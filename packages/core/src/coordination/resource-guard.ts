@@ -1,28 +1,7 @@
 import { cpus } from 'node:os';
+import type { ResourceSample } from './resource-guard-options.js';
 
-/** One reading of the resources the guard watches. */
-export interface ResourceSample {
-  /** CPU busy across the host's cores, percent 0..100. */
-  cpuPercent: number;
-  /** Resident memory of this process, MB. */
-  memoryMb: number;
-}
-
-/** Options of the resource guard. */
-export interface ResourceGuardOptions {
-  /** Above this host CPU percent the guard throttles. @defaultValue no CPU limit */
-  maxCpuPercent?: number;
-  /** Above this process RSS (MB) the guard throttles. @defaultValue no memory limit */
-  maxMemoryMb?: number;
-  /** While throttled, only tasks at or above this priority are admitted. @defaultValue 'high' */
-  protect?: string | number;
-  /** Time between samples. @defaultValue 1_000 */
-  intervalMs?: number;
-  /** Readings must fall this many percent below a limit before recovery starts. @defaultValue 10 */
-  hysteresisPercent?: number;
-  /** Where readings come from; inject one to drive the guard in tests. @defaultValue host CPU and process RSS */
-  sampler?: () => ResourceSample;
-}
+export type { ResourceGuardOptions, ResourceSample } from './resource-guard-options.js';
 
 /** The guard's state after a sample. */
 export type GuardChange = 'throttled' | 'recovered' | 'stepped' | undefined;

@@ -13,22 +13,27 @@ import { describeZodError } from '../model/schemas.js';
  */
 export type EventDropPolicy = 'drop-oldest' | 'block';
 
-/** How one subscription to the runtime's events is delivered: `rt.events(options)`. */
-export interface EventSubscriptionOptions {
-  /** Events kept for a subscriber that is behind; past it the oldest are dropped. @defaultValue 1024 */
-  bufferSize?: number;
-  /** @defaultValue 'drop-oldest' */
-  policy?: EventDropPolicy;
-}
+/** Defaults of an events subscription, the one place they are written. */
+export const EVENT_SUBSCRIPTION_DEFAULTS = Object.freeze({
+  /** Events a subscriber that is behind may have waiting. */
+  bufferSize: 1024,
+  policy: 'drop-oldest' as EventDropPolicy,
+});
+
+const subscriptionOptionsSchema = z.strictObject({
+  bufferSize: z.number().int().min(1).max(1_000_000).default(EVENT_SUBSCRIPTION_DEFAULTS.bufferSize),
+  policy: z.enum(['drop-oldest', 'block']).default(EVENT_SUBSCRIPTION_DEFAULTS.policy),
+});
+
+/**
+ * How one subscription to the runtime's events is delivered: `rt.events(options)`.
+ * - `bufferSize`: events kept for a subscriber that is behind; past it the oldest are dropped (default 1024).
+ * - `policy`: see {@link EventDropPolicy} (default 'drop-oldest').
+ */
+export type EventSubscriptionOptions = z.input<typeof subscriptionOptionsSchema>;
 
 /** The options, checked and with their defaults. */
-export interface ResolvedEventSubscriptionOptions {
-  bufferSize: number;
-  policy: EventDropPolicy;
-}
-
-/** Events a subscriber that is behind may have waiting, by default. */
-export const DEFAULT_EVENT_BUFFER_SIZE = 1024;
+export type ResolvedEventSubscriptionOptions = z.output<typeof subscriptionOptionsSchema>;
 
 /**
  * Share of the thread's busy time a subscriber's callbacks may take. Time the event
@@ -40,18 +45,13 @@ export const SUBSCRIBER_SHARE = 0.25;
 /** Callback time a subscriber may run ahead of its share (a burst), in milliseconds. */
 export const SUBSCRIBER_BURST_MS = 2;
 
-const subscriptionOptionsSchema = z.strictObject({
-  bufferSize: z.number().int().min(1).max(1_000_000).optional(),
-  policy: z.enum(['drop-oldest', 'block']).optional(),
-});
-
 /** Checks `rt.events(options)` and fills in the defaults. */
 export function resolveEventSubscriptionOptions(options: unknown): ResolvedEventSubscriptionOptions {
-  if (options === undefined) return { bufferSize: DEFAULT_EVENT_BUFFER_SIZE, policy: 'drop-oldest' };
+  if (options === undefined) return { ...EVENT_SUBSCRIPTION_DEFAULTS };
   if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options must be an object');
   const parsed = subscriptionOptionsSchema.safeParse(options);
   if (!parsed.success) throw new InvalidOptionsError(describeZodError('options', parsed.error));
-  return { bufferSize: parsed.data.bufferSize ?? DEFAULT_EVENT_BUFFER_SIZE, policy: parsed.data.policy ?? 'drop-oldest' };
+  return parsed.data;
 }
 
 /**

@@ -3,6 +3,31 @@ import { z } from 'zod';
 // One schema per shape, shared by the library, the HTTP host and the MCP tools,
 // so a bad value gets the same answer wherever it comes in.
 
+/** A function, of the type `F` (zod checks only that it is a function). */
+export function fnSchema<F extends (...args: never[]) => unknown>() {
+  return z.custom<F>((value) => typeof value === 'function', { message: 'must be a function' });
+}
+
+/** An object with each of `methods` a function (own or inherited), of the type `T`. */
+export function hasMethods<T extends object>(what: string, methods: readonly string[]) {
+  return z.custom<T>(
+    (v) => typeof v === 'object' && v !== null && methods.every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+    { message: `must be ${what}, an object with the methods ${methods.join(', ')}` },
+  );
+}
+
+/**
+ * A value checked by `schema` but typed as `T`: for shapes that carry functions or
+ * class instances, whose TypeScript type says more than zod can. Each issue of
+ * `schema` is reported as it is (same path, same message).
+ */
+export function shapedAs<T>(schema: z.ZodType) {
+  return z.custom<T>().superRefine((value, ctx) => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  });
+}
+
 /** A priority: a level name (resolved against `priorities`) or a number. */
 export const prioritySchema = z.union([
   z.string().min(1),
@@ -65,11 +90,8 @@ export const definitionDefaultsSchema = z.object({
   concurrency: z.number().int().min(1).max(100_000).optional(),
 });
 
-const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', {
-  message: 'must be a function',
-});
-
-const resourceLimitsSchema = z.strictObject({
+/** V8 limits of a worker thread; a thread past them crashes its own attempt only. */
+export const resourceLimitsSchema = z.strictObject({
   maxOldGenerationSizeMb: z.number().positive().optional(),
   maxYoungGenerationSizeMb: z.number().positive().optional(),
   codeRangeSizeMb: z.number().positive().optional(),
@@ -84,7 +106,7 @@ export const workerDefinitionSchema = definitionDefaultsSchema.extend({
 }).strict();
 
 /** An inline definition: a handler run on the main thread. */
-export const inlineDefinitionSchema = definitionDefaultsSchema.extend({ handler: fn }).strict();
+export const inlineDefinitionSchema = definitionDefaultsSchema.extend({ handler: fnSchema() }).strict();
 
 /** Worker-pool options. */
 export const workersOptionsSchema = z.strictObject({
@@ -94,73 +116,23 @@ export const workersOptionsSchema = z.strictObject({
   resourceLimits: resourceLimitsSchema.optional(),
 });
 
-/** An object with each of `methods` a function (own or inherited). */
-function hasMethods(what: string, methods: readonly string[]) {
-  return z.custom<object>(
-    (v) => typeof v === 'object' && v !== null && methods.every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
-    { message: `must be ${what}, an object with the methods ${methods.join(', ')}` },
-  );
-}
+/** A bucket's promise: never more than `limit` takes in any window of `intervalMs`. */
+export const rateLimitSchema = z.strictObject({ limit: z.number().int().min(1).max(1_000_000), intervalMs: z.number().int().min(1) });
 
-/** Validated shape of the runtime options (objects such as clocks and executors are checked loosely). */
-export const runtimeOptionsSchema = z.strictObject({
-  dataDir: z.string().min(1).optional(),
-  durability: z.enum(['batched', 'strict']).optional(),
-  concurrency: z.number().int().min(1).max(100_000).optional(),
-  maxQueue: z.number().int().min(1).optional(),
-  maxPayloadBytes: z.number().int().min(1).optional(),
-  maxOutputBytes: z.number().int().min(1_024).optional(),
-  workers: workersOptionsSchema.optional(),
-  priorities: z.record(z.string().min(1), z.number().finite()).optional(),
-  agingMs: z.number().int().min(0).optional(),
-  reports: z.strictObject({ every: z.enum(['daily', 'weekly']), dir: z.string().min(1) }).optional(),
-  webhooks: z
-    .strictObject({
-      maxAttempts: z.number().int().min(1).max(100).optional(),
-      delayMs: z.number().int().min(0).optional(),
-      maxDelayMs: z.number().int().min(0).optional(),
-      timeoutMs: z.number().int().min(1).optional(),
-      allowPrivateNetworks: z.boolean().optional(),
-      resolve: fn.optional(),
-    })
-    .optional(),
-  rateLimits: z
-    .record(z.string().min(1), z.strictObject({ limit: z.number().int().min(1).max(1_000_000), intervalMs: z.number().int().min(1) }))
-    .optional(),
-  resourceGuard: z
-    .strictObject({
-      maxCpuPercent: z.number().positive().max(100).optional(),
-      maxMemoryMb: z.number().positive().optional(),
-      protect: prioritySchema.optional(),
-      intervalMs: z.number().int().min(10).optional(),
-      hysteresisPercent: z.number().min(0).max(90).optional(),
-      sampler: fn.optional(),
-    })
-    .optional(),
-  snapshotEvery: z.number().int().min(1).optional(),
-  retention: z
-    .strictObject({
-      completedMs: z.number().int().min(0).optional(),
-      failedMs: z.number().int().min(0).optional(),
-    })
-    .optional(),
-  supervision: supervisionSchema.optional(),
-  recovery: z
-    .strictObject({
-      interruptionSpendsRetry: z.boolean().optional(),
-      maxInterruptions: z.number().int().min(0).max(1_000).optional(),
-      onCorruption: z.enum(['refuse', 'salvage']).optional(),
-    })
-    .optional(),
-  defaultPriority: prioritySchema.optional(),
-  tasks: z.record(z.string().min(1), z.record(z.string(), z.unknown())).optional(),
-  executors: z.array(z.object({ kind: z.string().min(1), execute: fn, close: fn, validate: fn.optional(), restart: fn.optional() }).passthrough()).optional(),
-  // Objects passed in are checked for the methods the runtime calls, so a wrong one is refused here, not later as a TypeError.
-  store: hasMethods('a LogStore', ['append', 'read', 'saveSnapshot', 'loadSnapshot', 'dropBelow', 'appendBlob', 'readBlobs', 'closeBlob', 'dropBlobs', 'flush', 'close']).optional(),
-  clock: hasMethods('a Clock', ['now', 'setTimeout', 'clearTimeout']).optional(),
-  idGenerator: fn.optional(),
-  random: fn.optional(),
-  logger: hasMethods('a logger', ['warn', 'error']).optional(),
+/** When reports are written, and where. */
+export const reportsOptionsSchema = z.strictObject({ every: z.enum(['daily', 'weekly']), dir: z.string().min(1) });
+
+/** How long ended tasks are kept before compaction forgets them. */
+export const retentionSchema = z.strictObject({
+  completedMs: z.number().int().min(0).optional(),
+  failedMs: z.number().int().min(0).optional(),
+});
+
+/** What recovery does with interrupted attempts and a damaged journal. */
+export const recoverySchema = z.strictObject({
+  interruptionSpendsRetry: z.boolean().optional(),
+  maxInterruptions: z.number().int().min(0).max(1_000).optional(),
+  onCorruption: z.enum(['refuse', 'salvage']).optional(),
 });
 
 /** Turns a zod failure into one line that starts with the option path. */

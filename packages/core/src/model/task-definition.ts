@@ -4,47 +4,45 @@ import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../scheduling/ba
 import { InvalidOptionsError } from './errors.js';
 import { resolvePriority } from '../scheduling/priorities.js';
 import type { WorkersOptions } from '../executors/worker/worker-options.js';
-import { definitionDefaultsSchema, describeZodError, inlineDefinitionSchema, workerDefinitionSchema } from './schemas.js';
+import type { z } from 'zod';
+import {
+  definitionDefaultsSchema,
+  describeZodError,
+  inlineDefinitionSchema,
+  workerDefinitionSchema,
+  type retriesSchema,
+} from './schemas.js';
 import type { TaskHandler } from './task-context.js';
 
-/** Retry options as users write them. */
-export interface RetryOptions {
-  /** Retries after the first try; 0 never retries. @defaultValue 0 */
-  attempts?: number;
-  /** @defaultValue 'exponential' */
-  backoff?: 'fixed' | 'exponential';
-  /** First delay. @defaultValue 1_000 */
-  delayMs?: number;
-  /** Cap of any delay. @defaultValue 60_000 */
-  maxDelayMs?: number;
-  /** Spread delays randomly over [delay/2, delay]. @defaultValue true */
-  jitter?: boolean;
-}
+/**
+ * Retry options as users write them (defaults in `DEFAULT_RETRY_POLICY`):
+ * - `attempts`: retries after the first try; 0 never retries (default 0).
+ * - `backoff`: 'fixed' or 'exponential' (default 'exponential').
+ * - `delayMs`: first delay (default 1_000).
+ * - `maxDelayMs`: cap of any delay (default 60_000).
+ * - `jitter`: spread delays randomly over [delay/2, delay] (default true).
+ */
+export type RetryOptions = z.input<typeof retriesSchema>;
 
-/** Defaults a definition may carry for its tasks. */
-export interface DefinitionDefaults {
-  priority?: string | number;
-  timeoutMs?: number;
-  retries?: RetryOptions;
-  /** At most this many tasks of this type run at once. @defaultValue no limit beyond the runtime's */
-  concurrency?: number;
-  /** Locks every task of this type takes (a submission's own `locks` replace them). */
-  locks?: Array<string | { name: string; mode?: 'exclusive' | 'shared' }>;
-  lockTimeoutMs?: number;
-  /** Bucket every task of this type takes a token from (a submission's own replaces it). */
-  rateLimit?: string;
-  /** Crash intensity and quarantine of this type. @defaultValue the runtime's `supervision` */
-  supervision?: { maxRestarts?: number; withinMs?: number; quarantineMs?: number };
-}
+/**
+ * Defaults a definition may carry for its tasks (`priority`, `timeoutMs`, `retries`,
+ * `locks`, `lockTimeoutMs`, `rateLimit`, as in `SubmitOptions`; a submission's own
+ * replace them), and of the type itself:
+ * - `concurrency`: at most this many tasks of this type run at once (default: no limit
+ *   beyond the runtime's).
+ * - `supervision`: crash intensity and quarantine of this type, `{ maxRestarts, withinMs,
+ *   quarantineMs }` (default: the runtime's `supervision`).
+ */
+export type DefinitionDefaults = z.input<typeof definitionDefaultsSchema>;
 
-/** A task type run in a worker thread: `module`'s export `export` is the handler. */
-export interface WorkerTaskDefinition extends DefinitionDefaults {
-  module: URL | string;
-  /** @defaultValue 'default' */
-  export?: string;
-  /** V8 limits of the threads running this type (they get a pool of their own). @defaultValue the runtime's `workers.resourceLimits` */
-  resourceLimits?: WorkersOptions['resourceLimits'];
-}
+/**
+ * A task type run in a worker thread: `module`'s export `export` is the handler.
+ * - `module`: a URL, or an absolute path, of the module.
+ * - `export`: the name of the handler's export (default 'default').
+ * - `resourceLimits`: V8 limits of the threads running this type (they get a pool of
+ *   their own) (default: the runtime's `workers.resourceLimits`).
+ */
+export type WorkerTaskDefinition = z.input<typeof workerDefinitionSchema>;
 
 /** A task type run on the main thread. */
 export interface InlineTaskDefinition<I = any, O = unknown> extends DefinitionDefaults {
@@ -84,6 +82,16 @@ export interface ResolvedDefinition {
   /** The definition as given, for executors from outside core. */
   readonly source: TaskDefinition;
 }
+
+/** Defaults of a definition's own fields (its retry policy's are `DEFAULT_RETRY_POLICY`). */
+export const DEFINITION_DEFAULTS = Object.freeze({
+  /** No deadline. */
+  timeoutMs: 0,
+  /** No limit beyond the runtime's `concurrency`. */
+  concurrency: Infinity,
+  /** The export of a worker module that is the handler. */
+  export: 'default',
+});
 
 /** Picks the executor kind of a definition from the field that names its work. */
 export function kindOf(definition: object): string {
@@ -149,14 +157,14 @@ export function resolveDefinition(
     type,
     kind,
     priority: definition.priority === undefined ? undefined : resolvePriority(definition.priority, priorities, `${path}.priority`),
-    timeoutMs: definition.timeoutMs ?? 0,
+    timeoutMs: definition.timeoutMs ?? DEFINITION_DEFAULTS.timeoutMs,
     retries: resolveRetryPolicy(definition.retries),
-    concurrency: definition.concurrency ?? Infinity,
+    concurrency: definition.concurrency ?? DEFINITION_DEFAULTS.concurrency,
     locks: definition.locks,
     lockTimeoutMs: definition.lockTimeoutMs,
     rateLimit: definition.rateLimit,
     moduleUrl: kind === 'worker' ? moduleUrlOf(worker.module, path) : undefined,
-    exportName: kind === 'worker' ? worker.export ?? 'default' : undefined,
+    exportName: kind === 'worker' ? worker.export ?? DEFINITION_DEFAULTS.export : undefined,
     resourceLimits: kind === 'worker' ? worker.resourceLimits : undefined,
     handler: kind === 'inline' ? (definition as InlineTaskDefinition).handler : undefined,
     source: definition,

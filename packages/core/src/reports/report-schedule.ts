@@ -3,14 +3,15 @@ import { join, resolve } from 'node:path';
 import type { Clock } from '../time/clock.js';
 import type { Logger } from '../model/logger.js';
 import type { SummaryReport } from './summary-report.js';
+import type { z } from 'zod';
+import type { reportsOptionsSchema } from '../model/schemas.js';
 
-/** When reports are written, and where. */
-export interface ReportsOptions {
-  /** 'daily' at 00:00 UTC, 'weekly' on Mondays at 00:00 UTC. */
-  every: 'daily' | 'weekly';
-  /** Directory the reports go to, as `steward-report-<date>.md` and `.json`. */
-  dir: string;
-}
+/**
+ * When reports are written, and where:
+ * - `every`: 'daily' at 00:00 UTC, 'weekly' on Mondays at 00:00 UTC.
+ * - `dir`: directory the reports go to, as `steward-report-<date>.md` and `.json`.
+ */
+export type ReportsOptions = z.input<typeof reportsOptionsSchema>;
 
 const DAY = 86_400_000;
 

@@ -8,16 +8,25 @@ import {
 import { createActor, type Actor } from 'xstate';
 import type { Clock } from '../time/clock.js';
 import type { Logger } from '../model/logger.js';
+import type { z } from 'zod';
+import type { supervisionSchema } from '../model/schemas.js';
 
-/** Restart intensity of a task type, and how long it rests once quarantined. */
-export interface SupervisionPolicy {
-  /** Crashed executions allowed within `withinMs`; one more quarantines the type. @defaultValue 5 */
-  maxRestarts: number;
-  /** @defaultValue 60_000 */
-  withinMs: number;
-  /** How long a quarantined type's tasks wait before it may run again. @defaultValue 60_000 */
-  quarantineMs: number;
-}
+/**
+ * Restart intensity of a task type, and how long it rests once quarantined (the
+ * shape of the `supervision` option, every field filled in):
+ * - `maxRestarts`: crashed executions allowed within `withinMs`; one more quarantines the type.
+ * - `withinMs`: the window of the intensity.
+ * - `quarantineMs`: how long a quarantined type's tasks wait before it may run again.
+ *
+ * Defaults: `RUNTIME_DEFAULTS.supervision` ({ maxRestarts: 5, withinMs: 60_000, quarantineMs: 60_000 }).
+ */
+export type SupervisionPolicy = Required<z.output<typeof supervisionSchema>>;
+
+/**
+ * Intensity of the service, executor and root supervisors: past 3 restarts within
+ * a minute they give up and escalate. The machines have no default of their own.
+ */
+export const SERVICE_SUPERVISION_DEFAULTS = Object.freeze({ maxRestarts: 3, withinMs: 60_000 });
 
 /** One node of `rt.supervision()`. */
 export interface SupervisionNode {
@@ -102,7 +111,7 @@ export class Supervision {
             },
           },
         }),
-        { input: { name, children, strategy, maxRestarts: 3, withinMs: 60_000 }, clock: this.#clock },
+        { input: { name, children, strategy, ...SERVICE_SUPERVISION_DEFAULTS }, clock: this.#clock },
       );
     this.#services = tree('services', SERVICES, 'rest-for-one', (child) => this.#hooks.restartService(child), () => this.#root.send({ type: 'child.failed', child: 'services' }));
     this.#executors = tree('executors', options.executorKinds, 'one-for-one', (kind) => this.#hooks.restartExecutor(kind), () => this.#root.send({ type: 'child.failed', child: 'executors' }));

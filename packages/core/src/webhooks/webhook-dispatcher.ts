@@ -6,7 +6,7 @@ import type { Clock } from '../time/clock.js';
 import type { RuntimeEvent } from '../events/events.js';
 import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
 import type { Logger } from '../model/logger.js';
-import type { WebhookOptions } from './webhook-options.js';
+import { WEBHOOK_DEFAULTS, type WebhookOptions, type WebhookResolver } from './webhook-options.js';
 import type { TaskTable, WebhookDelivery } from '../journal/reducer.js';
 import { blockedReason } from './address-guard.js';
 import { signWebhook } from './webhook-signature.js';
@@ -38,18 +38,18 @@ export interface WebhookHost {
 export class WebhookDispatcher {
   readonly #host: WebhookHost;
   readonly #options: Required<Omit<WebhookOptions, 'resolve'>>;
-  readonly #resolve: (host: string) => Promise<Array<{ address: string; family: number }>>;
+  readonly #resolve: WebhookResolver;
   readonly #timers = new Map<string, unknown>();
   readonly #inFlight = new Set<{ destroy(): void }>();
 
   constructor(host: WebhookHost, options: WebhookOptions = {}) {
     this.#host = host;
     this.#options = {
-      maxAttempts: options.maxAttempts ?? 8,
-      delayMs: options.delayMs ?? 1_000,
-      maxDelayMs: options.maxDelayMs ?? 600_000,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+      maxAttempts: options.maxAttempts ?? WEBHOOK_DEFAULTS.maxAttempts,
+      delayMs: options.delayMs ?? WEBHOOK_DEFAULTS.delayMs,
+      maxDelayMs: options.maxDelayMs ?? WEBHOOK_DEFAULTS.maxDelayMs,
+      timeoutMs: options.timeoutMs ?? WEBHOOK_DEFAULTS.timeoutMs,
+      allowPrivateNetworks: options.allowPrivateNetworks ?? WEBHOOK_DEFAULTS.allowPrivateNetworks,
     };
     this.#resolve = options.resolve ?? ((host) => dnsLookup(host, { all: true, verbatim: true }));
   }

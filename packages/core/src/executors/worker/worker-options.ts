@@ -1,16 +1,13 @@
-/** Options of the worker-thread pool. */
-export interface WorkersOptions {
-  /** Threads kept alive when idle. @defaultValue 1 */
-  minThreads?: number;
-  /** Upper bound of threads. @defaultValue the runtime's `concurrency` */
-  maxThreads?: number;
-  /** An idle thread above `minThreads` ends after this long. @defaultValue 30_000 */
-  idleTimeoutMs?: number;
-  /** V8 limits of each thread; a thread past them crashes its own attempt only. */
-  resourceLimits?: {
-    maxOldGenerationSizeMb?: number;
-    maxYoungGenerationSizeMb?: number;
-    codeRangeSizeMb?: number;
-    stackSizeMb?: number;
-  };
-}
+import type { z } from 'zod';
+import type { workersOptionsSchema } from '../../model/schemas.js';
+
+/**
+ * Options of the worker-thread pool (defaults in `RUNTIME_DEFAULTS`):
+ * - `minThreads`: threads kept alive when idle (default 1).
+ * - `maxThreads`: upper bound of threads (default: the runtime's `concurrency`).
+ * - `idleTimeoutMs`: an idle thread above `minThreads` ends after this long (default 30_000).
+ * - `resourceLimits`: V8 limits of each thread (`maxOldGenerationSizeMb`,
+ *   `maxYoungGenerationSizeMb`, `codeRangeSizeMb`, `stackSizeMb`); a thread past them
+ *   crashes its own attempt only.
+ */
+export type WorkersOptions = z.input<typeof workersOptionsSchema>;
