@@ -78,8 +78,8 @@ describe('per-task figures', () => {
       const row = report.byType.find((t) => t.type === 'timed');
       assert.equal(row?.avgMs, 300);
       assert.equal(row?.p50Ms, 200);
-      assert.match(report.toMarkdown(), /\| type \| ended \| success \| avg \| p50 \| p95 \|/);
-      assert.match(report.toMarkdown(), /\| timed \| 3 \| 100% \| 300 ms \| 200 ms \| 600 ms \|/);
+      assert.match(report.toMarkdown(), /\| type \| ended \| success \| p50 \| p95 \| avg \| retries \| timeouts \| crashes \|\n/);
+      assert.match(report.toMarkdown(), /\| timed \| 3 \| 100% \| 200 ms \| 600 ms \| 300 ms \| 0 \| 0 \| 0 \|\n/);
     });
   });
 

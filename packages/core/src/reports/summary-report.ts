@@ -181,11 +181,17 @@ function toMarkdown(r: Omit<SummaryReport, 'toMarkdown'>): string {
   }
   const parts = [`${t.completed} completed`, t.failed > 0 ? `${t.failed} failed` : '', t.timedOut > 0 ? `${t.timedOut} timed out` : '', t.cancelled > 0 ? `${t.cancelled} cancelled` : ''].filter(Boolean);
   lines.push(`**${t.ended} tasks ended: ${parts.join(', ')}. Success rate ${t.successRate}%.** ${t.retries} retries, ${t.crashes} crashes; ${t.stillRunning} still running, ${t.queued} waiting.`, '');
-  lines.push('| type | ended | success | avg | p50 | p95 | retries | timeouts | crashes | cpu | peak memory |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  // CPU and memory columns only when some type's executor measured them.
+  const measured = r.byType.some((s) => s.resources !== undefined);
+  lines.push(
+    `| type | ended | success | p50 | p95 | avg | retries | timeouts | crashes |${measured ? ' cpu | peak memory |' : ''}`,
+    `|---|--:|--:|--:|--:|--:|--:|--:|--:|${measured ? '--:|--:|' : ''}`,
+  );
   for (const s of r.byType) {
     const cpu = s.resources === undefined ? '' : duration(s.resources.cpuMs);
     const memory = s.resources?.maxRssMb === undefined ? '' : `${round(s.resources.maxRssMb)} MB`;
-    lines.push(`| ${s.type} | ${s.ended} | ${s.successRate}% | ${duration(s.avgMs)} | ${duration(s.p50Ms)} | ${duration(s.p95Ms)} | ${s.retries} | ${s.timedOut} | ${s.crashes} | ${cpu} | ${memory} |`);
+    const row = `| ${s.type} | ${s.ended} | ${s.successRate}% | ${duration(s.p50Ms)} | ${duration(s.p95Ms)} | ${duration(s.avgMs)} | ${s.retries} | ${s.timedOut} | ${s.crashes} |`;
+    lines.push(measured ? `${row} ${cpu} | ${memory} |` : row);
   }
   lines.push('');
   if (r.topFailures.length > 0) {
