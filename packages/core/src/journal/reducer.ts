@@ -219,7 +219,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       task.progress = undefined;
       task.cancelReason = undefined;
       // Its dependencies are looked at again: a task failed by one waits for it anew.
-      waitForDependencies(table, task, record.at);
+      waitForDependencies(table, task, record.at, true);
       break;
   }
   return task;
@@ -248,9 +248,12 @@ function dependencyError(dependency: TaskRecord): ReturnType<typeof taskError> {
  * Puts a new (or retried) task where its dependencies say: queued when all have
  * completed (or it runs whatever they did), failed when one failed and it does not,
  * else waiting, registered with each dependency still to end. A dependency the
- * table no longer knows (retention dropped it) counts as completed.
+ * table no longer knows (retention dropped it) counts as completed. A retried task
+ * may still be listed with a dependency from before it ended (it was cancelled while
+ * it waited): it is not listed twice, or that dependency's end would count twice and
+ * the task would run before its other dependencies have ended.
  */
-function waitForDependencies(table: TaskTable, task: TaskRecord, at: number): void {
+function waitForDependencies(table: TaskTable, task: TaskRecord, at: number, retried = false): void {
   let pending = 0;
   for (const id of task.dependsOn) {
     const dependency = table.tasks.get(id);
@@ -267,7 +270,7 @@ function waitForDependencies(table: TaskTable, task: TaskRecord, at: number): vo
     pending++;
     const list = table.dependents.get(id);
     if (list === undefined) table.dependents.set(id, [task.id]);
-    else list.push(task.id);
+    else if (!retried || !list.includes(task.id)) list.push(task.id);
   }
   task.pendingDeps = pending;
   if (pending === 0) {

@@ -16,6 +16,13 @@ export interface TableSnapshot {
   tasks: SnapshotTask[];
   workflows?: Array<Omit<WorkflowRecord, 'taskIds'> & { taskIds: Array<[string, string]> }>;
   deliveries?: WebhookDelivery[];
+  /**
+   * The waiting tasks listed with each dependency they still count. Not always every
+   * dependency still to end: a task that runs whatever its dependencies do has counted
+   * one that failed, and does not count it again if that one is retried. Absent from
+   * older snapshots, which rebuild the lists from the dependencies still to end.
+   */
+  dependents?: Array<[string, string[]]>;
 }
 
 /**
@@ -35,7 +42,12 @@ export function snapshotOf(table: TaskTable): TableSnapshot {
     taskIds: [...w.taskIds.entries()],
   }));
   const deliveries = [...table.deliveries.values()].map((d) => ({ ...d, attempts: [...d.attempts] }));
-  return { v: SNAPSHOT_VERSION, nextOrder: table.nextOrder, tasks, workflows, deliveries };
+  const dependents: Array<[string, string[]]> = [];
+  for (const [id, ids] of table.dependents) {
+    const waiting = ids.filter((t) => table.tasks.get(t)?.status === 'waiting');
+    if (waiting.length > 0) dependents.push([id, waiting]);
+  }
+  return { v: SNAPSHOT_VERSION, nextOrder: table.nextOrder, tasks, workflows, deliveries, dependents };
 }
 
 /** Loads a snapshot into an empty table. */
@@ -90,10 +102,14 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
     table.tasks.set(task.id, task);
     if (task.idempotencyKey !== undefined && task.idempotencyKey !== null) table.byIdempotencyKey.set(task.idempotencyKey, task.id);
   }
-  // The dependency index is derived state: rebuilt from the waiting tasks.
+  for (const task of table.tasks.values()) if (task.status === 'waiting') table.waiting++;
+  if (Array.isArray(snapshot.dependents)) {
+    for (const [id, ids] of snapshot.dependents) table.dependents.set(id, [...ids]);
+    return;
+  }
+  // An older snapshot: the dependency index is rebuilt from the waiting tasks.
   for (const task of table.tasks.values()) {
     if (task.status !== 'waiting') continue;
-    table.waiting++;
     for (const id of task.dependsOn) {
       const dependency = table.tasks.get(id);
       if (dependency === undefined || dependency.status === 'completed' || dependency.status === 'failed' || dependency.status === 'cancelled' || dependency.status === 'timed_out') continue;
