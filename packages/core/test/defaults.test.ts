@@ -10,6 +10,7 @@ import { WEBHOOK_DEFAULTS } from '../src/webhooks/webhook-options.js';
 import { RESOURCE_GUARD_DEFAULTS } from '../src/coordination/resource-guard-options.js';
 import { EVENT_SUBSCRIPTION_DEFAULTS, resolveEventSubscriptionOptions } from '../src/events/event-delivery.js';
 import { SERVICE_SUPERVISION_DEFAULTS } from '../src/supervision/supervision.js';
+import { DEFINITION_DEFAULTS } from '../src/model/task-definition.js';
 
 /** Every object reachable from `value` is frozen. */
 function assertDeepFrozen(value: unknown, path: string): void {
@@ -31,7 +32,7 @@ function ownDefault(start: () => { getSnapshot(): { context: { maxRestarts: numb
 
 describe('defaults', () => {
   it('keeps each concept\'s defaults in one frozen object', () => {
-    const objects = { RUNTIME_DEFAULTS, DEFAULT_PRIORITIES, DEFAULT_RETRY_POLICY, WEBHOOK_DEFAULTS, RESOURCE_GUARD_DEFAULTS, EVENT_SUBSCRIPTION_DEFAULTS, SERVICE_SUPERVISION_DEFAULTS };
+    const objects = { RUNTIME_DEFAULTS, DEFAULT_PRIORITIES, DEFAULT_RETRY_POLICY, WEBHOOK_DEFAULTS, RESOURCE_GUARD_DEFAULTS, EVENT_SUBSCRIPTION_DEFAULTS, SERVICE_SUPERVISION_DEFAULTS, DEFINITION_DEFAULTS };
     for (const [name, value] of Object.entries(objects)) assertDeepFrozen(value, name);
   });
 

@@ -1,31 +1,24 @@
 import type { TaskError } from '../model/task-error.js';
-import type { SubmitOptions } from '../model/submit-options.js';
+import type { z } from 'zod';
+import type { workflowPhaseSchema, workflowSpecSchema, workflowTaskSchema } from '../model/schemas.js';
 
-/** A task of a workflow: its id within the workflow, its type, input and options. */
-export interface WorkflowTaskInput {
-  id: string;
-  type: string;
-  input?: unknown;
-  /** Submission options (`dependsOn` is the workflow's to set: it comes from the phases). */
-  options?: Omit<SubmitOptions, 'dependsOn'>;
-}
+/**
+ * A task of a workflow: its id within the workflow, its type, input and options
+ * (submission options; `dependsOn` is the workflow's to set: it comes from the phases).
+ */
+export type WorkflowTaskInput = z.input<typeof workflowTaskSchema>;
 
-/** A phase: tasks that run in parallel once every phase it depends on has completed. */
-export interface WorkflowPhaseInput {
-  id: string;
-  /** Phases (added before this one) that must complete first. */
-  dependsOn?: string[];
-  tasks?: WorkflowTaskInput[];
-}
+/**
+ * A phase: tasks that run in parallel once every phase it depends on has completed.
+ * - `dependsOn`: phases (added before this one) that must complete first.
+ */
+export type WorkflowPhaseInput = z.input<typeof workflowPhaseSchema>;
 
-/** A whole workflow, for `rt.workflow()`. */
-export interface WorkflowSpec {
-  name: string;
-  metadata?: Record<string, unknown>;
-  /** POST the workflow's outcome here when it ends, signed with `secret`. */
-  webhook?: { url: string; secret: string };
-  phases: WorkflowPhaseInput[];
-}
+/**
+ * A whole workflow, for `rt.workflow()`: its `name`, `metadata`, `phases`, and a
+ * `webhook` to POST the workflow's outcome to when it ends, signed with `secret`.
+ */
+export type WorkflowSpec = z.input<typeof workflowSpecSchema>;
 
 /** Where a workflow is. */
 export type WorkflowState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';

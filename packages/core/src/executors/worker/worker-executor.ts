@@ -4,6 +4,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ExecutionRequest, ExecutionSink, Executor } from '../executor.js';
 import type { WorkersOptions } from './worker-options.js';
+import { DEFINITION_DEFAULTS } from '../../model/task-definition.js';
 
 /** The pool's options, resolved. */
 export type WorkerPoolOptions = Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> & Pick<WorkersOptions, 'resourceLimits'>;
@@ -109,7 +110,7 @@ export class WorkerExecutor implements Executor {
       taskId: request.taskId,
       attempt: request.attempt,
       moduleUrl: definition.moduleUrl as string,
-      exportName: definition.exportName ?? 'default',
+      exportName: definition.exportName ?? DEFINITION_DEFAULTS.export,
       input: request.input,
       dependencies: request.dependencies,
       steps: request.steps,
