@@ -14,6 +14,7 @@ import { CommandAllowList } from './command-allow.js';
 import { LineSplitter } from './line-splitter.js';
 import { processDefinitionSchema, type ProcessTaskDefinition } from './process-definition.js';
 import { ProcessOrphanReaper } from './orphan-reaper.js';
+import { GroupSampler } from './group-usage.js';
 import { describeGroup, signalGroup } from './process-group.js';
 import { TailBuffer } from './tail-buffer.js';
 import { checkWorkingDirectory } from './working-directory.js';
@@ -32,6 +33,12 @@ export interface ProcessExecutorOptions {
   killGraceMs?: number;
   /** Characters kept of each stream for the result's tails. @defaultValue 16_384 */
   tailChars?: number;
+  /**
+   * How often a running command's process group is read from /proc for its
+   * `resources` (CPU time, peak memory); see GroupUsage for what a reading sees.
+   * @defaultValue 1_000
+   */
+  sampleIntervalMs?: number;
 }
 
 /** What a process task returns. */
@@ -95,6 +102,7 @@ export class ProcessExecutor implements Executor {
   readonly #tailChars: number;
   readonly #running = new Set<Running>();
   readonly #pendingKills = new Set<PendingKill>();
+  readonly #sampler: GroupSampler;
 
   constructor(options: ProcessExecutorOptions = {}) {
     if (options.killGraceMs !== undefined && (!Number.isInteger(options.killGraceMs) || options.killGraceMs < 0)) {
@@ -104,6 +112,10 @@ export class ProcessExecutor implements Executor {
     this.#allow = options.allow === undefined ? undefined : new CommandAllowList(options.allow);
     this.#killGraceMs = options.killGraceMs ?? 5_000;
     this.#tailChars = options.tailChars ?? 16_384;
+    if (options.sampleIntervalMs !== undefined && (!Number.isInteger(options.sampleIntervalMs) || options.sampleIntervalMs <= 0)) {
+      throw new InvalidOptionsError('options.sampleIntervalMs must be a positive integer');
+    }
+    this.#sampler = new GroupSampler(options.sampleIntervalMs ?? 1_000);
   }
 
   /** Processes alive now (leaders of their groups). */
@@ -171,6 +183,7 @@ export class ProcessExecutor implements Executor {
     // (spawn returns after the child's exec, so it already leads its own group.)
     const group = child.pid === undefined ? undefined : describeGroup(child.pid, grace);
     if (group !== undefined) sink.processStarted(group);
+    const usage = group === undefined ? undefined : this.#sampler.watch(group.pid, group.pgid, group.startTime);
     const stdoutTail = new TailBuffer(this.#tailChars);
     const stderrTail = new TailBuffer(this.#tailChars);
     const stdout = new LineSplitter((line) => {
@@ -213,6 +226,8 @@ export class ProcessExecutor implements Executor {
     // The leader is gone: stop what it left in its group, so 'close' (which waits
     // for every holder of the pipes) does come.
     child.on('exit', () => {
+      // The leader is reaped already; what is left of its group is read once more.
+      usage?.sample();
       unpace();
       if (child.pid !== undefined && signalGroup(child.pid, 0)) this.#stopGroup(running, grace);
     });
@@ -221,7 +236,10 @@ export class ProcessExecutor implements Executor {
       stderr.end();
       request.signal.removeEventListener('abort', stop);
       this.#forget(running);
+      if (usage !== undefined) this.#sampler.forget(usage);
       if (request.signal.aborted) return; // the attempt already ended as timed out or cancelled
+      const used = usage?.usage;
+      if (used !== undefined) sink.resourcesUsed?.(used);
       if (spawnError !== undefined) {
         const code = (spawnError as NodeJS.ErrnoException).code;
         sink.failed(taskError('STEWARD_PROCESS_SPAWN', `could not start "${command}": ${spawnError.message}`, code !== 'ENOENT' && code !== 'EACCES'));
@@ -260,6 +278,7 @@ export class ProcessExecutor implements Executor {
       signalGroup(pending.pid, 'SIGKILL');
     }
     this.#pendingKills.clear();
+    this.#sampler.close();
   }
 
   /** SIGTERM to the group now, SIGKILL after `grace` (at once when it is 0). */
