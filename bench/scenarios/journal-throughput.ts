@@ -1,5 +1,5 @@
 import { encode } from '@msgpack/msgpack';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,7 @@ async function stewardRate(dir: string, tasks: number, threads: number, durabili
 
 /** The floor: the same number of records of the same shape, encoded and written in batches, nothing else. */
 async function bareRate(dir: string, tasks: number, sync: boolean): Promise<number> {
-  const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
   await db.open();
   try {
     const start = performance.now();

@@ -1,5 +1,5 @@
 import { decode } from '@msgpack/msgpack';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ const CONTENDERS: readonly Contender[] = [
     config: 'bare iterate+decode',
     async measure(dataDir) {
       const start = performance.now();
-      const db = new ClassicLevel<string, Uint8Array>(join(dataDir, 'journal'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      const db = new Level<string, Uint8Array>(join(dataDir, 'journal'), { keyEncoding: 'utf8', valueEncoding: 'view' });
       await db.open();
       let n = 0;
       for await (const [, value] of db.iterator({ gte: 'r!', lt: 'r!~' })) if (decode(value) !== undefined) n++;

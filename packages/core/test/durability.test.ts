@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { LevelLogStore } from '@steward/store';
 import { createRuntime, isStewardError, type RuntimeOptions } from '../src/index.js';
 import { ManualClock } from '../src/testing.js';
@@ -200,7 +200,7 @@ describe('durability with a data directory', () => {
       const kept = await first.submit('echo', 'kept');
       await kept.result();
       await first.shutdown();
-      const raw = new ClassicLevel<string, Uint8Array>(join(dir, 'journal'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      const raw = new Level<string, Uint8Array>(join(dir, 'journal'), { keyEncoding: 'utf8', valueEncoding: 'view' });
       await raw.put(`r!${'9'.repeat(16)}`, new Uint8Array([0xc1]));
       await raw.close();
       const warnings: string[] = [];
@@ -225,7 +225,7 @@ describe('durability with a data directory', () => {
       const store = await LevelLogStore.open(join(dir, 'journal'));
       await store.append([{ v: 1, type: 'task:requeued', at: 0, taskId: 'x' }, { v: 1, type: 'task:requeued', at: 0, taskId: 'y' }]).durable;
       await store.close();
-      const raw = new ClassicLevel<string, Uint8Array>(join(dir, 'journal'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      const raw = new Level<string, Uint8Array>(join(dir, 'journal'), { keyEncoding: 'utf8', valueEncoding: 'view' });
       await raw.put(`r!${'1'.padStart(16, '0')}`, new Uint8Array([0xc1]));
       await raw.close();
       await assert.rejects(open(dir), (e: unknown) => isStewardError(e, 'STEWARD_STORE_CORRUPT') && /backup|move it aside/.test(e.message));

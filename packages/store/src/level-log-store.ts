@@ -1,4 +1,4 @@
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { DEFAULT_MAX_BLOB_BYTES, type AppendReceipt, type LogRecord, type LogStore, type ReadOptions, type Snapshot } from './log-store.js';
 import { BLOB_SEQ_KEY, blobRange, decodeValue, encodeValue, RECORD_PREFIX, recordKey, SEQ_WIDTH, SNAPSHOT_KEY } from './level-layout.js';
 import { claimLocation, releaseLocation } from './open-locations.js';
@@ -37,14 +37,14 @@ interface PendingBatch {
 }
 
 /**
- * The LevelDB log (classic-level), values in MessagePack. Appends are
+ * The LevelDB log (`level`, which is classic-level on Node), values in MessagePack. Appends are
  * group-committed: with no write in flight, every append of the current run of code
  * joins one LevelDB batch; with one in flight, appends gather until it finishes and
  * then go as one write. So many appenders cost one write, and `durable` settles once
  * the batch is written (with fsync in strict mode).
  */
 export class LevelLogStore<T = unknown> implements LogStore<T> {
-  readonly #db: ClassicLevel<string, Uint8Array>;
+  readonly #db: Level<string, Uint8Array>;
   readonly #sync: boolean;
   readonly #onTornTail: ((seq: number, cause: unknown) => void) | undefined;
   #lastSeq = 0;
@@ -70,7 +70,7 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
   /** Chunks written under each key in this session, for the cap (older sessions are trimmed on read). */
   readonly #blobs = new Map<string, { bytes: number; chunks: Array<{ key: string; size: number }> }>();
 
-  private constructor(db: ClassicLevel<string, Uint8Array>, location: string, options: LevelLogStoreOptions) {
+  private constructor(db: Level<string, Uint8Array>, location: string, options: LevelLogStoreOptions) {
     this.#db = db;
     this.#location = location;
     this.#sync = options.durability === 'strict';
@@ -86,7 +86,7 @@ export class LevelLogStore<T = unknown> implements LogStore<T> {
    */
   static async open<T = unknown>(location: string, options: LevelLogStoreOptions = {}): Promise<LevelLogStore<T>> {
     const real = await claimLocation(location);
-    const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
     try {
       try {
         await db.open();

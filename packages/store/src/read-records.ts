@@ -1,4 +1,4 @@
-import type { ClassicLevel } from 'classic-level';
+import type { Level } from 'level';
 import { decodeValue, RECORD_PREFIX, recordKey, seqOf, SNAPSHOT_KEY } from './level-layout.js';
 import type { LogRecord } from './log-store.js';
 import { readFailure, StoreError } from './store-error.js';
@@ -15,7 +15,7 @@ export interface TailState {
  * caller. What LevelDB throws becomes a StoreError with the cause attached.
  */
 export async function* decodeRecords<T>(
-  db: ClassicLevel<string, Uint8Array>,
+  db: Level<string, Uint8Array>,
   from: number,
   onBadRecord: ((seq: number, cause: unknown) => void) | undefined,
   tail: TailState,
@@ -62,7 +62,7 @@ export async function* decodeRecords<T>(
  * compaction dropped every record below it (numbering must go on above the snapshot:
  * a record below it would never be replayed).
  */
-export async function lastSeqOf(db: ClassicLevel<string, Uint8Array>): Promise<number> {
+export async function lastSeqOf(db: Level<string, Uint8Array>): Promise<number> {
   let last = 0;
   for await (const key of db.keys({ gte: RECORD_PREFIX, lt: `${RECORD_PREFIX}~`, reverse: true, limit: 1 })) last = seqOf(key);
   const snapshot = await db.get(SNAPSHOT_KEY);

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { LevelLogStore } from '../src/index.js';
 
 /** How many blob chunks the directory holds, counted by LevelDB itself. */
 async function blobKeys(dir: string): Promise<number> {
-  const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
   await db.open();
   try {
     let n = 0;

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { logStoreConformance } from '../src/conformance.js';
 import { LevelLogStore, StoreError, type LogRecord } from '../src/index.js';
 
@@ -66,7 +66,7 @@ describe('LevelLogStore', () => {
     const store = await LevelLogStore.open(dir);
     await store.append(['a', 'b']).durable;
     await store.close();
-    const raw = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const raw = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
     await raw.put(`r!${'3'.padStart(16, '0')}`, new Uint8Array([0xc1, 0xff]));
     await raw.close();
     const torn: number[] = [];
@@ -87,7 +87,7 @@ describe('LevelLogStore', () => {
     const store = await LevelLogStore.open(dir);
     await store.append(['a', 'b', 'c']).durable;
     await store.close();
-    const raw = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const raw = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
     await raw.put(`r!${'2'.padStart(16, '0')}`, new Uint8Array([0xc1]));
     await raw.close();
     const again = await LevelLogStore.open(dir);

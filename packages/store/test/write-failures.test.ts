@@ -6,19 +6,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { LevelLogStore } from '../src/index.js';
 
-const realBatch = ClassicLevel.prototype.batch;
+const realBatch = Level.prototype.batch;
 
 /** Makes LevelDB's batch() fail while `failing()` says so (after a short delay, so writes overlap). */
 function injectFailures(failing: () => boolean): void {
-  ClassicLevel.prototype.batch = async function (this: ClassicLevel, ...args: unknown[]) {
+  Level.prototype.batch = async function (this: Level, ...args: unknown[]) {
     const fail = failing();
     await new Promise((resolve) => setTimeout(resolve, 5));
     if (fail) throw Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' });
     return (realBatch as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof ClassicLevel.prototype.batch;
+  } as typeof Level.prototype.batch;
 }
 
 async function records(dir: string): Promise<unknown[]> {
@@ -34,7 +34,7 @@ async function records(dir: string): Promise<unknown[]> {
 
 describe('LevelLogStore when writes fail', () => {
   afterEach(() => {
-    ClassicLevel.prototype.batch = realBatch;
+    Level.prototype.batch = realBatch;
   });
 
   it('keeps every failed batch, in order, and writes them all once it can', async () => {
@@ -52,7 +52,7 @@ describe('LevelLogStore when writes fail', () => {
     await Promise.all([a.durable, b.durable]);
     assert.equal(store.failure, undefined);
     await store.close();
-    ClassicLevel.prototype.batch = realBatch;
+    Level.prototype.batch = realBatch;
     assert.deepEqual(await records(dir), ['A', 'B']);
     await rm(dir, { recursive: true, force: true });
   });
@@ -72,7 +72,7 @@ describe('LevelLogStore when writes fail', () => {
     await Promise.all([a.durable, b.durable]);
     assert.deepEqual(settled, ['A', 'B'], 'A is acknowledged first, and B only once A is written');
     await store.close();
-    ClassicLevel.prototype.batch = realBatch;
+    Level.prototype.batch = realBatch;
     assert.deepEqual(await records(dir), ['A', 'B']);
     await rm(dir, { recursive: true, force: true });
   });
@@ -96,7 +96,7 @@ describe('LevelLogStore when writes fail', () => {
     const b = store.append(['B']);
     await b.durable;
     await store.close();
-    ClassicLevel.prototype.batch = realBatch;
+    Level.prototype.batch = realBatch;
     // Closed for real: this process may open the directory again.
     assert.deepEqual(await records(dir), ['A', 'B']);
     await rm(dir, { recursive: true, force: true });
