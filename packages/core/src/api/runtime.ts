@@ -1,5 +1,6 @@
 import { filter, type Observable } from 'rxjs';
 import { Engine } from '../engine/engine.js';
+import type { EngineView } from '../engine/engine-view.js';
 import { parseEventId, type FeedEvent } from '../events/event-feed.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import type { RecoveryReport } from '../journal/journal.js';
@@ -31,13 +32,13 @@ const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.f
  * with {@link createRuntime}; end it with `shutdown()` or `await using`.
  */
 export class Runtime {
-  readonly #engine: Engine;
+  readonly #engine: EngineView;
   #shutdown: Promise<void> | undefined;
 
   readonly #stopReports: (() => void) | undefined;
 
   /** @internal use createRuntime() */
-  constructor(engine: Engine) {
+  constructor(engine: EngineView) {
     this.#engine = engine;
     const reports = engine.options.reports;
     this.#stopReports = reports === undefined ? undefined : scheduleReports(reports, engine.options.clock, engine.options.logger, (sinceMs) => this.report({ sinceMs }));
@@ -71,7 +72,7 @@ export class Runtime {
    * live one; the others (progress, output, waits) pass through and are not replayed.
    */
   get eventFeed$(): Observable<FeedEvent> {
-    return this.#engine.feed.items$;
+    return this.#engine.feed$;
   }
 
   /**
@@ -104,7 +105,7 @@ export class Runtime {
    * subscriber slow the runtime: for tests and cheap, must-see-all consumers.
    */
   events(options?: EventSubscriptionOptions): Observable<RuntimeEvent> {
-    return deliverEvents(this.#engine.events, resolveEventSubscriptionOptions(options), () => this.#engine.options.clock.now());
+    return deliverEvents(this.#engine.events$, resolveEventSubscriptionOptions(options), () => this.#engine.options.clock.now());
   }
 
   /** Defines (or redefines) a task type. */
@@ -200,7 +201,7 @@ export class Runtime {
 
   /** Tells subscribers of an event that is the facade's own (not a task's or the journal's). */
   #emit(event: RuntimeEvent): void {
-    if (this.#engine.events.observed) this.#engine.events.next(event);
+    this.#engine.announce(event);
   }
 
   /** Creates and starts a workflow in one call: phases of tasks, run as their dependencies complete. */
@@ -349,7 +350,7 @@ export class Runtime {
     }
     const logger = this.#engine.options.logger;
     // Filtered before the buffer, so only the listener's own events take room in it.
-    const events = this.#engine.events.pipe(filter((event) => event.type === name));
+    const events = this.#engine.events$.pipe(filter((event) => event.type === name));
     const subscription = deliverEvents(events, resolveEventSubscriptionOptions(undefined), () => this.#engine.options.clock.now()).subscribe((event) => {
       if (event.type === 'stream:dropped') {
         logger.warn(`steward: a "${name}" listener fell behind; ${event.count} of its events were dropped`);

@@ -1,7 +1,7 @@
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { sumResources, type TypeResources } from '../reports/metrics.js';
 import type { TaskRecord } from '../model/task-record.js';
-import type { Engine } from '../engine/engine.js';
+import type { EngineView } from '../engine/engine-view.js';
 
 /** One waiting task as `queueStatus()` shows it. */
 export interface QueueItem {
@@ -95,9 +95,9 @@ export interface RuntimeMetrics {
   uptimeMs: number;
 }
 
-const lastCpu = new WeakMap<Engine, { usage: NodeJS.CpuUsage; at: bigint }>();
+const lastCpu = new WeakMap<EngineView, { usage: NodeJS.CpuUsage; at: bigint }>();
 
-function processCpuPercent(engine: Engine): number {
+function processCpuPercent(engine: EngineView): number {
   const now = process.hrtime.bigint();
   const usage = process.cpuUsage();
   const previous = lastCpu.get(engine);
@@ -126,12 +126,12 @@ function resourcesByType(tasks: Iterable<Readonly<TaskRecord>>): Record<string, 
 }
 
 /** Builds the queue view: waiting tasks best first, each with why it waits. */
-export function buildQueueStatus(engine: Engine, limit: number): QueueStatus {
+export function buildQueueStatus(engine: EngineView, limit: number): QueueStatus {
   const now = engine.options.clock.now();
   const items: QueueItem[] = [];
   let position = 0;
   // Ready and parked tasks together, best first: the order admission looks at them.
-  const queued = [...engine.ready.ordered(), ...engine.admission.parked.items().map((p) => p.item)].sort(
+  const queued = [...engine.readyTasks(), ...engine.admission.parked.items().map((p) => p.item)].sort(
     (a, b) => b.rank - a.rank || a.order - b.order,
   );
   for (const task of queued) {
@@ -177,12 +177,12 @@ export function buildQueueStatus(engine: Engine, limit: number): QueueStatus {
 }
 
 /** Builds the metrics view. */
-export function buildMetrics(engine: Engine): RuntimeMetrics {
+export function buildMetrics(engine: EngineView): RuntimeMetrics {
   const m = engine.metrics;
   const now = engine.options.clock.now();
   const ended = m.completed + m.failed + m.timedOut;
   const queueByPriority: Record<string, number> = {};
-  for (const task of engine.ready.ordered()) queueByPriority[task.priority] = (queueByPriority[task.priority] ?? 0) + 1;
+  for (const task of engine.readyTasks()) queueByPriority[task.priority] = (queueByPriority[task.priority] ?? 0) + 1;
   for (const { item } of engine.admission.parked.items()) queueByPriority[item.priority] = (queueByPriority[item.priority] ?? 0) + 1;
   const admission = engine.admission;
   const available: Record<string, number> = {};

@@ -1,16 +1,16 @@
 import { defer, EMPTY, filter, map, type Observable, startWith, takeWhile } from 'rxjs';
-import type { Engine } from '../engine/engine.js';
+import type { EngineView } from '../engine/engine-view.js';
 import { TaskNotFoundError } from '../model/errors.js';
 import { TERMINAL_EVENTS, type RuntimeEvent } from '../events/events.js';
 import { toSnapshot } from '../model/task-record.js';
 import { isTerminal, withDuration, type ProgressUpdate, type TaskOutcome, type TaskSnapshot } from '../model/types.js';
 
 /** Events of one task, completing after its terminal event. */
-export function taskEvents(engine: Engine, id: string): Observable<RuntimeEvent> {
+export function taskEvents(engine: EngineView, id: string): Observable<RuntimeEvent> {
   return defer(() => {
     const task = engine.table.tasks.get(id);
     if (task === undefined || isTerminal(task.status)) return EMPTY;
-    return engine.events.pipe(
+    return engine.events$.pipe(
       filter((event) => event.taskId === id),
       takeWhile((event) => !TERMINAL_EVENTS.has(event.type), true),
     );
@@ -24,10 +24,10 @@ export function taskEvents(engine: Engine, id: string): Observable<RuntimeEvent>
 export class TaskHandle<T = unknown> {
   readonly id: string;
   readonly type: string;
-  readonly #engine: Engine;
+  readonly #engine: EngineView;
 
   /** @internal handles are made by the runtime */
-  constructor(engine: Engine, id: string, type: string) {
+  constructor(engine: EngineView, id: string, type: string) {
     this.#engine = engine;
     this.id = id;
     this.type = type;

@@ -1,5 +1,5 @@
 import { defer, filter, type Observable, takeWhile } from 'rxjs';
-import type { Engine } from '../engine/engine.js';
+import type { EngineView } from '../engine/engine-view.js';
 import type { RuntimeEvent } from '../events/events.js';
 import type { WorkflowOutcome, WorkflowPhaseInput, WorkflowStatus, WorkflowTaskInput } from '../workflows/workflow-types.js';
 
@@ -12,10 +12,10 @@ const WORKFLOW_ENDS: ReadonlySet<string> = new Set(['workflow:completed', 'workf
 export class WorkflowHandle {
   readonly id: string;
   readonly name: string;
-  readonly #engine: Engine;
+  readonly #engine: EngineView;
 
   /** @internal handles are made by the runtime */
-  constructor(engine: Engine, id: string, name: string) {
+  constructor(engine: EngineView, id: string, name: string) {
     this.#engine = engine;
     this.id = id;
     this.name = name;
@@ -61,7 +61,7 @@ export class WorkflowHandle {
     return defer(() => {
       const taskIds = () => new Set(Object.values(engine.workflows.status(id).tasks));
       let known = taskIds();
-      return engine.events.pipe(
+      return engine.events$.pipe(
         filter((event) => {
           if ('workflowId' in event && event.workflowId === id) {
             known = taskIds();

@@ -1,5 +1,7 @@
+import type { RuntimeEvent } from '../events/events.js';
 import type { OrphanReaper } from '../executors/executor.js';
-import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
+import type { Journal, RecoveryReport } from '../journal/journal.js';
+import type { NewRecord } from '../journal/journal-record.js';
 import type { Logger } from '../model/logger.js';
 import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { TaskTable } from '../journal/reducer.js';
@@ -10,7 +12,7 @@ import { isTerminal } from '../model/types.js';
 /** What recovery needs from the engine to carry on after replay. */
 export interface RecoveryHost {
   readonly table: TaskTable;
-  commit(record: JournalRecord): void;
+  commit(record: NewRecord): void;
   requeue(task: TaskRecord): void;
   resumeRetry(task: TaskRecord, delayMs: number): void;
   failed(task: TaskRecord): void;
@@ -86,7 +88,6 @@ export function resumeAfterReplay(
             ? taskError('STEWARD_INTERRUPTED', `attempt ${attempt} was interrupted ${task.interruptions + 1} times (recovery.maxInterruptions)`, false)
             : undefined;
       host.commit({
-        v: JOURNAL_VERSION,
         type: 'attempt:interrupted',
         at,
         taskId: task.id,
@@ -102,7 +103,7 @@ export function resumeAfterReplay(
       }
     } else if (orphaned !== undefined && !isTerminal(task.status)) {
       // Queued or waiting out a backoff, but a group of an earlier attempt still runs.
-      host.commit({ v: JOURNAL_VERSION, type: 'task:rejected', at, taskId: task.id, error: taskError('STEWARD_INTERRUPTED', `task ${task.id} ${orphaned}`, false) });
+      host.commit({ type: 'task:rejected', at, taskId: task.id, error: taskError('STEWARD_INTERRUPTED', `task ${task.id} ${orphaned}`, false) });
       host.failed(task);
       continue;
     }
@@ -110,4 +111,47 @@ export function resumeAfterReplay(
     else if (task.status === 'retrying') host.resumeRetry(task, Math.max(0, (task.retryAt ?? at) - at));
   }
   return interrupted;
+}
+
+/** What the engine's recovery needs beyond RecoveryHost. */
+export interface EngineRecoveryHost extends RecoveryHost {
+  readonly options: ResolvedRuntimeOptions;
+  reaperOf: ReaperOf;
+  snapshotFailed(error: unknown, consequence: string): void;
+  /** The queue and the timers are rebuilt: workflows, webhooks and the dispatcher carry on. */
+  resumeServices(): void;
+  emit(event: RuntimeEvent): void;
+}
+
+/**
+ * Recovers an engine from its journal: replays it (salvaging a damaged one if asked,
+ * then taking a snapshot past the gap), stops what a killed host left running,
+ * rebuilds the queue, the retry timers and the interrupted attempts, and tells
+ * subscribers one turn later (so one attached right after createRuntime() hears it).
+ */
+export async function recoverEngine(journal: Journal, torn: readonly number[], host: EngineRecoveryHost): Promise<RecoveryReport> {
+  const { options } = host;
+  const report = await journal.recover(() => options.clock.now(), options.recovery.onCorruption);
+  const lost = report.lost;
+  if (lost !== undefined) {
+    options.logger.warn(
+      `steward: salvaged a damaged journal: ${lost.records} records lost (${lost.ranges.map((r) => `${r.from}..${r.to}`).join(', ')})` +
+        (lost.taskIds.length > 0 ? `; tasks whose submission was lost: ${lost.taskIds.join(', ')}` : ''),
+    );
+    // A snapshot now, so the next open starts after the gap and does not meet it again.
+    await journal
+      .compact(options.clock.now(), options.retention)
+      .done.catch((error: unknown) => host.snapshotFailed(error, 'the next open meets the same damage and needs salvage again'));
+  }
+  // Before anything is queued again: what a killed host left running is stopped
+  // first (or its task is failed), so no task runs beside its own orphan.
+  const unstoppable = await stopOrphanedGroups(host.table, host.reaperOf, options.logger);
+  const at = options.clock.now();
+  const interrupted = resumeAfterReplay(host, options.recovery, at, unstoppable);
+  host.resumeServices();
+  setImmediate(() => {
+    for (const seq of torn) host.emit({ type: 'journal:torn-tail', seq, at });
+    for (const { taskId, attempt } of interrupted) host.emit({ type: 'attempt:interrupted', taskId, attempt, reason: 'crash', at });
+  });
+  return report;
 }

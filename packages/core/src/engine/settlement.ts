@@ -1,38 +1,8 @@
-import type { ExecutionContext, ExecutionEnd } from '@steward/actors';
-import { backoffDelayMs } from '../scheduling/backoff.js';
 import type { RuntimeEvent } from '../events/events.js';
-import type { ResolvedDefinition } from '../model/task-definition.js';
-import { resolveRetryPolicy } from '../model/task-definition.js';
-import { taskError, type TaskError } from '../model/task-error.js';
+import type { TaskError } from '../model/task-error.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { TaskTable } from '../journal/reducer.js';
 import type { TaskOutcome, TerminalStatus } from '../model/types.js';
-
-/** The error an attempt ended with, from its actor's end and context. */
-export function attemptError(end: ExecutionEnd, context: ExecutionContext, attempt: number): TaskError | undefined {
-  if (end === 'failed') return context.error as TaskError;
-  if (end === 'timed_out') return taskError('STEWARD_TIMEOUT', `attempt ${attempt} timed out after ${context.timeoutMs} ms`, true);
-  if (end === 'cancelled') return taskError('STEWARD_CANCELLED', context.reason ?? 'cancelled', false);
-  return undefined;
-}
-
-/**
- * Whether a failed attempt is retried, and after how long: only failures and
- * timeouts whose error is retryable, while retries are left in the task's budget.
- */
-export function retryDelay(
-  task: TaskRecord,
-  definition: ResolvedDefinition,
-  end: ExecutionEnd,
-  error: TaskError | undefined,
-  random: () => number,
-): number | undefined {
-  if ((end !== 'failed' && end !== 'timed_out') || error?.retryable !== true) return undefined;
-  const policy = resolveRetryPolicy(task.retries, definition.retries);
-  const retryNumber = task.budgetUsed + 1;
-  if (retryNumber > policy.attempts) return undefined;
-  return Math.max(backoffDelayMs(policy, retryNumber, random), error.retryAfterMs ?? 0);
-}
 
 const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
 

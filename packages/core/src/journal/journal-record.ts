@@ -4,7 +4,7 @@ import type { LockRequest } from '../coordination/lock-table.js';
 import type { TaskError } from '../model/task-error.js';
 import type { TaskResources } from '../model/types.js';
 
-/** Schema version written into every journal record. */
+/** Schema version written into every journal record (the journal stamps it; see Journal.commit). */
 export const JOURNAL_VERSION = 1 as const;
 
 /** A task as its submission record carries it: enough to rebuild it after a crash. */
@@ -143,3 +143,6 @@ export interface WorkflowTaskSpec {
 
 /** Name of a journal record type. */
 export type JournalRecordType = JournalRecord['type'];
+
+/** A record as the engine and its services write it: the journal stamps `v` itself. */
+export type NewRecord = JournalRecord extends infer R ? (R extends JournalRecord ? Omit<R, 'v'> : never) : never;

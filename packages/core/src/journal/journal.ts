@@ -2,7 +2,7 @@ import { LevelLogStore, MemoryLogStore, type AppendReceipt, type LogStore } from
 import { join } from 'node:path';
 import { StewardError, StoreCorruptError, StoreVersionError } from '../model/errors.js';
 import { translateStoreError } from './store-errors.js';
-import { JOURNAL_VERSION, type JournalRecord } from './journal-record.js';
+import { JOURNAL_VERSION, type JournalRecord, type NewRecord } from './journal-record.js';
 import { applyRecord, createTaskTable, type TaskTable } from './reducer.js';
 import { restoreInto, snapshotOf, type TableSnapshot } from './snapshot.js';
 import type { TaskRecord } from '../model/task-record.js';
@@ -120,10 +120,14 @@ export class Journal {
   }
 
   /**
-   * Appends a record and folds it into the table; returns the task it touched and
-   * the receipt, whose `durable` rejects with a StewardError (STEWARD_STORE_FULL, say).
+   * Stamps the record with the journal's format version, appends it and folds it into
+   * the table; returns the task it touched and the receipt, whose `durable` rejects
+   * with a StewardError (STEWARD_STORE_FULL, say). The record is the caller's fresh
+   * object: it is stamped in place rather than copied.
    */
-  commit(record: JournalRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
+  commit(body: NewRecord): { task: TaskRecord | undefined; receipt: AppendReceipt } {
+    const record = body as JournalRecord;
+    (record as { v: number }).v = JOURNAL_VERSION;
     let receipt = this.store.append([record]);
     // Records of one turn share one batch and one promise: watch each batch once,
     // and hand out one translated promise for all of them.

@@ -1,4 +1,4 @@
-import type { Engine } from '../engine/engine.js';
+import type { EngineView } from '../engine/engine-view.js';
 import { TaskNotFoundError } from '../model/errors.js';
 import { isTerminal, type OutputChunk } from '../model/types.js';
 
@@ -8,7 +8,7 @@ import { isTerminal, type OutputChunk } from '../model/types.js';
  * subscribes before it reads, and reads the buffer by chunk number, so nothing
  * written between the two is missed or yielded twice.
  */
-export function followOutput(engine: Engine, id: string, follow: boolean): AsyncIterable<OutputChunk> {
+export function followOutput(engine: EngineView, id: string, follow: boolean): AsyncIterable<OutputChunk> {
   const task = typeof id === 'string' ? engine.table.tasks.get(id) : undefined;
   if (task === undefined) throw new TaskNotFoundError(id);
   if (engine.output.onDisk) return followStoredOutput(engine, id, follow);
@@ -21,7 +21,7 @@ export function followOutput(engine: Engine, id: string, follow: boolean): Async
         wake?.();
       };
       const subscription = follow
-        ? engine.events.subscribe({
+        ? engine.events$.subscribe({
             next: (event) => {
               if (event.taskId === id) poke();
             },
@@ -52,7 +52,7 @@ export function followOutput(engine: Engine, id: string, follow: boolean): Async
  * the moment of subscribing; the store supplies everything before that moment, told
  * apart by this session's chunk number at subscription.
  */
-function followStoredOutput(engine: Engine, id: string, follow: boolean): AsyncIterable<OutputChunk> {
+function followStoredOutput(engine: EngineView, id: string, follow: boolean): AsyncIterable<OutputChunk> {
   const task = engine.table.tasks.get(id);
   return {
     async *[Symbol.asyncIterator]() {
@@ -63,7 +63,7 @@ function followStoredOutput(engine: Engine, id: string, follow: boolean): AsyncI
       // Following an ended task is reading it: nothing more will come.
       const following = follow && task !== undefined && !isTerminal(task.status);
       const subscription = following
-        ? engine.events.subscribe({
+        ? engine.events$.subscribe({
             next: (event) => {
               if (event.taskId !== id) return;
               if (event.type === 'task:output') live.push({ stream: event.stream, data: event.data, at: event.at });

@@ -1,4 +1,4 @@
-import type { TaskTable } from '../journal/reducer.js';
+import type { WorkflowRecord } from '../journal/reducer.js';
 import { average, percentile, sumResources, type TypeResources } from './metrics.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { isTerminal } from '../model/types.js';
@@ -61,7 +61,7 @@ const stamp = (at: number) => new Date(at).toISOString().slice(0, 16).replace('T
 
 /** Builds the report from the task table: tasks that ended in [since, until]. */
 export function buildReport(
-  table: TaskTable,
+  table: { readonly tasks: ReadonlyMap<string, Readonly<TaskRecord>>; readonly workflows: ReadonlyMap<string, Readonly<WorkflowRecord>> },
   since: number,
   until: number,
   throttlePeriods: ReadonlyArray<{ from: number; to?: number }>,

@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Clock } from '../time/clock.js';
 import type { RuntimeEvent } from '../events/events.js';
-import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
+import type { NewRecord } from '../journal/journal-record.js';
 import type { Logger } from '../model/logger.js';
 import { WEBHOOK_DEFAULTS, type WebhookOptions, type WebhookResolver } from './webhook-options.js';
 import type { TaskTable, WebhookDelivery } from '../journal/reducer.js';
@@ -21,7 +21,7 @@ export interface WebhookTarget {
 export interface WebhookHost {
   readonly table: TaskTable;
   readonly clock: Clock;
-  commit(record: JournalRecord): void;
+  commit(record: NewRecord): void;
   emit(event: RuntimeEvent): void;
   readonly logger: Logger;
   isOpen(): boolean;
@@ -62,7 +62,7 @@ export class WebhookDispatcher {
   enqueue(owner: { taskId: string } | { workflowId: string }, target: WebhookTarget, type: string, data: unknown, deliveryId: string): void {
     const at = this.#host.clock.now();
     const payload = { type, timestamp: new Date(at).toISOString(), data };
-    this.#host.commit({ v: JOURNAL_VERSION, type: 'webhook:enqueued', at, deliveryId, ...owner, url: target.url, secret: target.secret, payload });
+    this.#host.commit({ type: 'webhook:enqueued', at, deliveryId, ...owner, url: target.url, secret: target.secret, payload });
     this.#schedule(deliveryId, 0);
   }
 
@@ -115,7 +115,6 @@ export class WebhookDispatcher {
     const final = ok || !retryable || attempt >= this.#options.maxAttempts;
     const delay = Math.min(this.#options.maxDelayMs, this.#options.delayMs * 2 ** (attempt - 1));
     this.#host.commit({
-      v: JOURNAL_VERSION,
       type: 'webhook:attempted',
       at,
       deliveryId,

@@ -1,6 +1,6 @@
 import { InvalidOptionsError, InvalidStateError, ShuttingDownError, UnknownTaskTypeError, WorkflowNotFoundError } from '../model/errors.js';
 import type { RuntimeEvent } from '../events/events.js';
-import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
+import type { NewRecord } from '../journal/journal-record.js';
 import type { TaskTable, WorkflowRecord } from '../journal/reducer.js';
 import { describeZodError, workflowCreateSchema, workflowPhaseSchema, workflowTaskSchema } from '../model/schemas.js';
 import type { SubmitOptions } from '../model/submit-options.js';
@@ -13,7 +13,7 @@ export interface WorkflowHost {
   readonly table: TaskTable;
   now(): number;
   newId(): string;
-  commit(record: JournalRecord): void;
+  commit(record: NewRecord): void;
   submit(type: string, input: unknown, options: SubmitOptions, internal: { workflowId: string; workflowTaskId: string }): TaskRecord;
   cancel(taskId: string, reason: string): void;
   isDefined(type: string): boolean;
@@ -60,7 +60,6 @@ export class Workflows {
     }
     const workflowId = this.#host.newId();
     this.#host.commit({
-      v: JOURNAL_VERSION,
       type: 'workflow:created',
       at: this.#host.now(),
       workflowId,
@@ -84,7 +83,7 @@ export class Workflows {
     }
     for (const task of phase.tasks ?? []) this.#checkTask(workflow, phase.id, task, [phase]);
     const at = this.#host.now();
-    this.#host.commit({ v: JOURNAL_VERSION, type: 'workflow:phase-added', at, workflowId, phase: { id: phase.id, dependsOn: [...new Set(phase.dependsOn ?? [])] } });
+    this.#host.commit({ type: 'workflow:phase-added', at, workflowId, phase: { id: phase.id, dependsOn: [...new Set(phase.dependsOn ?? [])] } });
     for (const task of phase.tasks ?? []) this.#commitTask(workflowId, phase.id, task);
   }
 
@@ -99,7 +98,7 @@ export class Workflows {
     const workflow = this.#editable(workflowId);
     if (workflow.tasks.length === 0) throw new InvalidStateError(`workflow "${workflowId}" has no task to run`);
     for (const task of workflow.tasks) if (!this.#host.isDefined(task.type)) throw new UnknownTaskTypeError(task.type);
-    this.#host.commit({ v: JOURNAL_VERSION, type: 'workflow:started', at: this.#host.now(), workflowId });
+    this.#host.commit({ type: 'workflow:started', at: this.#host.now(), workflowId });
     this.#host.emit({ type: 'workflow:started', workflowId, name: workflow.name, at: this.#host.now() });
     this.#tracking.set(workflowId, { started: new Set(), completed: new Set(), ended: false });
     this.#submitMissing(workflow);
@@ -111,7 +110,7 @@ export class Workflows {
     const workflow = this.get(workflowId);
     const before = this.status(workflowId).status;
     if (before === 'completed' || before === 'failed' || before === 'cancelled') return { cancelled: false, status: before };
-    this.#host.commit({ v: JOURNAL_VERSION, type: 'workflow:cancelled', at: this.#host.now(), workflowId, reason });
+    this.#host.commit({ type: 'workflow:cancelled', at: this.#host.now(), workflowId, reason });
     this.#host.emit({ type: 'workflow:cancelled', workflowId, reason, at: this.#host.now() });
     // Dependents first would fail by dependency; cancelling in reverse submission order keeps each cancelled.
     for (const taskId of [...workflow.taskIds.values()].reverse()) {
@@ -239,7 +238,6 @@ export class Workflows {
 
   #commitTask(workflowId: string, phaseId: string, task: WorkflowTaskInput): void {
     this.#host.commit({
-      v: JOURNAL_VERSION,
       type: 'workflow:task-added',
       at: this.#host.now(),
       workflowId,
