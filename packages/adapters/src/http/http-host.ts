@@ -59,7 +59,7 @@ export async function createHttpHost(rt: Runtime, options: HttpHostOptions): Pro
   workflowRoutes(app, rt);
   eventStreamRoute(app, rt, options.events);
   const stopMetrics = prometheusRoute(app, rt);
-  dashboardRoute(app);
+  dashboardRoute(app, rt, options.commands?.type);
   options.routes?.(app);
   await app.listen({ host, port: options.port ?? 4780 });
   const { port } = app.server.address() as AddressInfo;

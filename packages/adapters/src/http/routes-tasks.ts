@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { isStewardError, TaskNotFoundError, type Runtime, type TaskStatus } from '@steward/core';
 import type { ProcessExecutor } from '../process/process-executor.js';
 import { cancelQuery, commandTaskBody, listQuery, logsQuery, reportQuery, typedTaskBody } from './body-schemas.js';
+import { commandMetadata } from './dashboard/dashboard-view.js';
 import { fromZod, HttpError } from './errors.js';
 
 /** How the host runs commands sent over HTTP, if it does at all. */
@@ -32,7 +33,9 @@ export function taskRoutes(app: FastifyInstance, rt: Runtime, commands: CommandT
       if (!parsed.success) throw fromZod('', parsed.error);
       const { command, args, cwd, options } = parsed.data;
       if (!commands.executor.allows(command, cwd)) throw new HttpError('STEWARD_COMMAND_NOT_ALLOWED', `command "${command}" is not in the allow list`, 'command');
-      const handle = await rt.submit(commands.type, { command, args: args ?? [], ...(cwd === undefined ? {} : { cwd }) }, options);
+      // The command line goes in the metadata too, where the dashboard and the snapshot show it.
+      const submitOptions = { ...options, metadata: commandMetadata(command, args ?? [], options?.metadata) };
+      const handle = await rt.submit(commands.type, { command, args: args ?? [], ...(cwd === undefined ? {} : { cwd }) }, submitOptions);
       return reply.code(201).send(rt.get(handle.id));
     }
     const parsed = typedTaskBody.safeParse(body);
