@@ -36,4 +36,10 @@ describe('the figures of a process task', () => {
       await rt.shutdown({ timeoutMs: 0 });
     }
   });
+
+  it('refuses a sampling interval for resources that is not a positive integer', () => {
+    for (const sampleIntervalMs of [0, -5, 1.5]) {
+      assert.throws(() => processExecutor({ sampleIntervalMs }), { code: 'STEWARD_INVALID_OPTIONS', message: /options\.sampleIntervalMs/ });
+    }
+  });
 });
