@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createRuntime } from '../src/index.js';
 import type { Executor } from '../src/executor.js';
 import { withRuntime } from '../src/testing.js';
 
@@ -53,4 +57,41 @@ describe('per-task resources', () => {
       assert.deepEqual(report.byType.find((t) => t.type === 'llm')?.resources, { tasks: 2, cpuMs: 150, maxRssMb: 90 });
       assert.match(report.toMarkdown(), /\| llm \|.*\| 150 ms \| 90 MB \|/);
     }));
+
+  it('sums the attempts of a retried task, and keeps the figures across a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'steward-resources-'));
+    try {
+      let tries = 0;
+      const flaky: Executor = {
+        kind: 'process',
+        execute(_request, sink) {
+          tries++;
+          sink.resourcesUsed?.({ cpuMs: 10 * tries, maxRssMb: tries === 1 ? 70 : 20 });
+          if (tries === 1) sink.failed({ code: 'STEWARD_PROCESS_EXIT', message: 'first try', retryable: true });
+          else sink.succeeded('ok');
+        },
+        close: async () => undefined,
+      };
+      const first = await createRuntime({ dataDir: dir, durability: 'strict', executors: [flaky] });
+      let id: string;
+      try {
+        first.define('flaky', { command: 'flaky', retries: { attempts: 1, delayMs: 0, jitter: false } });
+        const outcome = await (await first.submit('flaky')).result();
+        assert.equal(outcome.attempts, 2);
+        id = outcome.taskId;
+        assert.deepEqual(first.get(id)?.resources, { cpuMs: 30, maxRssMb: 70 });
+      } finally {
+        await first.shutdown({ timeoutMs: 0 });
+      }
+      const second = await createRuntime({ dataDir: dir, executors: [flaky] });
+      try {
+        assert.deepEqual(second.get(id)?.resources, { cpuMs: 30, maxRssMb: 70 });
+        assert.deepEqual(second.metrics().resources.byType.flaky, { tasks: 1, cpuMs: 30, maxRssMb: 70 });
+      } finally {
+        await second.shutdown({ timeoutMs: 0 });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
