@@ -22,7 +22,10 @@ export function dependencyResults(table: TaskTable, task: TaskRecord): Readonly<
 /** The outcome of a task that has ended. */
 export function outcomeOf(task: TaskRecord, status: TerminalStatus): TaskOutcome {
   const outcome: TaskOutcome = { taskId: task.id, status, endedAt: task.endedAt ?? 0, attempts: task.attempts };
-  if (task.startedAt !== undefined) outcome.startedAt = task.startedAt;
+  if (task.startedAt !== undefined) {
+    outcome.startedAt = task.startedAt;
+    outcome.durationMs = outcome.endedAt - task.startedAt;
+  }
   if (status === 'completed') outcome.result = task.result;
   if (task.error !== undefined) outcome.error = task.error;
   return outcome;
