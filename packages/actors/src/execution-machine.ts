@@ -3,8 +3,12 @@ import { assign, setup } from 'xstate';
 /** The largest delay Node's timers accept (about 24.8 days). */
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** How one attempt ended: exactly one of these, once. */
-export type ExecutionEnd = 'completed' | 'failed' | 'timed_out' | 'cancelled';
+/**
+ * How one attempt ended: exactly one of these, once. `suspended`: the work parked
+ * itself on a durable wait; the attempt is over without an outcome and the owner
+ * resumes the work later (see `attempt.suspended`).
+ */
+export type ExecutionEnd = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'suspended';
 
 /** Input of an execution actor: which attempt it drives and its deadline. */
 export interface ExecutionInput {
@@ -23,6 +27,8 @@ export interface ExecutionContext {
   /** True when the executor itself died (not the handler throwing). */
   crashed: boolean;
   reason?: string;
+  /** What the work waits for, when it suspended itself (opaque to the machine). */
+  waitingFor?: unknown;
   /** Set by the transition into a final state. */
   end?: ExecutionEnd;
 }
@@ -32,6 +38,8 @@ export type ExecutionEvent =
   | { type: 'attempt.succeeded'; result: unknown }
   | { type: 'attempt.failed'; error: unknown }
   | { type: 'attempt.crashed'; error: unknown }
+  /** The work parked itself on a durable wait: the attempt ends, nothing is stopped (the work has stopped on its own). */
+  | { type: 'attempt.suspended'; waitingFor: unknown }
   | { type: 'cancel'; reason?: string };
 
 /** What the actor outputs when it is done (also what its supervisor sees). */
@@ -97,6 +105,10 @@ export const executionMachine = setup({
           target: 'failed',
           actions: assign({ error: ({ event }) => event.error, crashed: true, end: 'failed' as const }),
         },
+        'attempt.suspended': {
+          target: 'suspended',
+          actions: assign({ waitingFor: ({ event }) => event.waitingFor, end: 'suspended' as const }),
+        },
         cancel: {
           target: 'cancelled',
           actions: assign({ reason: ({ event }) => event.reason, end: 'cancelled' as const }),
@@ -110,6 +122,10 @@ export const executionMachine = setup({
     failed: {
       type: 'final',
       entry: { type: 'settle', params: ({ context }) => ({ end: 'failed' as const, context }) },
+    },
+    suspended: {
+      type: 'final',
+      entry: { type: 'settle', params: ({ context }) => ({ end: 'suspended' as const, context }) },
     },
     timedOut: {
       type: 'final',

@@ -22,3 +22,13 @@ export {
   type TreeSupervisorInput,
 } from './tree-supervisor-machine.js';
 export { SimulatedClock } from 'xstate';
+export {
+  compileMachine,
+  MachineCompileError,
+  type CompiledAction,
+  type CompiledArgs,
+  type CompiledMachine,
+  type CompiledState,
+  type CompiledTransition,
+} from './compile-machine.js';
+export { CompiledActor, type CompiledClock } from './compiled-actor.js';

@@ -47,6 +47,17 @@ describe('execution machine', () => {
     assert.deepEqual(actor.getSnapshot().output, { executionId: 't1', end: 'failed', crashed: true });
   });
 
+  it('ends as suspended when the work parks itself on a wait: nothing is stopped, later reports and the deadline are ignored', () => {
+    const { actor, clock, log, ends } = harness(500);
+    actor.send({ type: 'attempt.suspended', waitingFor: { kind: 'signal', name: 'approval' } });
+    assert.deepEqual(log, ['start t1', 'settle suspended']);
+    assert.deepEqual(actor.getSnapshot().context.waitingFor, { kind: 'signal', name: 'approval' });
+    actor.send({ type: 'attempt.succeeded', result: 'late' });
+    clock.increment(1_000);
+    assert.deepEqual(ends, ['suspended']);
+    assert.deepEqual(actor.getSnapshot().output, { executionId: 't1', end: 'suspended', crashed: false });
+  });
+
   it('times out on the simulated clock, stops the work, then settles once', () => {
     const { actor, clock, log, ends } = harness(500);
     clock.increment(499);

@@ -15,6 +15,8 @@ export type {
   RetryOptions,
 } from './model/task-definition.js';
 export { clampPercent, type TaskContext, type TaskHandler } from './model/task-context.js';
+export type { WaitingFor } from './model/waits.js';
+export type { SignalReceipt } from './engine/waits.js';
 export type { Executor, ExecutionRequest, ExecutionSink, OrphanReaper, OrphanStop, ProcessGroup } from './executors/executor.js';
 export type { ResolvedDefinition } from './model/task-definition.js';
 export { describeZodError, definitionDefaultsSchema } from './model/schemas.js';

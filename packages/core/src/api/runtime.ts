@@ -305,6 +305,9 @@ export class Runtime {
     return out;
   }
 
+  /** Sends signal `name` with `payload` to a task (its durable wait takes it, or the first one of that name later); resolves once journaled. */
+  signal(taskId: string, name: string, payload?: unknown) { return this.#engine.waits.signal(taskId, name, payload); }
+
   /** Cancels a task; `cancelled` is false when it had already ended. */
   async cancel(id: string, reason?: string): Promise<{ cancelled: boolean; status: TaskStatus }> {
     return this.#engine.cancel(id, reason);

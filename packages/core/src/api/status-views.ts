@@ -150,7 +150,7 @@ export function buildQueueStatus(engine: EngineView, limit: number): QueueStatus
   for (const task of engine.table.tasks.values()) {
     if (items.length >= limit) break;
     if (task.status === 'waiting') {
-      items.push({ id: task.id, type: task.type, status: 'waiting', priority: task.priority, waitingMs: now - task.enqueuedAt, reason: 'dependencies' });
+      items.push({ id: task.id, type: task.type, status: 'waiting', priority: task.priority, waitingMs: now - task.enqueuedAt, reason: task.waitingFor?.kind ?? 'dependencies' });
       continue;
     }
     if (task.status !== 'retrying') continue;

@@ -4,6 +4,7 @@ import type { ResolvedDefinition } from '../model/task-definition.js';
 import type { TaskError } from '../model/task-error.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { OutputChunk, TaskResources } from '../model/types.js';
+import type { WaitRequest } from '../model/waits.js';
 
 /** What the engine exposes to a running attempt's sink. */
 export interface AttemptHost {
@@ -88,6 +89,10 @@ export class Attempt implements ExecutionSink {
 
   crashed(error: TaskError): void {
     this.#send({ type: 'attempt.crashed', error });
+  }
+
+  suspend(request: WaitRequest): void {
+    this.#send({ type: 'attempt.suspended', waitingFor: request });
   }
 
   #send(event: ExecutionEvent): void {

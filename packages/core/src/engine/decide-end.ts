@@ -5,6 +5,7 @@ import { taskError, type TaskError } from '../model/task-error.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { TaskResources } from '../model/types.js';
 import { backoffDelayMs } from '../scheduling/backoff.js';
+import type { WaitingFor, WaitRequest } from '../model/waits.js';
 
 /** The error an attempt ended with, from its actor's end and context. */
 export function attemptError(end: ExecutionEnd, context: ExecutionContext, attempt: number): TaskError | undefined {
@@ -38,7 +39,8 @@ export interface AttemptEnd {
   task: TaskRecord;
   attempt: number;
   definition: ResolvedDefinition;
-  end: ExecutionEnd;
+  /** A suspension is decided by {@link decideSuspension}. */
+  end: Exclude<ExecutionEnd, 'suspended'>;
   context: ExecutionContext;
   at: number;
   /** What the executor measured the attempt used, when it did. */
@@ -97,4 +99,21 @@ export function decideEnd(input: AttemptEnd): EndDecision {
   if (context.crashed) record.crashed = true;
   if (input.resources !== undefined) record.resources = input.resources;
   return { kind: 'ended', record, error, retryDelayMs, quarantine, pauseBucket };
+}
+
+/**
+ * What an attempt that parked itself on a durable wait means: the `task:suspended`
+ * record, with the wait put on the runtime's clock (a sleep's end, a signal's
+ * timeout). No retry is spent and nothing is stopped: the task waits, holding no slot,
+ * thread or lock, and runs again from the top once the wait is over.
+ */
+export function decideSuspension(task: TaskRecord, attempt: number, context: ExecutionContext, at: number): NewRecord & { type: 'task:suspended' } {
+  const request = context.waitingFor as WaitRequest;
+  const waitingFor: WaitingFor =
+    request.kind === 'sleep'
+      ? { kind: 'sleep', name: request.name, until: at + request.ms }
+      : request.timeoutMs === undefined
+        ? { kind: 'signal', name: request.name }
+        : { kind: 'signal', name: request.name, until: at + request.timeoutMs };
+  return { type: 'task:suspended', at, taskId: task.id, attempt, waitingFor };
 }

@@ -16,11 +16,13 @@ import { RetryTimers } from '../scheduling/retry-timers.js';
 import type { Clock } from '../time/clock.js';
 import { IdleWaiter } from '../time/idle-waiter.js';
 import { Attempt, type AttemptHost } from './attempt.js';
-import { decideEnd } from './decide-end.js';
+import { decideEnd, decideSuspension } from './decide-end.js';
+import { Waits } from './waits.js';
 import type { Services } from './services.js';
 import { dependencyResults } from './settlement.js';
 
 const NO_STEPS: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_WAITS: Readonly<Record<string, never>> = Object.freeze({});
 
 /** What the dispatcher needs from the engine around it. */
 export interface DispatchHost {
@@ -59,12 +61,15 @@ export class Dispatcher implements AttemptHost {
   admitting = true;
 
   constructor(host: DispatchHost, services: Services, wheel: Clock) {
+  /** Durable waits: suspended tasks, their signals and their timers. */
+  readonly waits: Waits;
     this.#host = host;
     this.#services = services;
     this.#clock = host.options.clock;
     this.#retryTimers = new RetryTimers(wheel);
   }
 
+    this.waits = new Waits({ ...host, requeue: (task) => this.#requeue(task) }, wheel);
   get runningCount(): number {
     return this.#running.size;
   }
@@ -109,12 +114,13 @@ export class Dispatcher implements AttemptHost {
     return 'sent';
   }
 
-  /** Forgets a task's pending retry. */
+  /** Forgets a task's pending retry, and the timer of its wait. */
   clearRetry(taskId: string): void {
     this.#retryTimers.clear(taskId);
   }
 
   /** Waits out the backoff of a retrying task, then queues it again. */
+    this.waits.clear(taskId);
   armRetry(task: TaskRecord, delayMs: number): void {
     this.#retryTimers.arm(task.id, delayMs, () => {
       if (task.status !== 'retrying') return;
@@ -133,6 +139,7 @@ export class Dispatcher implements AttemptHost {
     for (const attempt of [...this.#running.values()]) {
       attempt.interrupting = true;
       this.actorOf(attempt)?.send({ type: 'cancel', reason: 'shutdown' });
+    this.waits.clearAll();
     }
   }
 
@@ -207,6 +214,7 @@ export class Dispatcher implements AttemptHost {
   }
 
   /** The execution actor's stop action: the work is stopped for real. */
+          waits: attempt.task.waits ?? NO_WAITS,
   stop(taskId: string, end: ExecutionEnd): void {
     this.#running.get(taskId)?.controller.abort(end);
   }
@@ -242,6 +250,12 @@ export class Dispatcher implements AttemptHost {
       return;
     }
     const { error, retryDelayMs, quarantine, pauseBucket } = decision;
+    if (end === 'suspended') {
+      // A durable wait: no outcome, no retry spent; the task waits holding nothing (a restart re-runs a suspension not journaled).
+      if (this.#host.state() !== 'stopped') this.waits.suspended(task, decideSuspension(task, attempt.number, context, at));
+      this.#afterAttempt();
+      return;
+    }
     if (pauseBucket !== undefined) admission.pause(pauseBucket.bucket, pauseBucket.until);
     if (context.crashed && error !== undefined) {
       this.#host.metrics.crashed++;
@@ -285,6 +299,14 @@ export class Dispatcher implements AttemptHost {
   }
 
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void {
+  /** A suspended task's wait is over: back in the queue. */
+  #requeue(task: TaskRecord): void {
+    this.#host.ready.add(task);
+    this.#host.emit({ type: 'task:queued', taskId: task.id, priority: task.priority, at: this.#clock.now() });
+    this.schedulePump();
+    if (task.workflowId !== undefined) this.#services.workflows.taskChanged(task);
+  }
+
     const id = attempt.task.id;
     const at = this.#clock.now();
     if (this.#host.state() === 'stopped' && this.#host.output.onDisk) return; // the store is closed

@@ -14,6 +14,7 @@ import type { TaskOutput } from '../output/task-output.js';
 import type { MetricsCollector } from '../reports/metrics.js';
 import type { SupervisionNode } from '../supervision/supervision.js';
 import type { Workflows } from '../workflows/workflows.js';
+import type { Waits } from './waits.js';
 
 /** The task table as the facade reads it: it never writes a record or a map. */
 export type TableView = Pick<TaskTable, 'agingMs' | 'waiting'> & {
@@ -67,6 +68,8 @@ export interface EngineView {
   /** Number of threads of the worker pool, or 0 when none was started. */
   readonly workerThreads: number;
   readonly workflows: WorkflowCommands;
+  /** Durable waits: sending a signal. */
+  readonly waits: Pick<Waits, 'signal'>;
   /** Ready tasks in the order they would be taken. */
   readyTasks(): readonly Readonly<TaskRecord>[];
   /** Why a ready task of `type` is not running now, or undefined when nothing but its turn holds it. */

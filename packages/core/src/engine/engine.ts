@@ -93,6 +93,7 @@ export class Engine implements EngineView {
         resumeServices: () => {
           engine.#services.workflows.recover();
           engine.#services.webhooks.resume();
+          engine.#dispatcher.waits.recover();
           engine.#dispatcher.schedulePump();
         },
         emit: engine.emit,
@@ -177,9 +178,8 @@ export class Engine implements EngineView {
   get workflows(): Services['workflows'] {
     return this.#services.workflows;
   }
-  get throttlePeriods(): Services['throttlePeriods'] {
-    return this.#services.throttlePeriods;
-  }
+  get throttlePeriods(): Services['throttlePeriods'] { return this.#services.throttlePeriods; }
+  get waits(): Dispatcher['waits'] { return this.#dispatcher.waits; }
   get runningCount(): number {
     return this.#dispatcher.runningCount;
   }

@@ -34,6 +34,8 @@ export const JOURNALED_EVENT_TYPES: ReadonlySet<string> = new Set([
   'task:cancelled',
   'task:timed_out',
   'task:step',
+  'task:waiting',
+  'task:signalled',
   'attempt:interrupted',
   'lock:acquired',
   'workflow:started',

@@ -1,5 +1,6 @@
 import type { TaskError } from '../model/task-error.js';
 import type { OutputChunk } from '../model/types.js';
+import type { WaitingFor } from '../model/waits.js';
 import type { WorkflowFailedTask } from '../workflows/workflow-types.js';
 import type { MultiReport } from '../reports/multi-report.js';
 
@@ -71,6 +72,10 @@ export interface RuntimeEventMap {
     at: number;
   };
   'task:step': TaskEventBase & { type: 'task:step'; name: string };
+  /** A durable wait or sleep suspended the task: what it waits for (`until` in epoch ms, when it has an end). */
+  'task:waiting': TaskEventBase & { type: 'task:waiting'; waitingFor: WaitingFor };
+  /** A signal was sent to the task (and journaled): taken by its wait, or kept for the first wait of that name. */
+  'task:signalled': TaskEventBase & { type: 'task:signalled'; name: string };
   'attempt:interrupted': TaskEventBase & { type: 'attempt:interrupted'; attempt: number; reason: string };
   /** Replay met an undecodable record at the journal's tail and stopped before it (a torn last write). */
   'journal:torn-tail': { type: 'journal:torn-tail'; taskId?: undefined; seq: number; at: number };
@@ -127,6 +132,8 @@ export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName
   'task:step',
   'lock:waiting',
   'lock:acquired',
+  'task:waiting',
+  'task:signalled',
   'ratelimit:waiting',
   'resource:throttled',
   'resource:recovered',

@@ -132,6 +132,16 @@ export function recordToEvents(record: JournalRecord, table: TaskTable, changed:
     case 'step:completed':
       events.push({ type: 'task:step', taskId: record.taskId, name: record.name, at });
       break;
+    case 'task:suspended':
+    case 'task:signalled':
+    case 'task:woken': {
+      // A wait begins (task:waiting) or a signal comes in (task:signalled); either may put the task back in the queue.
+      if (record.type === 'task:suspended') events.push({ type: 'task:waiting', taskId: record.taskId, waitingFor: { ...record.waitingFor }, at });
+      if (record.type === 'task:signalled') events.push({ type: 'task:signalled', taskId: record.taskId, name: record.name, at });
+      const task = taskNow(record.taskId);
+      if (task?.status === 'queued') events.push({ type: 'task:queued', taskId: record.taskId, priority: task.priority, at });
+      break;
+    }
     case 'workflow:started':
       events.push({ type: 'workflow:started', workflowId: record.workflowId, name: table.workflows.get(record.workflowId)?.name ?? '', at });
       break;

@@ -3,6 +3,7 @@ import type { ProcessGroup } from '../executors/executor.js';
 import type { LockRequest } from '../coordination/lock-table.js';
 import type { TaskError } from '../model/task-error.js';
 import type { TaskResources } from '../model/types.js';
+import type { WaitingFor } from '../model/waits.js';
 
 /** Schema version written into every journal record (the journal stamps it; see Journal.commit). */
 export const JOURNAL_VERSION = 1 as const;
@@ -91,6 +92,15 @@ export type JournalRecord =
   | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string }
   | {
       v: typeof JOURNAL_VERSION;
+  /**
+   * The attempt parked itself on a durable wait: it ends without spending a retry and
+   * the task waits (a signal already received for it is taken at once: queued again).
+   */
+  | { v: typeof JOURNAL_VERSION; type: 'task:suspended'; at: number; taskId: string; attempt: number; waitingFor: WaitingFor }
+  /** A signal sent to a task: taken by the wait for it, or kept for the first wait of that name. */
+  | { v: typeof JOURNAL_VERSION; type: 'task:signalled'; at: number; taskId: string; name: string; payload?: unknown }
+  /** The wait `name` the task is suspended on is over by the clock: its sleep ended, or its signal timed out. */
+  | { v: typeof JOURNAL_VERSION; type: 'task:woken'; at: number; taskId: string; name: string; reason: 'slept' | 'timed_out' }
       type: 'webhook:enqueued';
       at: number;
       deliveryId: string;

@@ -3,6 +3,7 @@ import { rankOf } from '../scheduling/ready-queue.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { TaskResources } from '../model/types.js';
 import { taskError } from '../model/task-error.js';
+import { applyWaitRecord, isWaitRecord } from './wait-fold.js';
 
 /** A workflow as the journal rebuilds it: its spec and the ids of its submitted tasks. */
 export interface WorkflowRecord {
@@ -135,6 +136,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
   }
   const task = table.tasks.get(record.taskId);
   if (task === undefined) return undefined;
+  if (isWaitRecord(record) || record.type === 'task:cancelled') applyWaitRecord(table, task, record, (t, at) => queue(t, at, table.agingMs, table));
   switch (record.type) {
     case 'attempt:started':
       if (record.lockWaitMs !== undefined) {
@@ -289,7 +291,7 @@ function settleDependents(table: TaskTable, ended: TaskRecord, at: number): void
   table.dependents.delete(ended.id);
   for (const id of ids) {
     const task = table.tasks.get(id);
-    if (task === undefined || task.status !== 'waiting') continue;
+    if (task === undefined || task.status !== 'waiting' || task.waitingFor != null) continue;
     if (ended.status === 'completed' || task.onDependencyFailure === 'run') {
       task.pendingDeps--;
       if (task.pendingDeps <= 0) {

@@ -25,6 +25,16 @@ export interface TaskContext {
   step<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   /** Waits for a token from a named bucket of `rateLimits` (first come, first served among handlers). */
   rateLimit(bucket: string): Promise<void>;
+  /**
+   * A durable wait for a signal (`rt.signal(taskId, name, payload)`): resolves to its
+   * payload. The task is suspended meanwhile (status `waiting`, no slot, thread or
+   * lock held) and its handler runs again from the top once the signal is in; this
+   * call then returns the payload at once. Past `timeoutMs` it throws a TaskFailure
+   * with code `STEWARD_SIGNAL_TIMEOUT` (catchable).
+   */
+  waitForSignal<T = unknown>(name: string, options?: { timeoutMs?: number }): Promise<T>;
+  /** A durable sleep of `ms` on the runtime's clock: suspends the task like a wait; once over, returns at once on later runs. */
+  sleep(name: string, ms: number): Promise<void>;
 }
 
 /**

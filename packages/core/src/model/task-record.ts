@@ -4,6 +4,7 @@ import type { LockRequest } from '../coordination/lock-table.js';
 import type { ReadyItem } from '../scheduling/ready-queue.js';
 import type { TaskError } from './task-error.js';
 import type { TaskProgress, TaskResources, TaskSnapshot, TaskStatus } from './types.js';
+import type { WaitingFor, WaitResult } from './waits.js';
 
 /**
  * The runtime's own record of a task: a plain, mutable object that sits in the
@@ -67,6 +68,12 @@ export interface TaskRecord extends ReadyItem {
   resources?: TaskResources;
 }
 
+  /** While a wait or a sleep suspends it: what it waits for (a wait on dependencies has none). */
+  waitingFor?: WaitingFor;
+  /** Signals received that no wait has taken yet, oldest first. */
+  signals?: Array<{ name: string; payload: unknown }>;
+  /** How its waits have ended, by wait key (see waitKey), in the order its runs meet them. */
+  waits?: Record<string, WaitResult[]>;
 /**
  * Copies a record into the public snapshot shape; `now` (the runtime clock's) gives
  * a running task its `elapsedMs`.
@@ -100,3 +107,4 @@ export function toSnapshot(record: TaskRecord, now?: number): TaskSnapshot {
   if (record.workflowId !== undefined) snapshot.workflowId = record.workflowId;
   return snapshot;
 }
+  if (record.waitingFor != null) snapshot.waitingFor = { ...record.waitingFor };

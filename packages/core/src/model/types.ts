@@ -1,4 +1,5 @@
 import type { TaskError } from './task-error.js';
+import type { WaitingFor } from './waits.js';
 
 /** Where a task is in its life. */
 export type TaskStatus =
@@ -57,6 +58,8 @@ export interface TaskSnapshot {
   metadata?: Record<string, unknown>;
   dependsOn: string[];
   workflowId?: string;
+  /** While a wait or a sleep suspends it (status `waiting`): what it waits for. Absent for a wait on dependencies. */
+  waitingFor?: WaitingFor;
 }
 
 /** How a task ended, as `handle.result()` reports it. */
