@@ -1,6 +1,7 @@
 import type { TaskDefinition, ResolvedDefinition } from '../model/task-definition.js';
 import type { TaskError } from '../model/task-error.js';
 import type { OutputChunk, TaskResources } from '../model/types.js';
+import type { WaitRequest, WaitResults } from '../model/waits.js';
 
 /** One attempt handed to an executor. */
 export interface ExecutionRequest {
@@ -12,6 +13,8 @@ export interface ExecutionRequest {
   readonly dependencies: Readonly<Record<string, unknown>>;
   /** Results of durable steps recorded by earlier attempts, by step name. */
   readonly steps: Readonly<Record<string, unknown>>;
+  /** How the task's durable waits have ended so far (see makeWaits); empty when it never waited. */
+  readonly waits?: WaitResults;
   /**
    * Aborted on timeout or cancel. The executor must then stop the work for real
    * (terminate the thread, kill the process group); it need not report anything.
@@ -57,6 +60,13 @@ export interface ExecutionSink {
    * attempt; it is journaled with the end. Optional for sinks and for executors.
    */
   resourcesUsed?(usage: TaskResources): void;
+  /**
+   * The handler parked itself on a durable wait (`ctx.waitForSignal`, `ctx.sleep`): the
+   * attempt ends here without an outcome, no retry spent, and the task runs again from
+   * the top once the wait is over. The executor stops waiting for the handler (it never
+   * settles) and frees what ran it. Optional for sinks; an executor without handlers never calls it.
+   */
+  suspend?(request: WaitRequest): void;
 }
 
 /**

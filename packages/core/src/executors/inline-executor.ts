@@ -1,6 +1,7 @@
 import type { ExecutionRequest, ExecutionSink, Executor } from './executor.js';
 import { clampPercent, formatLogLine, makeStep, type TaskContext } from '../model/task-context.js';
 import { toTaskError, taskError } from '../model/task-error.js';
+import { makeWaits } from '../model/waits.js';
 
 /**
  * Runs handlers on the main thread: for light, I/O-bound work. A timeout or
@@ -25,6 +26,10 @@ export class InlineExecutor implements Executor {
       log: (...values) => sink.output('log', formatLogLine(values)),
       step: makeStep(request.steps, (name, result) => sink.step(name, result)),
       rateLimit: (bucket) => sink.rateLimit(bucket),
+      ...makeWaits(request.waits ?? {}, (wait) => {
+        if (sink.suspend !== undefined) sink.suspend(wait);
+        else sink.failed(taskError('STEWARD_HANDLER_ERROR', `this runtime cannot suspend the task for ${wait.kind} "${wait.name}"`, false));
+      }),
     };
     let pending: unknown;
     try {

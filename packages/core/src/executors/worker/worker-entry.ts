@@ -6,6 +6,7 @@ import { serialize } from 'node:v8';
 import { BroadcastChannel, parentPort } from 'node:worker_threads';
 import { clampPercent, formatLogLine, makeStep, type TaskContext } from '../../model/task-context.js';
 import { taskError, toTaskError } from '../../model/task-error.js';
+import { makeWaits, type WaitRequest } from '../../model/waits.js';
 import { threadCpuMs } from './thread-cpu.js';
 import { WORKER_EVENT_TAG, type WorkerAnswer, type WorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
@@ -119,6 +120,12 @@ async function runHandler(task: WorkerTask): Promise<WorkerReply> {
     sent++;
     parentPort?.postMessage(event);
   };
+  // A durable wait parks the handler on a promise that never settles: the reply goes
+  // out at once and the thread is free; the abandoned handler is left to the GC.
+  let suspended!: (request: WaitRequest) => void;
+  const parked = new Promise<Extract<WorkerReply, { kind: 'suspended' }>>((resolve) => {
+    suspended = (request) => resolve({ kind: 'suspended', request, sent });
+  });
   const ctx: TaskContext = {
     taskId: task.taskId,
     attempt: task.attempt,
@@ -146,10 +153,14 @@ async function runHandler(task: WorkerTask): Promise<WorkerReply> {
       post({ tag: WORKER_EVENT_TAG, kind: 'token', taskId: task.taskId, attempt: task.attempt, reqId, bucket: String(bucket) });
       return answer;
     },
+    ...makeWaits(task.waits, (request) => suspended(request)),
   };
   const scope: TaskScope = { taskId: task.taskId, attempt: task.attempt, done: false };
   try {
-    const value = await scopes.run(scope, () => loaded(task.input, ctx));
+    const running = Promise.resolve().then(() => scopes.run(scope, () => loaded(task.input, ctx)));
+    const first = await Promise.race([running.then((value) => ({ kind: 'value' as const, value })), parked]);
+    if (first.kind === 'suspended') return first;
+    const value = first.value;
     // Checked here, off the main thread: a value Piscina cannot post would kill the
     // thread after the fact and read as a crash instead of the handler's mistake.
     if ((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol') {

@@ -114,6 +114,7 @@ export class WorkerExecutor implements Executor {
       input: request.input,
       dependencies: request.dependencies,
       steps: request.steps,
+      waits: request.waits ?? {},
       channel: this.#channelName,
     };
     const active: ActiveAttempt = { attempt: request.attempt, sink, received: 0, reply: undefined };
@@ -177,7 +178,9 @@ export class WorkerExecutor implements Executor {
     this.#forget(taskId, active);
     if (reply.cpuMs !== undefined) active.sink.resourcesUsed?.({ cpuMs: reply.cpuMs });
     if (reply.kind === 'ok') active.sink.succeeded(reply.value);
-    else active.sink.failed(reply.error);
+    else if (reply.kind === 'error') active.sink.failed(reply.error);
+    else if (active.sink.suspend !== undefined) active.sink.suspend(reply.request);
+    else active.sink.failed(taskError('STEWARD_HANDLER_ERROR', `this runtime cannot suspend the task for ${reply.request.kind} "${reply.request.name}"`, false));
   }
 
   #forget(taskId: string, active: ActiveAttempt): void {

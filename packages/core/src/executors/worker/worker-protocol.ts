@@ -1,4 +1,5 @@
 import type { TaskError } from '../../model/task-error.js';
+import type { WaitRequest, WaitResults } from '../../model/waits.js';
 
 // The one declaration of what crosses the worker-thread boundary, imported by
 // both sides. Everything here is plain data: no class instances, no functions.
@@ -15,6 +16,8 @@ export interface WorkerTask {
   readonly input: unknown;
   readonly dependencies: Readonly<Record<string, unknown>>;
   readonly steps: Readonly<Record<string, unknown>>;
+  /** How the task's durable waits have ended so far. */
+  readonly waits: WaitResults;
   /** BroadcastChannel on which the main thread answers this runtime's requests (tokens). */
   readonly channel: string;
 }
@@ -36,7 +39,9 @@ export interface WorkerAnswer {
  */
 export type WorkerReply =
   | { readonly kind: 'ok'; readonly value: unknown; readonly sent: number; readonly cpuMs?: number }
-  | { readonly kind: 'error'; readonly error: TaskError; readonly sent: number; readonly cpuMs?: number };
+  | { readonly kind: 'error'; readonly error: TaskError; readonly sent: number; readonly cpuMs?: number }
+  /** The handler parked itself on a durable wait: the thread is free, the handler's promise is abandoned. */
+  | { readonly kind: 'suspended'; readonly request: WaitRequest; readonly sent: number; readonly cpuMs?: number };
 
 /** What a worker thread posts while a task runs. */
 export type WorkerEvent =

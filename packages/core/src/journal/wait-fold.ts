@@ -1,0 +1,77 @@
+import type { JournalRecord } from './journal-record.js';
+import type { TaskRecord } from '../model/task-record.js';
+import { waitKey, type WaitResult } from '../model/waits.js';
+
+/** The journal records of durable waits. */
+export type WaitRecord = Extract<JournalRecord, { type: 'task:suspended' | 'task:signalled' | 'task:woken' }>;
+
+/** True for a record of a durable wait. */
+export function isWaitRecord(record: JournalRecord): record is WaitRecord {
+  return record.type === 'task:suspended' || record.type === 'task:signalled' || record.type === 'task:woken';
+}
+
+/** The table's counter of tasks in `waiting` (dependency waits and durable waits alike). */
+interface WaitingCount {
+  waiting: number;
+}
+
+/**
+ * Folds a durable-wait record into its task (the reducer's part for waits), and
+ * clears what a cancelled task waited for. A wait
+ * that is over puts the task back in the queue with `queue` (the reducer's own,
+ * which also counts it out of `waiting`), with the result its run will get.
+ */
+export function applyWaitRecord(
+  table: WaitingCount,
+  task: TaskRecord,
+  record: WaitRecord | Extract<JournalRecord, { type: 'task:cancelled' }>,
+  queue: (task: TaskRecord, at: number) => void,
+): void {
+  switch (record.type) {
+    case 'task:cancelled':
+      // The reducer ends it; what it waited for goes (the signals it kept and the waits it came through stay, like its steps).
+      if (task.waitingFor != null) task.waitingFor = undefined;
+      return;
+    case 'task:suspended': {
+      if (task.status !== 'waiting') table.waiting++;
+      task.status = 'waiting';
+      task.waitingFor = { ...record.waitingFor };
+      task.enqueuedAt = record.at;
+      task.progress = undefined;
+      if (record.waitingFor.kind !== 'signal') return;
+      // A signal sent before the wait is kept: the first wait of that name takes it.
+      const kept = task.signals?.findIndex((s) => s.name === record.waitingFor.name) ?? -1;
+      if (kept < 0) return;
+      const [signal] = (task.signals as Array<{ name: string; payload: unknown }>).splice(kept, 1);
+      if (task.signals?.length === 0) task.signals = undefined;
+      resume(task, record.at, { payload: signal?.payload }, queue);
+      return;
+    }
+    case 'task:signalled': {
+      const waitingFor = task.waitingFor;
+      if (task.status === 'waiting' && waitingFor?.kind === 'signal' && waitingFor.name === record.name) {
+        resume(task, record.at, { payload: record.payload }, queue);
+        return;
+      }
+      task.signals = [...(task.signals ?? []), { name: record.name, payload: record.payload }];
+      return;
+    }
+    case 'task:woken': {
+      const waitingFor = task.waitingFor;
+      if (task.status !== 'waiting' || waitingFor?.name !== record.name) return;
+      if (record.reason === 'slept' && waitingFor.kind === 'sleep') resume(task, record.at, { slept: true }, queue);
+      else if (record.reason === 'timed_out' && waitingFor.kind === 'signal') resume(task, record.at, { timedOut: true }, queue);
+      return;
+    }
+  }
+}
+
+/** The wait is over with `result`: recorded for the runs to come, and the task is queued again. */
+function resume(task: TaskRecord, at: number, result: WaitResult, queue: (task: TaskRecord, at: number) => void): void {
+  const waitingFor = task.waitingFor;
+  if (waitingFor === undefined) return;
+  const key = waitKey(waitingFor.kind, waitingFor.name);
+  task.waits = { ...task.waits, [key]: [...(task.waits?.[key] ?? []), result] };
+  queue(task, at);
+  task.waitingFor = undefined;
+}
