@@ -76,6 +76,8 @@ export type {
   WorkflowTaskInput,
 } from './workflows/workflow-types.js';
 export { WorkflowNotFoundError } from './model/errors.js';
+export { ScheduleNotFoundError } from './model/errors.js';
+export { scheduleIdSchema, scheduleSpecSchema, SCHEDULE_DEFAULTS, type ScheduleInfo, type ScheduleSpec } from './schedules/schedule-spec.js';
 export {
   submitOptionsSchema,
   workflowSpecSchema,

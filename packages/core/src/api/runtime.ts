@@ -18,6 +18,7 @@ import { resolveRuntimeOptions, type RuntimeOptions } from '../model/options.js'
 import { followOutput } from '../output/output-follower.js';
 import type { TaskDefinition } from '../model/task-definition.js';
 import { TaskHandle } from './task-handle.js';
+import { RuntimeSchedules } from './runtime-schedules.js';
 import { toSnapshot } from '../model/task-record.js';
 import { type OutputChunk, type TaskOutcome, type TaskSnapshot, type TaskStatus } from '../model/types.js';
 import { buildMetrics, buildQueueStatus, type QueueStatus, type RuntimeMetrics } from './status-views.js';
@@ -31,7 +32,7 @@ const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.f
  * The public facade: validates and delegates to a private engine. Create one
  * with {@link createRuntime}; end it with `shutdown()` or `await using`.
  */
-export class Runtime {
+export class Runtime extends RuntimeSchedules {
   readonly #engine: EngineView;
   #shutdown: Promise<void> | undefined;
 
@@ -39,6 +40,7 @@ export class Runtime {
 
   /** @internal use createRuntime() */
   constructor(engine: EngineView) {
+    super(engine);
     this.#engine = engine;
     const reports = engine.options.reports;
     this.#stopReports = reports === undefined ? undefined : scheduleReports(reports, engine.options.clock, engine.options.logger, (sinceMs) => this.report({ sinceMs }));

@@ -14,6 +14,7 @@ import type { TaskOutput } from '../output/task-output.js';
 import type { MetricsCollector } from '../reports/metrics.js';
 import type { SupervisionNode } from '../supervision/supervision.js';
 import type { Workflows } from '../workflows/workflows.js';
+import type { Schedules } from '../schedules/schedules.js';
 import type { Waits } from './waits.js';
 
 /** The task table as the facade reads it: it never writes a record or a map. */
@@ -33,6 +34,9 @@ export type AdmissionView = Pick<Admission, 'reasonOf' | 'lockWaits' | 'lockWait
 
 /** What a workflow handle may do: build, start, read and cancel its workflow. */
 export type WorkflowCommands = Pick<Workflows, 'create' | 'addPhase' | 'addTask' | 'start' | 'status' | 'outcome' | 'cancel'>;
+
+/** What the facade may do with schedules: set, list, pause, resume, remove. */
+export type ScheduleCommands = Pick<Schedules, 'set' | 'list' | 'info' | 'pause' | 'resume' | 'remove'>;
 
 /**
  * The engine as the facade, the handles, the status views and the output follower
@@ -68,6 +72,7 @@ export interface EngineView {
   /** Number of threads of the worker pool, or 0 when none was started. */
   readonly workerThreads: number;
   readonly workflows: WorkflowCommands;
+  readonly schedules: ScheduleCommands;
   /** Durable waits: sending a signal. */
   readonly waits: Pick<Waits, 'signal'>;
   /** Ready tasks in the order they would be taken. */

@@ -92,6 +92,7 @@ export class Engine implements EngineView {
         snapshotFailed: (error, consequence) => engine.#upkeep.snapshotFailed(error, consequence),
         resumeServices: () => {
           engine.#services.workflows.recover();
+          engine.#services.schedules.recover();
           engine.#services.webhooks.resume();
           engine.#dispatcher.waits.recover();
           engine.#dispatcher.schedulePump();
@@ -178,6 +179,7 @@ export class Engine implements EngineView {
   get workflows(): Services['workflows'] {
     return this.#services.workflows;
   }
+  get schedules(): Services['schedules'] { return this.#services.schedules; }
   get throttlePeriods(): Services['throttlePeriods'] { return this.#services.throttlePeriods; }
   get waits(): Dispatcher['waits'] { return this.#dispatcher.waits; }
   get runningCount(): number {

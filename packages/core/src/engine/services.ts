@@ -14,6 +14,7 @@ import type { Clock } from '../time/clock.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import { checkWebhookUrl } from '../webhooks/webhook-url.js';
 import { Workflows } from '../workflows/workflows.js';
+import { Schedules } from '../schedules/schedules.js';
 import type { Releasers } from './releasers.js';
 
 /** The services around the attempt path, made and wired in one place. */
@@ -23,6 +24,7 @@ export interface Services {
   readonly guard: ResourceGuard | undefined;
   readonly webhooks: WebhookDispatcher;
   readonly workflows: Workflows;
+  readonly schedules: Schedules;
   /** When the resource guard throttled, in this process (for reports). */
   readonly throttlePeriods: Array<{ from: number; to?: number }>;
 }
@@ -43,7 +45,7 @@ export interface ServiceHooks {
   lockTimedOut(task: TaskRecord): void;
   commit(record: NewRecord): void;
   emit(event: RuntimeEvent): void;
-  submit(type: string, input: unknown, options: SubmitOptions, internal: { workflowId: string; workflowTaskId: string }): TaskRecord;
+  submit(type: string, input: unknown, options: SubmitOptions, internal?: { workflowId: string; workflowTaskId: string }): TaskRecord;
   cancel(taskId: string, reason: string): void;
   isDefined(type: string): boolean;
   state(): 'running' | 'stopping' | 'stopped';
@@ -145,5 +147,11 @@ export function wireServices(options: ResolvedRuntimeOptions, clock: Clock, hook
   });
   releasers.add('workflows', () => workflows.stop());
 
-  return { supervision, admission, guard, webhooks, workflows, throttlePeriods };
+  const schedules = new Schedules(
+    { table: hooks.table, clock, logger, commit: hooks.commit, submit: hooks.submit, emit: hooks.emit, isOpen: () => hooks.state() === 'running', isDefined: hooks.isDefined },
+    options.schedules,
+  );
+  releasers.add('schedules', () => schedules.stop());
+
+  return { supervision, admission, guard, webhooks, workflows, schedules, throttlePeriods };
 }

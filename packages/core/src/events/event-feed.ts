@@ -46,6 +46,7 @@ export const JOURNALED_EVENT_TYPES: ReadonlySet<string> = new Set([
   'workflow:cancelled',
   'webhook:delivered',
   'webhook:failed',
+  'schedule:fired',
 ]);
 
 /** Reads an id of the feed (or a bare sequence number) as a resume point; undefined when it is none. */

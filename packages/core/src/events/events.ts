@@ -101,6 +101,8 @@ export interface RuntimeEventMap {
   'aggregation:started': { type: 'aggregation:started'; taskId?: undefined; aggregationId: string; taskIds: string[]; at: number };
   /** Every task of the batch has ended: its report, as `executeMultiple` returns it. */
   'aggregation:completed': { type: 'aggregation:completed'; taskId?: undefined; aggregationId: string; report: MultiReport; at: number };
+  /** A schedule's firing submitted its task; `fireAt` is the time it stands for (earlier than `at` for a catch-up run). */
+  'schedule:fired': { type: 'schedule:fired'; taskId: string; scheduleId: string; fireAt: number; at: number };
 }
 
 /** Name of a runtime event. */
@@ -130,10 +132,10 @@ export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName
   'task:cancelled',
   'task:timed_out',
   'task:step',
-  'task:waiting',
-  'task:signalled',
   'lock:waiting',
   'lock:acquired',
+  'task:waiting',
+  'task:signalled',
   'ratelimit:waiting',
   'resource:throttled',
   'resource:recovered',
@@ -154,4 +156,5 @@ export const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set<RuntimeEventName
   'journal:write-recovered',
   'aggregation:started',
   'aggregation:completed',
+  'schedule:fired',
 ]);

@@ -148,6 +148,9 @@ export function recordToEvents(record: JournalRecord, table: TaskTable, changed:
     case 'workflow:cancelled':
       events.push({ type: 'workflow:cancelled', workflowId: record.workflowId, at, ...(record.reason === undefined ? {} : { reason: record.reason }) });
       break;
+    case 'schedule:fired':
+      events.push({ type: 'schedule:fired', taskId: record.taskId, scheduleId: record.scheduleId, fireAt: record.fireAt, at });
+      break;
     case 'webhook:attempted': {
       const delivery = table.deliveries.get(record.deliveryId);
       const owner = { ...(delivery?.taskId === undefined ? {} : { taskId: delivery.taskId }), ...(delivery?.workflowId === undefined ? {} : { workflowId: delivery.workflowId }) };

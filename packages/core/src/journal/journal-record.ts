@@ -90,6 +90,8 @@ export type JournalRecord =
   /** A task that ends without running (its lock wait timed out). */
   | { v: typeof JOURNAL_VERSION; type: 'task:rejected'; at: number; taskId: string; error: TaskError }
   | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string }
+  | {
+      v: typeof JOURNAL_VERSION;
   /**
    * The attempt parked itself on a durable wait: it ends without spending a retry and
    * the task waits (a signal already received for it is taken at once: queued again).
@@ -99,8 +101,6 @@ export type JournalRecord =
   | { v: typeof JOURNAL_VERSION; type: 'task:signalled'; at: number; taskId: string; name: string; payload?: unknown }
   /** The wait `name` the task is suspended on is over by the clock: its sleep ended, or its signal timed out. */
   | { v: typeof JOURNAL_VERSION; type: 'task:woken'; at: number; taskId: string; name: string; reason: 'slept' | 'timed_out' }
-  | {
-      v: typeof JOURNAL_VERSION;
       type: 'webhook:enqueued';
       at: number;
       deliveryId: string;
@@ -134,7 +134,29 @@ export type JournalRecord =
   | { v: typeof JOURNAL_VERSION; type: 'workflow:phase-added'; at: number; workflowId: string; phase: WorkflowPhaseSpec }
   | { v: typeof JOURNAL_VERSION; type: 'workflow:task-added'; at: number; workflowId: string; task: WorkflowTaskSpec }
   | { v: typeof JOURNAL_VERSION; type: 'workflow:started'; at: number; workflowId: string }
-  | { v: typeof JOURNAL_VERSION; type: 'workflow:cancelled'; at: number; workflowId: string; reason?: string };
+  | { v: typeof JOURNAL_VERSION; type: 'workflow:cancelled'; at: number; workflowId: string; reason?: string }
+  /** A schedule made, or replaced by one of the same id (its grid starts again at `at`). */
+  | { v: typeof JOURNAL_VERSION; type: 'schedule:set'; at: number; scheduleId: string; spec: ScheduleSpecRecord }
+  /** A firing submitted its task (`fireAt`: the time it stands for; its idempotency key names it). */
+  | { v: typeof JOURNAL_VERSION; type: 'schedule:fired'; at: number; scheduleId: string; fireAt: number; taskId: string }
+  /** The firings up to `through` were let go without a run (overlap, catch-up, a stalled host). */
+  | { v: typeof JOURNAL_VERSION; type: 'schedule:skipped'; at: number; scheduleId: string; through: number }
+  | { v: typeof JOURNAL_VERSION; type: 'schedule:paused'; at: number; scheduleId: string }
+  /** Firings before `at` (missed while paused) are skipped. */
+  | { v: typeof JOURNAL_VERSION; type: 'schedule:resumed'; at: number; scheduleId: string }
+  | { v: typeof JOURNAL_VERSION; type: 'schedule:removed'; at: number; scheduleId: string };
+
+/** A schedule's spec as its record carries it, defaults filled in (see ScheduleSpec). */
+export interface ScheduleSpecRecord {
+  cron?: string;
+  every?: number;
+  timezone: string;
+  type: string;
+  input?: unknown;
+  options?: Record<string, unknown>;
+  overlap: 'skip' | 'allow';
+  catchUp: 'none' | 'latest' | 'all';
+}
 
 /** A phase of a workflow as its record carries it. */
 export interface WorkflowPhaseSpec {

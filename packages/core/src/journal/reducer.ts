@@ -3,6 +3,7 @@ import { rankOf } from '../scheduling/ready-queue.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { TaskResources } from '../model/types.js';
 import { taskError } from '../model/task-error.js';
+import { applyScheduleRecord, isScheduleRecord, type ScheduleState } from '../schedules/schedule-state.js';
 import { applyWaitRecord, isWaitRecord } from './wait-fold.js';
 
 /** A workflow as the journal rebuilds it: its spec and the ids of its submitted tasks. */
@@ -40,6 +41,7 @@ export interface TaskTable {
   /** Delivery ids by the task or workflow they report on. */
   readonly deliveriesByOwner: Map<string, string[]>;
   readonly workflows: Map<string, WorkflowRecord>;
+  readonly schedules: Map<string, ScheduleState>;
   readonly tasks: Map<string, TaskRecord>;
   readonly byIdempotencyKey: Map<string, string>;
   /** Tasks waiting on each task, by the id they wait on. */
@@ -58,7 +60,7 @@ export interface TaskTable {
 
 /** An empty table. */
 export function createTaskTable(agingMs: number): TaskTable {
-  return { deliveries: new Map(), deliveriesByOwner: new Map(), workflows: new Map(), tasks: new Map(), byIdempotencyKey: new Map(), dependents: new Map(), changed: [], waiting: 0, nextOrder: 1, agingMs };
+  return { deliveries: new Map(), deliveriesByOwner: new Map(), workflows: new Map(), schedules: new Map(), tasks: new Map(), byIdempotencyKey: new Map(), dependents: new Map(), changed: [], waiting: 0, nextOrder: 1, agingMs };
 }
 
 function queue(task: TaskRecord, at: number, agingMs: number, table?: TaskTable): void {
@@ -79,6 +81,10 @@ function queue(task: TaskRecord, at: number, agingMs: number, table?: TaskTable)
 export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord | undefined {
   if (isWorkflowRecord(record)) {
     applyWorkflowRecord(table, record);
+    return undefined;
+  }
+  if (isScheduleRecord(record)) {
+    applyScheduleRecord(table.schedules, record);
     return undefined;
   }
   if (record.type === 'webhook:enqueued' || record.type === 'webhook:attempted') {

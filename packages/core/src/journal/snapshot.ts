@@ -2,6 +2,7 @@ import { describeValue, StoreCorruptError, StoreVersionError } from '../model/er
 import type { TaskTable, WebhookDelivery, WorkflowRecord } from './reducer.js';
 import { rankOf } from '../scheduling/ready-queue.js';
 import type { TaskRecord } from '../model/task-record.js';
+import { copySchedule, restoreSchedule, type ScheduleState } from '../schedules/schedule-state.js';
 
 /** Version of the snapshot format. */
 export const SNAPSHOT_VERSION = 1 as const;
@@ -16,6 +17,8 @@ export interface TableSnapshot {
   tasks: SnapshotTask[];
   workflows?: Array<Omit<WorkflowRecord, 'taskIds'> & { taskIds: Array<[string, string]> }>;
   deliveries?: WebhookDelivery[];
+  /** Absent from snapshots written before schedules. */
+  schedules?: ScheduleState[];
   /**
    * The waiting tasks listed with each dependency they still count. Not always every
    * dependency still to end: a task that runs whatever its dependencies do has counted
@@ -47,7 +50,8 @@ export function snapshotOf(table: TaskTable): TableSnapshot {
     const waiting = ids.filter((t) => table.tasks.get(t)?.status === 'waiting');
     if (waiting.length > 0) dependents.push([id, waiting]);
   }
-  return { v: SNAPSHOT_VERSION, nextOrder: table.nextOrder, tasks, workflows, deliveries, dependents };
+  const schedules = [...table.schedules.values()].map(copySchedule);
+  return { v: SNAPSHOT_VERSION, nextOrder: table.nextOrder, tasks, workflows, deliveries, dependents, schedules };
 }
 
 /** Loads a snapshot into an empty table. */
@@ -70,6 +74,7 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
       else list.push(saved.id);
     }
   }
+  for (const saved of snapshot.schedules ?? []) table.schedules.set(saved.id, restoreSchedule(saved));
   for (const saved of snapshot.workflows ?? []) {
     table.workflows.set(saved.id, {
       ...saved,

@@ -21,6 +21,7 @@ export const STEWARD_ERROR_CODES = [
   'STEWARD_TASK_FAILED',
   'STEWARD_COMMAND_NOT_ALLOWED',
   'STEWARD_WORKFLOW_NOT_FOUND',
+  'STEWARD_SCHEDULE_NOT_FOUND',
   // Answered by the HTTP host (and seen by its clients: the CLI, the MCP server).
   'STEWARD_NOT_FOUND',
   'STEWARD_INVALID_JSON',
@@ -46,9 +47,9 @@ export const STEWARD_ERROR_CODES = [
   'STEWARD_QUARANTINED',
   'STEWARD_HANDLER_ERROR',
   'STEWARD_EXECUTOR_ERROR',
+] as const;
   // A durable wait past its timeoutMs (thrown inside the handler, which may catch it).
   'STEWARD_SIGNAL_TIMEOUT',
-] as const;
 
 /** Stable codes of the library's errors: one of {@link STEWARD_ERROR_CODES}. */
 export type StewardErrorCode = (typeof STEWARD_ERROR_CODES)[number];
@@ -210,6 +211,17 @@ export class WorkflowNotFoundError extends StewardError {
     const shown = describeValue(workflowId);
     super('STEWARD_WORKFLOW_NOT_FOUND', `no workflow with id "${shown}"`);
     this.workflowId = shown;
+  }
+}
+
+/** Thrown when an id names no schedule this runtime knows. */
+export class ScheduleNotFoundError extends StewardError {
+  readonly scheduleId: string;
+
+  constructor(scheduleId: unknown) {
+    const shown = describeValue(scheduleId);
+    super('STEWARD_SCHEDULE_NOT_FOUND', `no schedule with id "${shown}"`);
+    this.scheduleId = shown;
   }
 }
 

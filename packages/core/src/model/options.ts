@@ -16,6 +16,7 @@ import type { SupervisionPolicy } from '../supervision/supervision.js';
 import type { TaskDefinition } from './task-definition.js';
 import type { Logger } from './logger.js';
 import type { WorkersOptions } from '../executors/worker/worker-options.js';
+import type { ScheduleSpec } from '../schedules/schedule-spec.js';
 import { DEFAULT_PRIORITIES, resolvePriority } from '../scheduling/priorities.js';
 
 export type { RuntimeOptions } from './runtime-options-schema.js';
@@ -45,6 +46,7 @@ export interface ResolvedRuntimeOptions {
         Pick<ResourceGuardOptions, 'maxCpuPercent' | 'maxMemoryMb'> & { readonly protect: number })
     | undefined;
   readonly tasks: Readonly<Record<string, TaskDefinition>>;
+  readonly schedules: Readonly<Record<string, ScheduleSpec>>;
   readonly executors: readonly Executor[];
   readonly store: LogStore | undefined;
   readonly clock: Clock;
@@ -146,6 +148,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
       onCorruption: options.recovery?.onCorruption ?? RUNTIME_DEFAULTS.onCorruption,
     }),
     tasks: options.tasks ?? {},
+    schedules: Object.freeze({ ...options.schedules }),
     executors: options.executors ?? [],
     store: options.store,
     clock: options.clock ?? systemClock,

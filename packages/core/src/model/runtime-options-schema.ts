@@ -6,6 +6,7 @@ import type { TaskDefinition } from './task-definition.js';
 import type { Logger } from './logger.js';
 import { webhookOptionsSchema } from '../webhooks/webhook-options.js';
 import { resourceGuardOptionsSchema } from '../coordination/resource-guard-options.js';
+import { scheduleIdSchema, scheduleSpecSchema } from '../schedules/schedule-spec.js';
 import {
   fnSchema,
   hasMethods,
@@ -42,6 +43,7 @@ export const runtimeOptionsSchema = z.strictObject({
   recovery: recoverySchema.optional(),
   defaultPriority: prioritySchema.optional(),
   tasks: z.record(z.string().min(1), shapedAs<TaskDefinition>(z.record(z.string(), z.unknown()))).optional(),
+  schedules: z.record(scheduleIdSchema, scheduleSpecSchema).optional(),
   executors: z.array(shapedAs<Executor>(executorSchema)).optional(),
   // Objects passed in are checked for the methods the runtime calls, so a wrong one is refused here, not later as a TypeError.
   store: hasMethods<LogStore>('a LogStore', ['append', 'read', 'saveSnapshot', 'loadSnapshot', 'dropBelow', 'appendBlob', 'readBlobs', 'closeBlob', 'dropBlobs', 'flush', 'close']).optional(),
@@ -93,6 +95,8 @@ export const runtimeOptionsSchema = z.strictObject({
  *   be called (`WebhookOptions`).
  * - `reports`: write a summary report on a schedule: `{ every: 'daily' | 'weekly', dir }` (default: none).
  * - `tasks`: task types to define at once, the same as calling define() for each.
+ * - `schedules`: schedules by id (`ScheduleSpec`), the same as calling schedule() for
+ *   each once the journal is recovered; one unchanged since the last run keeps its state.
  * - `executors`: extra executors (the process executor of @steward/adapters, or your own), by `kind`.
  * - `store`: a log store to journal to instead of the default one (for tests and embedders).
  * - `clock`: time source (default: the system clock).
