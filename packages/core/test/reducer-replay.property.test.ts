@@ -40,6 +40,9 @@ const OPS = [
   'retry',
   'workflow',
   'webhook',
+  'suspend',
+  'signal',
+  'wake',
 ] as const;
 
 /** One step of the model: which op, and numbers it picks its target and options with. */
@@ -202,6 +205,26 @@ function recordFor(table: TaskTable, i: Intent, at: number, counters: { tasks: n
         default:
           return { v, type: 'workflow:cancelled', at, workflowId: workflow.id, ...(i.flag ? { reason: 'stop' } : {}) };
       }
+    }
+    case 'suspend': {
+      // A durable wait: a signal (with a timeout or not) or a sleep; a kept signal of that name is taken at once.
+      const task = pickOf(tasksIn(table, 'running'), i.pick);
+      if (task === undefined) return undefined;
+      const name = `s${i.choice % 2}`;
+      const waitingFor =
+        i.choice % 3 === 0 ? { kind: 'sleep' as const, name, until: at + 500 } : i.flag ? { kind: 'signal' as const, name, until: at + 800 } : { kind: 'signal' as const, name };
+      return { v, type: 'task:suspended', at, taskId: task.id, attempt: task.attempts, waitingFor };
+    }
+    case 'signal': {
+      const task = pickOf(tasksIn(table, 'waiting', 'queued', 'running', 'retrying'), i.pick);
+      if (task === undefined) return undefined;
+      return { v, type: 'task:signalled', at, taskId: task.id, name: `s${i.choice % 2}`, ...(i.value === undefined ? {} : { payload: i.value }) };
+    }
+    case 'wake': {
+      const task = pickOf(tasksIn(table, 'waiting').filter((t) => t.waitingFor?.until !== undefined), i.pick);
+      const waitingFor = task?.waitingFor;
+      if (task === undefined || waitingFor == null) return undefined;
+      return { v, type: 'task:woken', at, taskId: task.id, name: waitingFor.name, reason: waitingFor.kind === 'sleep' ? 'slept' : 'timed_out' };
     }
     case 'webhook': {
       const pending = [...table.deliveries.values()].filter((d) => d.state === 'pending');
