@@ -1,4 +1,4 @@
-import { submitOptionsSchema, workflowCreateSchema, workflowPhaseSchema, workflowSpecSchema, workflowTaskSchema } from '@steward/core';
+import { scheduleIdSchema, scheduleSpecSchema, submitOptionsSchema, workflowCreateSchema, workflowPhaseSchema, workflowSpecSchema, workflowTaskSchema } from '@steward/core';
 import { z } from 'zod';
 
 // The library's own schemas, composed into request bodies: the same rules hold
@@ -36,6 +36,12 @@ export const phaseBody = workflowPhaseSchema;
 
 /** `POST /api/workflows/:id/tasks`: a task and the phase it goes in. */
 export const workflowTaskBody = workflowTaskSchema.extend({ phaseId: z.string().min(1) }).strict();
+
+/** `PUT /api/schedules/:id`: the schedule's spec, as `rt.schedule(id, spec)` takes it. */
+export const scheduleBody = scheduleSpecSchema;
+
+/** The `:id` of the schedule routes. */
+export const scheduleIdParam = scheduleIdSchema;
 
 /** Query of the event stream. */
 export const eventsQuery = z.strictObject({

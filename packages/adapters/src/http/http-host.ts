@@ -7,6 +7,7 @@ import { dashboardRoute } from './dashboard.js';
 import { prometheusRoute } from './prometheus.js';
 import { type CommandTasks, taskRoutes } from './routes-tasks.js';
 import { workflowRoutes } from './routes-workflows.js';
+import { scheduleRoutes } from './routes-schedules.js';
 import { RequestGuard } from './security.js';
 
 /** Options of the HTTP host. */
@@ -57,6 +58,7 @@ export async function createHttpHost(rt: Runtime, options: HttpHostOptions): Pro
   app.get('/health', async () => ({ status: 'ok', journalSeq: rt.journalSeq, ...rt.queueStatus({ limit: 0 }), items: undefined }));
   taskRoutes(app, rt, options.commands);
   workflowRoutes(app, rt);
+  scheduleRoutes(app, rt);
   eventStreamRoute(app, rt, options.events);
   const stopMetrics = prometheusRoute(app, rt);
   dashboardRoute(app, rt, options.commands?.type);

@@ -1,5 +1,6 @@
-import { TaskNotFoundError, WorkflowNotFoundError, type Runtime, type SubmitOptions, type TaskOutcome, type TaskSnapshot, type WorkflowStatus } from '@steward/core';
+import { ScheduleNotFoundError, TaskNotFoundError, WorkflowNotFoundError, type Runtime, type ScheduleInfo, type ScheduleSpec, type SubmitOptions, type TaskOutcome, type TaskSnapshot, type WorkflowStatus } from '@steward/core';
 import type { Client } from '../client/client.js';
+import { scheduleCalls } from '../client/schedules.js';
 
 /** What the MCP tools need: an embedded runtime or a running server behind the same calls. */
 export interface StewardBackend {
@@ -14,6 +15,9 @@ export interface StewardBackend {
   workflowAddTask(workflowId: string, phaseId: string, task: { id: string; type: string; input?: unknown; options?: Record<string, unknown> }): Promise<WorkflowStatus>;
   workflowStart(workflowId: string): Promise<WorkflowStatus>;
   workflowStatus(workflowId: string): Promise<WorkflowStatus>;
+  scheduleCreate(scheduleId: string, spec: ScheduleSpec): Promise<ScheduleInfo>;
+  scheduleList(): Promise<ScheduleInfo[]>;
+  scheduleDelete(scheduleId: string): Promise<{ id: string; removed: boolean }>;
   close(): Promise<void>;
 }
 
@@ -62,6 +66,12 @@ export function embeddedBackend(rt: Runtime): StewardBackend {
     async workflowStatus(workflowId) {
       return workflow(workflowId).getStatus();
     },
+    scheduleCreate: (scheduleId, spec) => rt.schedule(scheduleId, spec),
+    scheduleList: async () => rt.schedules(),
+    async scheduleDelete(scheduleId) {
+      if (!(await rt.unschedule(scheduleId))) throw new ScheduleNotFoundError(scheduleId);
+      return { id: scheduleId, removed: true };
+    },
     close: () => rt.shutdown({ timeoutMs: 5_000 }),
   };
 }
@@ -69,6 +79,7 @@ export function embeddedBackend(rt: Runtime): StewardBackend {
 /** The tools run against a server found in the data directory, over its REST API. */
 export function serverBackend(client: Client): StewardBackend {
   const id = (value: string) => encodeURIComponent(value);
+  const schedules = scheduleCalls(client);
   return {
     mode: 'server',
     submit: (type, input, options) => client.request('POST', '/api/tasks', { type, input, ...(options === undefined ? {} : { options }) }),
@@ -91,6 +102,9 @@ export function serverBackend(client: Client): StewardBackend {
     workflowAddTask: (workflowId, phaseId, task) => client.request('POST', `/api/workflows/${id(workflowId)}/tasks`, { phaseId, ...task }),
     workflowStart: (workflowId) => client.request('POST', `/api/workflows/${id(workflowId)}/start`),
     workflowStatus: (workflowId) => client.request('GET', `/api/workflows/${id(workflowId)}/status`),
+    scheduleCreate: (scheduleId, spec) => schedules.put(scheduleId, spec),
+    scheduleList: () => schedules.list(),
+    scheduleDelete: (scheduleId) => schedules.remove(scheduleId),
     async close() {},
   };
 }

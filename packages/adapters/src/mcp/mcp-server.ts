@@ -1,5 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { submitOptionsSchema, workflowCreateSchema, workflowPhaseSchema, workflowTaskSchema } from '@steward/core';
+import { scheduleIdSchema, scheduleSpecSchema, submitOptionsSchema, workflowCreateSchema, workflowPhaseSchema, workflowTaskSchema, type ScheduleSpec } from '@steward/core';
 import { z } from 'zod';
 import { awaitTask, type StewardBackend } from './backend.js';
 
@@ -105,5 +105,18 @@ export function createMcpServer(backend: StewardBackend, version = '0.1.0'): Mcp
   );
   server.registerTool('workflow_start', { description: 'Start a workflow: its phases run as their dependencies complete.', inputSchema: { workflowId } }, tool(({ workflowId: id }: { workflowId: string }) => backend.workflowStart(id)));
   server.registerTool('workflow_status', { description: "A workflow's status, progress and per-phase counts.", inputSchema: { workflowId } }, tool(({ workflowId: id }: { workflowId: string }) => backend.workflowStatus(id)));
+  const scheduleId = scheduleIdSchema.describe('id of the schedule');
+  server.registerTool(
+    'schedule_create',
+    {
+      description:
+        'Create or replace a schedule that submits a task on a clock: exactly one of cron (5 fields, or 6 with seconds; read in timezone, default UTC) and every (ms). ' +
+        "overlap 'skip' (default) lets a firing go while the last one's task runs; catchUp 'none' | 'latest' (default) | 'all' says what runs of firings missed while the server was down.",
+      inputSchema: { scheduleId, ...scheduleSpecSchema.shape },
+    },
+    tool(({ scheduleId: id, ...spec }: { scheduleId: string } & ScheduleSpec) => backend.scheduleCreate(id, spec)),
+  );
+  server.registerTool('schedule_list', { description: 'Every schedule with its next and last firing (epoch ms) and whether it is paused.', inputSchema: {} }, tool(async () => ({ schedules: await backend.scheduleList() })));
+  server.registerTool('schedule_delete', { description: 'Remove a schedule (the tasks it submitted stay).', inputSchema: { scheduleId } }, tool(({ scheduleId: id }: { scheduleId: string }) => backend.scheduleDelete(id)));
   return server;
 }
