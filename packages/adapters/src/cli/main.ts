@@ -9,6 +9,7 @@ import { resolveDataDir } from '../client/data-dir.js';
 import { human, parseDuration, progressBar, table } from './format.js';
 import { runMcp } from './mcp.js';
 import { serve } from './serve.js';
+import { addSignalCommand } from './signal-command.js';
 import { scheduleCommand } from './schedule-command.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
@@ -246,6 +247,8 @@ for (const [name, method, path, verb] of [
 }
 
 scheduleCommand(program, { dataOption, jsonOption, run, print });
+
+addSignalCommand(program, { dataOption, jsonOption, idHelp: ID_HELP, run, print });
 
 /** On a terminal, a progress bar on stderr, fed by polling the task; elsewhere nothing. */
 function watchProgress(client: Client, id: string): { draw(): void; clear(): void; stop(): void } {

@@ -77,6 +77,13 @@ export function taskRoutes(app: FastifyInstance, rt: Runtime, commands: CommandT
     return rt.cancel(id, parsed.data.reason ?? 'cancelled over HTTP');
   });
 
+  // A signal to a task's durable wait; the body is the payload (any JSON, or none).
+  app.post('/api/tasks/:id/signals/:name', async (request) => {
+    const { id, name } = request.params as { id: string; name: string };
+    snapshotOrThrow(rt, id);
+    return rt.signal(id, name, request.body);
+  });
+
   app.post('/api/tasks/:id/retry', async (request) => {
     const { id } = request.params as { id: string };
     snapshotOrThrow(rt, id);

@@ -1,5 +1,6 @@
 import { ScheduleNotFoundError, TaskNotFoundError, WorkflowNotFoundError, type Runtime, type ScheduleInfo, type ScheduleSpec, type SubmitOptions, type TaskOutcome, type TaskSnapshot, type WorkflowStatus } from '@steward/core';
 import type { Client } from '../client/client.js';
+import { signalTask } from '../client/signals.js';
 import { scheduleCalls } from '../client/schedules.js';
 
 /** What the MCP tools need: an embedded runtime or a running server behind the same calls. */
@@ -9,6 +10,7 @@ export interface StewardBackend {
   status(taskId: string): Promise<TaskSnapshot>;
   list(query: { status?: string[]; type?: string; workflowId?: string; limit?: number }): Promise<TaskSnapshot[]>;
   cancel(taskId: string, reason?: string): Promise<{ cancelled: boolean; status: string }>;
+  signal(taskId: string, name: string, payload: unknown): Promise<{ delivered: true; taskStatus: string }>;
   logs(taskId: string): Promise<Array<{ stream: string; data: string; at: number }>>;
   workflowCreate(spec: { name: string; metadata?: Record<string, unknown> }): Promise<WorkflowStatus>;
   workflowAddPhase(workflowId: string, phase: { id: string; dependsOn?: string[]; tasks?: Array<{ id: string; type: string; input?: unknown; options?: Record<string, unknown> }> }): Promise<WorkflowStatus>;
@@ -45,6 +47,7 @@ export function embeddedBackend(rt: Runtime): StewardBackend {
       return rt.list({ ...(query.status === undefined ? {} : { status: query.status as TaskSnapshot['status'][] }), ...(query.type === undefined ? {} : { type: query.type }), ...(query.workflowId === undefined ? {} : { workflowId: query.workflowId }), limit: query.limit ?? 50 });
     },
     cancel: (taskId, reason) => rt.cancel(taskId, reason),
+    signal: (taskId, name, payload) => rt.signal(taskId, name, payload),
     async logs(taskId) {
       snapshot(taskId);
       const chunks = [];
@@ -94,6 +97,7 @@ export function serverBackend(client: Client): StewardBackend {
     },
     // The reason travels as the route's `reason` query parameter, so the task records it.
     cancel: (taskId, reason) => client.request('DELETE', `/api/tasks/${id(taskId)}${reason === undefined ? '' : `?${new URLSearchParams({ reason })}`}`),
+    signal: (taskId, name, payload) => signalTask(client, taskId, name, payload),
     async logs(taskId) {
       return (await client.request<{ chunks: Array<{ stream: string; data: string; at: number }> }>('GET', `/api/tasks/${id(taskId)}/logs`)).chunks;
     },

@@ -65,6 +65,14 @@ export function createMcpServer(backend: StewardBackend, version = '0.1.0'): Mcp
   );
   server.registerTool('task_cancel', { description: 'Cancel a task (queued or running).', inputSchema: { taskId, reason: z.string().max(500).optional() } }, tool(({ taskId: id, reason }: { taskId: string; reason?: string }) => backend.cancel(id, reason)));
   server.registerTool(
+    'task_signal',
+    {
+      description: "Send a signal to a task's durable wait (ctx.waitForSignal): an approval, a review, an answer. A signal sent before the task waits is kept for it.",
+      inputSchema: { taskId, name: z.string().min(1).max(100).describe('name of the signal the task waits for'), payload: z.unknown().optional().describe('what the wait returns (JSON)') },
+    },
+    tool(({ taskId: id, name, payload }: { taskId: string; name: string; payload?: unknown }) => backend.signal(id, name, payload)),
+  );
+  server.registerTool(
     'list_tasks',
     {
       description: 'List tasks, newest first.',

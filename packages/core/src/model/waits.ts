@@ -1,7 +1,7 @@
 import { TaskFailure } from './task-error.js';
 
-/** Longest name of a wait or a signal. */
-export const MAX_WAIT_NAME_LENGTH = 200;
+/** Longest name of a wait or a signal (what fits a URL path segment of the REST API). */
+export const MAX_WAIT_NAME_LENGTH = 100;
 
 /**
  * What a suspended task waits for, as `snapshot.waitingFor` shows it: a signal of
@@ -28,6 +28,7 @@ export function waitKey(kind: WaitRequest['kind'], name: string): string {
 export function checkWaitName(name: unknown): string | undefined {
   if (typeof name !== 'string' || name.length === 0) return 'must be a non-empty string';
   if (name.length > MAX_WAIT_NAME_LENGTH) return `must be at most ${MAX_WAIT_NAME_LENGTH} characters`;
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'must not hold control characters';
   return undefined;
 }
 
