@@ -10,3 +10,4 @@ export type { ResolvedDefinition, TaskDefinition, DefinitionDefaults } from './m
 export type { TaskContext, TaskHandler } from './model/task-context.js';
 export { TaskFailure, taskError, toTaskError, type TaskError, type TaskErrorCode } from './model/task-error.js';
 export { executorConformance, type ExecutorConformanceFactory } from './executors/conformance.js';
+export { traceEnv, type TraceCarrier } from './tracing/trace-carrier.js';

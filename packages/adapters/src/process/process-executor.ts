@@ -9,7 +9,7 @@ import {
   toTaskError,
   type TaskDefinition,
 } from '@steward/core';
-import type { ExecutionRequest, ExecutionSink, Executor } from '@steward/core/executor';
+import { traceEnv, type ExecutionRequest, type ExecutionSink, type Executor } from '@steward/core/executor';
 import { CommandAllowList } from './command-allow.js';
 import { LineSplitter } from './line-splitter.js';
 import { processDefinitionSchema, type ProcessTaskDefinition } from './process-definition.js';
@@ -169,7 +169,8 @@ export class ProcessExecutor implements Executor {
     const child = spawn(spawnPath ?? command, args, {
       argv0: command,
       cwd,
-      env: definition.env === undefined ? process.env : { ...process.env, ...definition.env },
+      // The attempt's span, when tracing, over any the host or the definition carries.
+      env: definition.env === undefined && request.traceContext === undefined ? process.env : { ...process.env, ...definition.env, ...traceEnv(request.traceContext) },
       detached: true, // its own process group, so the group can be signalled as one
       shell: false,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,6 +18,7 @@ import { resolveRuntimeOptions, type RuntimeOptions } from '../model/options.js'
 import { followOutput } from '../output/output-follower.js';
 import type { TaskDefinition } from '../model/task-definition.js';
 import { TaskHandle } from './task-handle.js';
+import { loadOtelApi } from '../tracing/otel-api.js';
 import { RuntimeSchedules } from './runtime-schedules.js';
 import { toSnapshot } from '../model/task-record.js';
 import { type OutputChunk, type TaskOutcome, type TaskSnapshot, type TaskStatus } from '../model/types.js';
@@ -391,5 +392,8 @@ export class Runtime extends RuntimeSchedules {
 
 /** Creates a runtime. With `dataDir` it journals to LevelDB and recovers what it finds there. */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  return new Runtime(await Engine.create(resolveRuntimeOptions(options)));
+  const resolved = resolveRuntimeOptions(options);
+  // An optional peer dependency, loaded here once so the task path never waits for it.
+  await loadOtelApi();
+  return new Runtime(await Engine.create(resolved));
 }

@@ -174,6 +174,7 @@ export class Dispatcher implements AttemptHost {
     const at = this.#clock.now();
     this.#host.commit({ type: 'attempt:started', at, taskId: task.id, attempt: number, ...(lockWaitMs === undefined ? {} : { lockWaitMs }), ...(rateLimited ? { rateLimited } : {}) });
     this.#runningByType.set(task.type, (this.#runningByType.get(task.type) ?? 0) + 1);
+    this.#services.tracing?.attemptStarted(task, number);
     const attempt = new Attempt(this, task, number, definition, executor);
     this.#running.set(task.id, attempt);
     // Told before the work starts, so its progress follows it; a listener that
@@ -202,6 +203,7 @@ export class Dispatcher implements AttemptHost {
           dependencies: dependencyResults(this.#host.table, attempt.task),
           steps: attempt.task.steps ?? NO_STEPS,
           signal: attempt.controller.signal,
+          ...this.#services.tracing?.request(taskId),
         },
         attempt,
       );
@@ -243,6 +245,7 @@ export class Dispatcher implements AttemptHost {
       wouldQuarantine: context.crashed === true && supervision.wouldQuarantine(task.type),
       random: this.#host.options.random,
     });
+    this.#services.tracing?.attemptEnded(task.id, decision);
     if (decision.kind === 'interrupted') {
       this.#host.commit(decision.record);
       this.#host.emit({ type: 'attempt:interrupted', taskId: task.id, attempt: attempt.number, reason: 'shutdown', at });

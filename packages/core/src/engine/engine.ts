@@ -144,8 +144,8 @@ export class Engine implements EngineView {
     }, releasers);
     journal.onWriteFailed = (error) => this.#services.supervision.serviceFailed('journal', error);
     const { metrics, output } = this;
-    const { webhooks, workflows } = this.#services;
-    this.#endings = new TaskEndings({ options, metrics, output, webhooks, workflows, emit: this.emit, observed: () => this.#events.observed });
+    const { webhooks, workflows, tracing } = this.#services;
+    this.#endings = new TaskEndings({ options, metrics, output, webhooks, workflows, tracing, emit: this.emit, observed: () => this.#events.observed });
     this.#dispatcher = new Dispatcher(
       {
         options,
@@ -253,6 +253,7 @@ export class Engine implements EngineView {
     const { task, receipt } = this.commit({ type: 'task:submitted', at, task: prepared.task });
     const created = task as TaskRecord;
     this.metrics.submitted++;
+    this.#services.tracing?.submitted(created);
     this.emit({ type: 'task:submitted', taskId: created.id, taskType: type, priority: created.priority, at });
     this.#placed(created, at);
     return { task: created, durable: receipt.durable };

@@ -10,6 +10,7 @@ import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { Supervision } from '../supervision/supervision.js';
+import { taskTracing, type TaskTracing } from '../tracing/task-tracing.js';
 import type { Clock } from '../time/clock.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import { checkWebhookUrl } from '../webhooks/webhook-url.js';
@@ -27,6 +28,8 @@ export interface Services {
   readonly schedules: Schedules;
   /** When the resource guard throttled, in this process (for reports). */
   readonly throttlePeriods: Array<{ from: number; to?: number }>;
+  /** Spans of tasks and attempts; undefined when no tracer provider is registered. */
+  readonly tracing: TaskTracing | undefined;
 }
 
 /** What the services call back into: the engine and its dispatcher. */
@@ -153,5 +156,5 @@ export function wireServices(options: ResolvedRuntimeOptions, clock: Clock, hook
   );
   releasers.add('schedules', () => schedules.stop());
 
-  return { supervision, admission, guard, webhooks, workflows, schedules, throttlePeriods };
+  return { supervision, admission, guard, webhooks, workflows, schedules, throttlePeriods, tracing: taskTracing() };
 }

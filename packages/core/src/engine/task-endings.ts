@@ -6,6 +6,7 @@ import type { TaskOutput } from '../output/task-output.js';
 import type { MetricsCollector } from '../reports/metrics.js';
 import type { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import type { Workflows } from '../workflows/workflows.js';
+import type { TaskTracing } from '../tracing/task-tracing.js';
 import { outcomeOf, terminalEvent } from './settlement.js';
 
 interface Waiter {
@@ -20,6 +21,8 @@ export interface EndingsHost {
   readonly output: TaskOutput;
   readonly webhooks: WebhookDispatcher;
   readonly workflows: Workflows;
+  /** Ends the task's span (when tracing). */
+  readonly tracing: TaskTracing | undefined;
   /** True while someone listens to events. */
   observed(): boolean;
   emit(event: RuntimeEvent): void;
@@ -56,6 +59,7 @@ export class TaskEndings {
     const at = task.endedAt ?? host.options.clock.now();
     const durationMs = task.startedAt === undefined ? undefined : at - task.startedAt;
     host.metrics.recordEnd(status, durationMs, at);
+    host.tracing?.taskEnded(task);
     // Built before anyone is told: a listener may retry the task and reset its record.
     const outcome = outcomeOf(task, status);
     if (host.observed()) host.emit(terminalEvent(outcome, at, durationMs, task.cancelReason));
@@ -73,6 +77,7 @@ export class TaskEndings {
 
   /** Shutdown: every wait still open is rejected with the error made for its task. */
   rejectAll(error: (id: string) => Error): void {
+    this.#host.tracing?.closeAll();
     for (const [id, list] of this.#waiters) for (const waiter of list) waiter.reject(error(id));
     this.#waiters.clear();
   }

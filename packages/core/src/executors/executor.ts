@@ -1,6 +1,7 @@
 import type { TaskDefinition, ResolvedDefinition } from '../model/task-definition.js';
 import type { TaskError } from '../model/task-error.js';
 import type { OutputChunk, TaskResources } from '../model/types.js';
+import type { TraceCarrier } from '../tracing/trace-carrier.js';
 import type { WaitRequest, WaitResults } from '../model/waits.js';
 
 /** One attempt handed to an executor. */
@@ -20,6 +21,12 @@ export interface ExecutionRequest {
    * (terminate the thread, kill the process group); it need not report anything.
    */
   readonly signal: AbortSignal;
+  /**
+   * The attempt's span as a W3C trace context, when a tracer provider is registered:
+   * work this executor starts should carry it on (a child process as `TRACEPARENT`/
+   * `TRACESTATE`, see traceEnv), so its own spans nest under the attempt.
+   */
+  readonly traceContext?: TraceCarrier;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ExecutionRequest, ExecutionSink, Executor } from './executor.js';
 import { clampPercent, formatLogLine, makeStep, type TaskContext } from '../model/task-context.js';
 import { toTaskError, taskError } from '../model/task-error.js';
+import { inTraceContext } from '../tracing/trace-context-scope.js';
 import { makeWaits } from '../model/waits.js';
 
 /**
@@ -33,7 +34,7 @@ export class InlineExecutor implements Executor {
     };
     let pending: unknown;
     try {
-      pending = handler(request.input, ctx);
+      pending = inTraceContext(request.traceContext, () => handler(request.input, ctx));
     } catch (error) {
       sink.failed(toTaskError(error));
       return;

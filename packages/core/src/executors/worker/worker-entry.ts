@@ -8,6 +8,7 @@ import { clampPercent, formatLogLine, makeStep, type TaskContext } from '../../m
 import { taskError, toTaskError } from '../../model/task-error.js';
 import { makeWaits, type WaitRequest } from '../../model/waits.js';
 import { threadCpuMs } from './thread-cpu.js';
+import { inTraceContext } from '../../tracing/trace-context-scope.js';
 import { WORKER_EVENT_TAG, type WorkerAnswer, type WorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
 type Handler = (input: unknown, ctx: TaskContext) => unknown;
@@ -157,7 +158,7 @@ async function runHandler(task: WorkerTask): Promise<WorkerReply> {
   };
   const scope: TaskScope = { taskId: task.taskId, attempt: task.attempt, done: false };
   try {
-    const running = Promise.resolve().then(() => scopes.run(scope, () => loaded(task.input, ctx)));
+    const running = Promise.resolve().then(() => scopes.run(scope, () => inTraceContext(task.traceContext, () => loaded(task.input, ctx))));
     const first = await Promise.race([running.then((value) => ({ kind: 'value' as const, value })), parked]);
     if (first.kind === 'suspended') return first;
     const value = first.value;

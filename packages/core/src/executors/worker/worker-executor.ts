@@ -116,6 +116,7 @@ export class WorkerExecutor implements Executor {
       steps: request.steps,
       waits: request.waits ?? {},
       channel: this.#channelName,
+      ...(request.traceContext === undefined ? {} : { traceContext: request.traceContext }),
     };
     const active: ActiveAttempt = { attempt: request.attempt, sink, received: 0, reply: undefined };
     this.#active.set(request.taskId, active);

@@ -1,4 +1,5 @@
 import type { TaskError } from '../../model/task-error.js';
+import type { TraceCarrier } from '../../tracing/trace-carrier.js';
 import type { WaitRequest, WaitResults } from '../../model/waits.js';
 
 // The one declaration of what crosses the worker-thread boundary, imported by
@@ -20,6 +21,8 @@ export interface WorkerTask {
   readonly waits: WaitResults;
   /** BroadcastChannel on which the main thread answers this runtime's requests (tokens). */
   readonly channel: string;
+  /** The attempt's span, made the active context around the handler (see inTraceContext). */
+  readonly traceContext?: TraceCarrier;
 }
 
 /** The main thread's answer to a request of a worker thread. */
