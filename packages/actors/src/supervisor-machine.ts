@@ -31,6 +31,8 @@ export interface SupervisorContext {
 /** Events a supervisor accepts. */
 export type SupervisorEvent =
   | { type: 'execution.start'; input: ExecutionInput }
+  /** An execution its owner ran itself (not spawned here) crashed: counted like a crashed child. */
+  | { type: 'execution.crashed' }
   | { type: 'restart.expired' }
   | { type: 'reset' }
   | { type: 'intensity.exceeded' }
@@ -40,6 +42,22 @@ export type SupervisorEvent =
 export function required(value: number, name: string): number {
   if (typeof value !== 'number') throw new TypeError(`supervisor input.${name} must be a number; the machine has no default of its own`);
   return value;
+}
+
+/**
+ * One crash: a restart of the slot, inside the intensity window until `withinMs` has
+ * passed (one delayed `restart.expired` per crash, on the actor's clock); past
+ * `maxRestarts` the supervisor escalates. Checked here rather than with an eventless
+ * transition, which would be evaluated after every event.
+ */
+function countCrash(
+  context: SupervisorContext,
+  enqueue: { assign(values: Partial<SupervisorContext>): void; raise(event: SupervisorEvent, options?: { delay: number }): void },
+): void {
+  const recentRestarts = context.recentRestarts + 1;
+  enqueue.assign({ restarts: context.restarts + 1, recentRestarts });
+  enqueue.raise({ type: 'restart.expired' }, { delay: context.withinMs });
+  if (recentRestarts > context.maxRestarts) enqueue.raise({ type: 'intensity.exceeded' });
 }
 
 /** Reference to an execution actor spawned by a supervisor. */
@@ -78,18 +96,12 @@ export const supervisorMachine = setup({
       actions: enqueueActions(({ context, event, enqueue }) => {
         const output = (event as { output: ExecutionOutput }).output;
         enqueue.stopChild(output.executionId);
-        const running = context.running - 1;
-        if (!output.crashed) {
-          enqueue.assign({ running });
-          return;
-        }
-        const recentRestarts = context.recentRestarts + 1;
-        enqueue.assign({ running, restarts: context.restarts + 1, recentRestarts });
-        enqueue.raise({ type: 'restart.expired' }, { delay: context.withinMs });
-        // Checked here rather than with an eventless transition, which would be
-        // evaluated after every event of every attempt.
-        if (recentRestarts > context.maxRestarts) enqueue.raise({ type: 'intensity.exceeded' });
+        enqueue.assign({ running: context.running - 1 });
+        if (output.crashed) countCrash(context, enqueue);
       }),
+    },
+    'execution.crashed': {
+      actions: enqueueActions(({ context, enqueue }) => countCrash(context, enqueue)),
     },
     'restart.expired': {
       actions: assign(({ context }) => ({ recentRestarts: Math.max(0, context.recentRestarts - 1) })),

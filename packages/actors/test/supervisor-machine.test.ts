@@ -54,6 +54,19 @@ describe('supervisor machine', () => {
     assert.equal(child('d'), undefined, 'an escalated supervisor starts nothing new');
   });
 
+  it('counts crashes of executions its owner runs itself (execution.crashed), with the same intensity and window', () => {
+    const { supervisor, clock } = harness(2, 1_000);
+    supervisor.send({ type: 'execution.crashed' });
+    supervisor.send({ type: 'execution.crashed' });
+    assert.equal(supervisor.getSnapshot().context.restarts, 2);
+    assert.equal(supervisor.getSnapshot().context.running, 0, 'no child was spawned');
+    clock.increment(1_001);
+    assert.equal(supervisor.getSnapshot().context.recentRestarts, 0, 'the window forgot them');
+    for (let i = 0; i < 3; i++) supervisor.send({ type: 'execution.crashed' });
+    assert.equal(supervisor.getSnapshot().value, 'escalated');
+    assert.equal(supervisor.getSnapshot().context.restarts, 5);
+  });
+
   it('forgets crashes older than the window on the simulated clock', () => {
     const { supervisor, clock, child, start } = harness(2, 1_000);
     for (const id of ['a', 'b']) {

@@ -1,4 +1,4 @@
-import type { ExecutionActorRef, ExecutionEvent } from '@steward/actors';
+import type { ExecutionEvent } from '@steward/actors';
 import type { ExecutionSink, Executor, ProcessGroup } from '../executors/executor.js';
 import type { ResolvedDefinition } from '../model/task-definition.js';
 import type { TaskError } from '../model/task-error.js';
@@ -6,9 +6,14 @@ import type { TaskRecord } from '../model/task-record.js';
 import type { OutputChunk, TaskResources } from '../model/types.js';
 import type { WaitRequest } from '../model/waits.js';
 
+/** The execution an attempt's reports go to (a run of the compiled execution machine). */
+export interface ExecutionRef {
+  send(event: ExecutionEvent): void;
+}
+
 /** What the engine exposes to a running attempt's sink. */
 export interface AttemptHost {
-  actorOf(attempt: Attempt): ExecutionActorRef | undefined;
+  actorOf(attempt: Attempt): ExecutionRef | undefined;
   onProgress(attempt: Attempt, percent: number, message: string | undefined): void;
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void;
   /** Undefined while output may flow, else when it may again (see ExecutionSink.outputDrain). */
@@ -29,7 +34,7 @@ export class Attempt implements ExecutionSink {
   readonly definition: ResolvedDefinition;
   readonly executor: Executor;
   readonly controller = new AbortController();
-  actor: ExecutionActorRef | undefined;
+  actor: ExecutionRef | undefined;
   /** Set once the actor settled: later reports are ignored. */
   settled = false;
   /** Set when shutdown stops this attempt: it is journaled as interrupted, not cancelled. */

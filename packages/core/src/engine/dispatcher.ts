@@ -1,4 +1,4 @@
-import type { ExecutionActorRef, ExecutionContext, ExecutionEnd } from '@steward/actors';
+import type { ExecutionContext, ExecutionEnd } from '@steward/actors';
 import type { AppendReceipt } from '@steward/store';
 import type { RuntimeEvent } from '../events/events.js';
 import type { Executor, ProcessGroup } from '../executors/executor.js';
@@ -15,7 +15,7 @@ import type { ReadyQueue } from '../scheduling/ready-queue.js';
 import { RetryTimers } from '../scheduling/retry-timers.js';
 import type { Clock } from '../time/clock.js';
 import { IdleWaiter } from '../time/idle-waiter.js';
-import { Attempt, type AttemptHost } from './attempt.js';
+import { Attempt, type AttemptHost, type ExecutionRef } from './attempt.js';
 import { decideEnd, decideSuspension } from './decide-end.js';
 import { Waits } from './waits.js';
 import type { Services } from './services.js';
@@ -181,7 +181,10 @@ export class Dispatcher implements AttemptHost {
     // cancels here leaves a pending cancel, applied once the actor exists.
     if (task.locks.length > 0) this.#host.emit({ type: 'lock:acquired', taskId: task.id, locks: task.locks.map((l) => l.name), waitedMs: lockWaitMs ?? 0, at });
     this.#host.emit({ type: 'task:started', taskId: task.id, attempt: number, taskType: task.type, at });
-    attempt.actor = this.#services.supervision.startExecution(task.type, task.id, task.timeoutMs ?? definition.timeoutMs);
+    // Kept before it starts: a cancel from inside the start waits in its mailbox.
+    const execution = this.#services.supervision.startExecution(task.type, task.id, task.timeoutMs ?? definition.timeoutMs);
+    attempt.actor = execution;
+    execution?.start();
     if (task.workflowId !== undefined) this.#services.workflows.taskChanged(task);
     if (attempt.pendingCancel !== undefined && !attempt.settled) {
       this.actorOf(attempt)?.send({ type: 'cancel', reason: attempt.pendingCancel.reason });
@@ -288,8 +291,7 @@ export class Dispatcher implements AttemptHost {
 
   // ---- AttemptHost: what a running attempt reports ------------------------
 
-  actorOf(attempt: Attempt): ExecutionActorRef | undefined {
-    if (attempt.actor === undefined) attempt.actor = this.#services.supervision.executionOf(attempt.task.type, attempt.task.id);
+  actorOf(attempt: Attempt): ExecutionRef | undefined {
     return attempt.actor;
   }
 

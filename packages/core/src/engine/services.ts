@@ -1,4 +1,4 @@
-import { type ExecutionContext, type ExecutionEnd, executionMachine } from '@steward/actors';
+import type { ExecutionContext, ExecutionEnd } from '@steward/actors';
 import { Admission } from '../coordination/admission.js';
 import { ResourceGuard } from '../coordination/resource-guard.js';
 import { startResourceSampling } from '../coordination/resource-sampling.js';
@@ -9,7 +9,7 @@ import { ShuttingDownError } from '../model/errors.js';
 import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import type { TaskRecord } from '../model/task-record.js';
-import { Supervision } from '../supervision/supervision.js';
+import { type ExecutionActions, Supervision } from '../supervision/supervision.js';
 import { taskTracing, type TaskTracing } from '../tracing/task-tracing.js';
 import type { Clock } from '../time/clock.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
@@ -35,7 +35,7 @@ export interface Services {
 /** What the services call back into: the engine and its dispatcher. */
 export interface ServiceHooks {
   readonly table: TaskTable;
-  /** The execution actor's actions (see executionMachine). */
+  /** The execution's side effects (see executionMachine). */
   launch(executionId: string): void;
   stop(executionId: string, end: ExecutionEnd): void;
   settle(context: ExecutionContext, end: ExecutionEnd): void;
@@ -61,13 +61,12 @@ export interface ServiceHooks {
  */
 export function wireServices(options: ResolvedRuntimeOptions, clock: Clock, hooks: ServiceHooks, releasers: Releasers): Services {
   const { logger } = options;
-  const execution = executionMachine.provide({
-    actions: {
-      startAttempt: (_args, params) => hooks.launch(params.executionId),
-      stopAttempt: (_args, params) => hooks.stop(params.executionId, params.end),
-      settle: (_args, params) => hooks.settle(params.context, params.end),
-    },
-  });
+  // The execution machine's side effects, as the compiled executions call them.
+  const execution: ExecutionActions = {
+    startAttempt: (_args, params) => hooks.launch((params as { executionId: string }).executionId),
+    stopAttempt: (_args, params) => hooks.stop((params as { executionId: string }).executionId, (params as { end: ExecutionEnd }).end),
+    settle: (_args, params) => hooks.settle((params as { context: ExecutionContext }).context, (params as { end: ExecutionEnd }).end),
+  };
   const supervision = new Supervision({
     clock,
     logger,

@@ -1,9 +1,13 @@
 import {
+  CompiledActor,
+  compileMachine,
+  executionMachine,
   supervisorMachine,
   treeSupervisorMachine,
-  type ExecutionActorRef,
+  type CompiledAction,
+  type ExecutionContext,
+  type ExecutionEvent,
   type RestartStrategy,
-  type executionMachine,
 } from '@steward/actors';
 import { createActor, type Actor } from 'xstate';
 import type { Clock } from '../time/clock.js';
@@ -49,6 +53,19 @@ export interface SupervisionHooks {
   quarantineEnded(type: string): void;
 }
 
+/**
+ * The execution machine's transition table, derived once when this module loads:
+ * every attempt runs on it (the machine stays the model; a machine the compiler
+ * cannot run fails the load with a MachineCompileError).
+ */
+const EXECUTION = compileMachine(executionMachine);
+
+/** One attempt's execution: a run of the compiled execution machine. */
+export type ExecutionRun = CompiledActor<ExecutionContext, ExecutionEvent>;
+
+/** The side effects of an execution (see executionMachine): start the work, stop it, hand over the end. */
+export type ExecutionActions = Record<'startAttempt' | 'stopAttempt' | 'settle', CompiledAction<ExecutionContext, ExecutionEvent>>;
+
 type TreeActor = Actor<typeof treeSupervisorMachine>;
 type TypeActor = Actor<typeof supervisorMachine>;
 
@@ -56,8 +73,13 @@ interface TypeEntry {
   readonly kind: string;
   readonly policy: SupervisionPolicy;
   readonly actor: TypeActor;
-  /** Supervisors of earlier definitions of the type, still owning attempts started under them. */
-  readonly retired: TypeActor[];
+  /** Supervisors of earlier definitions of the type, still counting attempts started under them. */
+  readonly retired: TypeEntry[];
+  /** The execution side effects, with this supervisor told of each end. */
+  readonly actions: ExecutionActions;
+  /** Executions started under this supervisor, and running now. */
+  started: number;
+  running: number;
   quarantinedUntil: number | undefined;
   timer: unknown;
 }
@@ -70,7 +92,7 @@ const SERVICES = ['journal'] as const;
  *   root (one-for-one)
  *    |- services (rest-for-one): journal
  *    |- executors (one-for-one): one child per executor kind
- *    |    `- one supervisor per task type, owning its execution actors
+ *    |    `- one supervisor per task type, counting its executions' crashes
  *    `- workflows (one-for-one)
  *
  * A task type's supervisor counts crashed executions; past its intensity the type
@@ -81,14 +103,14 @@ export class Supervision {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #hooks: SupervisionHooks;
-  readonly #execution: typeof executionMachine;
+  readonly #execution: ExecutionActions;
   readonly #root: TreeActor;
   readonly #services: TreeActor;
   readonly #executors: TreeActor;
   readonly #workflows: TreeActor;
   readonly #types = new Map<string, TypeEntry>();
 
-  constructor(options: { clock: Clock; logger: Logger; executorKinds: readonly string[]; execution: typeof executionMachine; hooks: SupervisionHooks }) {
+  constructor(options: { clock: Clock; logger: Logger; executorKinds: readonly string[]; execution: ExecutionActions; hooks: SupervisionHooks }) {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#hooks = options.hooks;
@@ -139,32 +161,43 @@ export class Supervision {
     const existing = this.#types.get(type);
     if (existing !== undefined && existing.kind === kind && samePolicy(existing.policy, policy)) return;
     // A redefinition starts a fresh supervisor; attempts already running finish under the old one.
-    const actor = createActor(supervisorMachine.provide({ actors: { execution: this.#execution } }), {
+    const actor = createActor(supervisorMachine, {
       input: { name: `type:${type}`, maxRestarts: policy.maxRestarts, withinMs: policy.withinMs },
       clock: this.#clock,
     });
     actor.start();
-    const retired = existing === undefined ? [] : [...existing.retired, existing.actor].filter((old) => old.getSnapshot().context.running > 0);
-    this.#types.set(type, { kind, policy, actor, retired, quarantinedUntil: existing?.quarantinedUntil, timer: existing?.timer });
+    const retired = existing === undefined ? [] : [...existing.retired, existing].filter((old) => old.running > 0);
+    const entry: TypeEntry = { kind, policy, actor, retired, actions: this.#actionsFor(() => entry), started: 0, running: 0, quarantinedUntil: existing?.quarantinedUntil, timer: existing?.timer };
+    this.#types.set(type, entry);
   }
 
-  /** Starts an execution actor for `executionId` under its type's supervisor. */
-  startExecution(type: string, executionId: string, timeoutMs: number): ExecutionActorRef | undefined {
+  /**
+   * Makes the execution of an attempt under its type's supervisor, on the compiled
+   * execution machine: no actor and no spawn per attempt. The supervisor hears of it
+   * only when it crashes. Not started: the caller keeps the run first (a cancel may
+   * come from inside the start), then starts it.
+   */
+  startExecution(type: string, executionId: string, timeoutMs: number): ExecutionRun | undefined {
     const entry = this.#types.get(type);
     if (entry === undefined) return undefined;
-    entry.actor.send({ type: 'execution.start', input: { executionId, timeoutMs } });
-    return entry.actor.getSnapshot().children[executionId] as ExecutionActorRef | undefined;
+    entry.started++;
+    entry.running++;
+    return new CompiledActor<ExecutionContext, ExecutionEvent>(EXECUTION, entry.actions, { executionId, timeoutMs }, this.#clock);
   }
 
-  /** The execution actor of a running attempt. */
-  executionOf(type: string, executionId: string): ExecutionActorRef | undefined {
-    const entry = this.#types.get(type);
-    if (entry === undefined) return undefined;
-    for (const actor of [entry.actor, ...entry.retired]) {
-      const child = actor.getSnapshot().children[executionId] as ExecutionActorRef | undefined;
-      if (child !== undefined) return child;
-    }
-    return undefined;
+  /** The side effects given to executions under `entry`: after the end is handed over, its supervisor counts it. */
+  #actionsFor(entry: () => TypeEntry): ExecutionActions {
+    const { startAttempt, stopAttempt, settle } = this.#execution;
+    return {
+      startAttempt,
+      stopAttempt,
+      settle: (args, params) => {
+        settle(args, params);
+        const owner = entry();
+        owner.running--;
+        if ((params as { context: ExecutionContext }).context.crashed) owner.actor.send({ type: 'execution.crashed' });
+      },
+    };
   }
 
   /** Crashes of a type so far (its supervisor's restarts). */
@@ -248,7 +281,7 @@ export class Supervision {
             kind: 'task-type' as const,
             state: entry.quarantinedUntil !== undefined ? ('quarantined' as const) : ('running' as const),
             restarts: snapshot.context.restarts,
-            running: snapshot.context.running,
+            running: entry.running + entry.retired.reduce((sum, old) => sum + old.running, 0),
             ...(entry.quarantinedUntil === undefined ? {} : { quarantinedUntil: entry.quarantinedUntil }),
             children: [],
           };
@@ -271,7 +304,7 @@ export class Supervision {
     for (const entry of this.#types.values()) {
       if (entry.timer !== undefined) this.#clock.clearTimeout(entry.timer);
       entry.actor.stop();
-      for (const old of entry.retired) old.stop();
+      for (const old of entry.retired) old.actor.stop();
     }
     for (const actor of [this.#workflows, this.#executors, this.#services, this.#root]) actor.stop();
   }
