@@ -43,6 +43,7 @@ const OPS = [
   'suspend',
   'signal',
   'wake',
+  'schedule',
 ] as const;
 
 /** One step of the model: which op, and numbers it picks its target and options with. */
@@ -226,6 +227,35 @@ function recordFor(table: TaskTable, i: Intent, at: number, counters: { tasks: n
       if (task === undefined || waitingFor == null) return undefined;
       return { v, type: 'task:woken', at, taskId: task.id, name: waitingFor.name, reason: waitingFor.kind === 'sleep' ? 'slept' : 'timed_out' };
     }
+    case 'schedule': {
+      // A schedule set (new, or replacing one of the same id), fired with a task, skipped, paused, resumed, removed.
+      const target = pickOf([...table.schedules.keys()], i.pick);
+      if (target === undefined || i.choice % 6 === 0) {
+        const spec = {
+          ...(i.flag ? { cron: '0 3 * * *' } : { every: 60_000 }),
+          timezone: i.flag ? 'Europe/Berlin' : 'UTC',
+          type: 'scan',
+          ...(i.value === undefined ? {} : { input: i.value }),
+          ...(i.choice % 4 === 0 ? { options: { priority: 'low' } } : {}),
+          overlap: i.choice % 2 === 0 ? ('skip' as const) : ('allow' as const),
+          catchUp: (['none', 'latest', 'all'] as const)[i.choice % 3] as 'none' | 'latest' | 'all',
+        };
+        return { v, type: 'schedule:set', at, scheduleId: `sc${i.pick % 3}`, spec };
+      }
+      const task = pickOf(all, i.pick);
+      switch (i.choice % 5) {
+        case 0:
+          return task === undefined ? undefined : { v, type: 'schedule:fired', at, scheduleId: target, fireAt: at - (i.pick % 500), taskId: task };
+        case 1:
+          return { v, type: 'schedule:skipped', at, scheduleId: target, through: at - (i.pick % 500) };
+        case 2:
+          return { v, type: 'schedule:paused', at, scheduleId: target };
+        case 3:
+          return { v, type: 'schedule:resumed', at, scheduleId: target };
+        default:
+          return { v, type: 'schedule:removed', at, scheduleId: target };
+      }
+    }
     case 'webhook': {
       const pending = [...table.deliveries.values()].filter((d) => d.state === 'pending');
       const delivery = pickOf(pending, i.pick);
@@ -306,6 +336,7 @@ function comparable(table: TaskTable): unknown {
     workflows,
     deliveries: [...table.deliveries.values()].map(withoutUndefined),
     deliveriesByOwner: Object.fromEntries([...table.deliveriesByOwner.entries()].sort()),
+    schedules: [...table.schedules.values()].map(withoutUndefined),
   };
 }
 
@@ -372,7 +403,7 @@ describe('the reducer, folded live and replayed from the journal', () => {
 
           const reopened = await openJournal(dataDir);
           try {
-            const report = await reopened.recover(() => 0);
+            const report = await reopened.recover(() => 0, 'refuse');
             assert.equal(report.lost, undefined);
             assert.deepStrictEqual(comparable(reopened.table), comparable(live.table));
           } finally {
