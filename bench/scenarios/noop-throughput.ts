@@ -3,6 +3,7 @@ import { Piscina } from 'piscina';
 import type { Result, Scenario, ScenarioOptions, System } from '../scenario.js';
 import { runAlternating } from '../repeat.js';
 import noop from '../workers/noop-worker.js';
+import { BENCH_TRACING, registerBenchTracing } from '../tracing-provider.js';
 
 const NAME = 'noop-throughput';
 const WORKER = new URL('../workers/noop-worker.js', import.meta.url);
@@ -72,7 +73,11 @@ async function measure(contender: Contender, threads: number, tasks: number): Pr
 }
 
 
-/** N no-op tasks submitted at once then awaited: Steward's worker and inline executors against a bare Piscina pool. */
+/**
+ * N no-op tasks submitted at once then awaited: Steward's worker and inline executors
+ * against a bare Piscina pool. With STEWARD_BENCH_TRACING=1 an OpenTelemetry tracer
+ * provider is registered first (spans made and dropped), to measure tracing's cost.
+ */
 export const noopThroughput: Scenario = {
   name: NAME,
   description: 'N no-op tasks submitted at once then awaited; tasks per second',
@@ -80,6 +85,9 @@ export const noopThroughput: Scenario = {
   async run({ quick, threads, log }: ScenarioOptions): Promise<Result[]> {
     const tasks = quick ? 5_000 : 50_000;
     const repetitions = quick ? 3 : 5;
-    return runAlternating(CONTENDERS, repetitions, (contender) => measure(contender, threads, tasks), { scenario: NAME, metric: 'throughput', unit: 'tasks/s', params: { tasks, threads, repetitions } }, log);
+    // STEWARD_BENCH_TRACING=1: with a registered tracer provider (see tracing-provider.ts).
+    registerBenchTracing();
+    const params = { tasks, threads, repetitions, tracing: BENCH_TRACING ? 'provider registered' : 'none' };
+    return runAlternating(CONTENDERS, repetitions, (contender) => measure(contender, threads, tasks), { scenario: NAME, metric: 'throughput', unit: 'tasks/s', params }, log);
   },
 };
