@@ -14,12 +14,12 @@ import type { WorkflowSpec, WorkflowStatus } from '../workflows/workflow-types.j
 import { RUNTIME_EVENT_NAMES, type RuntimeEvent, type RuntimeEventMap, type RuntimeEventName } from '../events/events.js';
 import { deliverEvents, resolveEventSubscriptionOptions, type EventSubscriptionOptions } from '../events/event-delivery.js';
 import { buildMultiReport, type MultiReport } from '../reports/multi-report.js';
-import { resolveRuntimeOptions, type RuntimeOptions } from '../model/options.js';
+import { resolveRuntimeOptions, RUNTIME_DEFAULTS, type RuntimeOptions } from '../model/options.js';
 import { followOutput } from '../output/output-follower.js';
 import type { TaskDefinition } from '../model/task-definition.js';
 import { TaskHandle } from './task-handle.js';
-import { loadOtelApi } from '../tracing/otel-api.js';
 import { RuntimeSchedules } from './runtime-schedules.js';
+import { loadOtelApi } from '../tracing/otel-api.js';
 import { toSnapshot } from '../model/task-record.js';
 import { type OutputChunk, type TaskOutcome, type TaskSnapshot, type TaskStatus } from '../model/types.js';
 import { buildMetrics, buildQueueStatus, type QueueStatus, type RuntimeMetrics } from './status-views.js';
@@ -267,7 +267,7 @@ export class Runtime extends RuntimeSchedules {
 
   /** A digest of the tasks that ended in the last `sinceMs` (default a day): per type, failures, contention, restarts. */
   async report(options: { sinceMs?: number } = {}): Promise<SummaryReport> {
-    const sinceMs = options?.sinceMs ?? 86_400_000;
+    const sinceMs = options?.sinceMs ?? RUNTIME_DEFAULTS.reportSinceMs;
     if (!Number.isInteger(sinceMs) || sinceMs <= 0) throw new InvalidOptionsError('options.sinceMs must be a positive integer');
     const until = this.#engine.options.clock.now();
     return buildReport(this.#engine.table, until - sinceMs, until, this.#engine.throttlePeriods);
@@ -376,7 +376,7 @@ export class Runtime extends RuntimeSchedules {
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.#shutdown !== undefined) return this.#shutdown;
     this.#stopReports?.();
-    const timeoutMs = options?.timeoutMs ?? 10_000;
+    const timeoutMs = options?.timeoutMs ?? RUNTIME_DEFAULTS.shutdownTimeoutMs;
     if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
       return Promise.reject(new InvalidOptionsError('options.timeoutMs must be a non-negative number (Infinity waits for running work)'));
     }

@@ -184,7 +184,7 @@ export class Journal {
    * reported in the recovery report's `lost`. A record of a newer format than this
    * version writes is refused with STEWARD_STORE_VERSION, salvage or not.
    */
-  async recover(now: () => number, onCorruption: 'refuse' | 'salvage' = 'refuse'): Promise<RecoveryReport> {
+  async recover(now: () => number, onCorruption: 'refuse' | 'salvage'): Promise<RecoveryReport> {
     const started = now();
     let snapshotSeq = 0;
     let replayed = 0;

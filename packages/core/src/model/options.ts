@@ -77,6 +77,10 @@ export const RUNTIME_DEFAULTS = Object.freeze({
   interruptionSpendsRetry: false,
   maxInterruptions: 5,
   onCorruption: 'refuse' as const,
+  /** How long `shutdown()` lets running work finish before it stops it. */
+  shutdownTimeoutMs: 10_000,
+  /** The window of `report()` when none is given: the last day. */
+  reportSinceMs: 86_400_000,
   supervision: Object.freeze({ maxRestarts: 5, withinMs: 60_000, quarantineMs: 60_000 }),
   webhooks: WEBHOOK_DEFAULTS,
   resourceGuard: RESOURCE_GUARD_DEFAULTS,
