@@ -179,9 +179,11 @@ describe('the dashboard for a person watching, in headless Chromium', { skip }, 
         const clipped = [...document.querySelectorAll('section button')]
           .filter((b) => b.getBoundingClientRect().right > b.closest('section')!.getBoundingClientRect().right)
           .map((b) => b.textContent);
-        return { page: root.scrollWidth > root.clientWidth, panels, clipped };
+        // No cell's content spills over into the next one (a long error code, a command).
+        const cells = [...document.querySelectorAll('section td')].filter((td) => td.scrollWidth > td.clientWidth).map((td) => td.textContent);
+        return { page: root.scrollWidth > root.clientWidth, panels, clipped, cells };
       });
-      assert.deepEqual(overflow, { page: false, panels: [], clipped: [] });
+      assert.deepEqual(overflow, { page: false, panels: [], clipped: [], cells: [] });
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: `${OUTPUT}dashboard-${width}.png`, fullPage: true });
       assert.deepEqual(errors, []);

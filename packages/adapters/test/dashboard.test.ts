@@ -21,14 +21,22 @@ describe('the dashboard in headless Chromium', { skip: missing ? `no Chromium at
   let browser: Browser;
   let page: Page;
   const gates = new Map<string, () => void>();
+  // Resolves when a task reaches its gate (no polling, no sleep).
+  const reachedGate = new Map<string, () => void>();
+  const reaching = (name: string) => new Promise<void>((resolve) => (gates.has(name) ? resolve() : reachedGate.set(name, resolve)));
+  const gate = (name: string) =>
+    new Promise<void>((resolve) => {
+      gates.set(name, resolve);
+      reachedGate.get(name)?.();
+    });
 
   before(async () => {
     rt = await createRuntime({ concurrency: 1 });
-    rt.define('blocker', { handler: (input: { name: string }) => new Promise<void>((resolve) => gates.set(input.name, resolve)) });
+    rt.define('blocker', { handler: (input: { name: string }) => gate(input.name) });
     rt.define('staged', {
       handler: async (input: { name: string }, ctx) => {
         ctx.progress(40, 'reading files');
-        await new Promise<void>((resolve) => gates.set(input.name, resolve));
+        await gate(input.name);
         ctx.progress(90, 'writing report');
         return 'done';
       },
@@ -56,12 +64,14 @@ describe('the dashboard in headless Chromium', { skip: missing ? `no Chromium at
     const staged = await rt.submit('staged', { name: 'staged' });
     const short = staged.id.slice(0, 8);
     await page.locator('#queue tr', { hasText: short }).locator('.status', { hasText: 'queued' }).waitFor();
+    await reaching('first');
     gates.get('first')?.();
     const running = page.locator('#running tr', { hasText: short });
     await running.locator('.status', { hasText: 'running' }).waitFor();
     await running.locator('.progress-text', { hasText: '40% reading files' }).waitFor();
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: `${OUTPUT}dashboard.png`, fullPage: true });
+    await reaching('staged');
     gates.get('staged')?.();
     await page.locator('#recent tr', { hasText: short }).locator('.status', { hasText: 'completed' }).waitFor();
     assert.equal((await staged.result()).status, 'completed');
@@ -83,7 +93,7 @@ describe('the dashboard in headless Chromium', { skip: missing ? `no Chromium at
     const wf = await rt.workflow({ name: 'visible workflow', phases: [{ id: 'only', tasks: [{ id: 'a', type: 'staged', input: { name: 'wf-a' } }] }] });
     await page.locator('#workflows', { hasText: 'visible workflow' }).waitFor();
     // The workflow's task reaches its gate in its own time: wait until it is there.
-    for (let i = 0; i < 100 && !gates.has('wf-a'); i++) await new Promise((r) => setTimeout(r, 20));
+    await reaching('wf-a');
     gates.get('wf-a')?.();
     await wf.result();
     await page.locator('#supervision', { hasText: 'type:staged' }).waitFor();

@@ -23,6 +23,8 @@ let selected;
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+// A code such as STEWARD_TIMEOUT may wrap after an underscore rather than spill over.
+const breakable = (code) => esc(code).replace(/_/g, '_<wbr>');
 const serverNow = () => Date.now() + skew;
 function dur(v) {
   if (v === undefined || v === null) return '';
@@ -92,7 +94,7 @@ function renderQueue() {
   const rows = q.items.map((i) => {
     const deps = i.waitsFor.length === 0 ? '' : `<span class="deps">${i.waitsFor.map((d) => `${taskLink(d.id)}`).join('')}</span>`;
     const why = i.reason === 'dependencies' && i.waitsFor.length > 0 ? `${i.waitsFor.length === 1 ? 'task' : 'tasks'} ${deps}` : esc(i.reason);
-    return `<tr id="task-${esc(i.id)}">${taskCell(i)}<span class="sub">waiting ${dur(i.waitingMs)}</span></td>` +
+    return `<tr id="task-${esc(i.id)}">${taskCell(i)}<span class="sub waited" data-since="${esc(view.now - i.waitingMs)}">waiting ${dur(i.waitingMs)}</span></td>` +
       `<td>${badge(i.status)}</td><td class="priority">${esc(i.priority)}</td><td class="waits">${why}</td></tr>`;
   });
   $('queue').innerHTML = (q.throttled ? `<p class="note">throttled: concurrency ${q.effectiveConcurrency} of ${q.maxConcurrent}</p>` : '') +
@@ -102,7 +104,7 @@ function renderQueue() {
 
 function renderRecent() {
   const rows = view.recent.map((t) => `<tr id="task-${esc(t.id)}">${taskCell(t)}</td>` +
-    `<td>${badge(t.status)}${t.error && t.status !== 'cancelled' ? `<span class="sub code" title="${esc(t.error.message)}">${esc(t.error.code)}</span>` : ''}</td>` +
+    `<td>${badge(t.status)}${t.error && t.status !== 'cancelled' ? `<span class="sub code" title="${esc(t.error.message)}">${breakable(t.error.code)}</span>` : ''}</td>` +
     `<td><span class="ended" title="${esc(new Date(t.endedAt).toISOString())}">${clock(t.endedAt)}</span><span class="sub">${t.durationMs === undefined ? '' : `took ${dur(t.durationMs)}`}</span></td>` +
     `<td>${t.status === 'completed' ? '' : `<button data-retry="${esc(t.id)}">retry</button>`}</td></tr>`);
   $('recent').innerHTML = rows.length === 0 ? '<p class="empty">nothing ended yet</p>'
@@ -229,6 +231,7 @@ $('detail-close').onclick = () => { selected = undefined; renderDetail(); };
 
 function tick() {
   for (const cell of document.querySelectorAll('.elapsed[data-started]')) cell.textContent = dur(serverNow() - Number(cell.dataset.started));
+  for (const cell of document.querySelectorAll('.waited[data-since]')) cell.textContent = `waiting ${dur(serverNow() - Number(cell.dataset.since))}`;
 }
 
 let started = false;
