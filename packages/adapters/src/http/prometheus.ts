@@ -29,6 +29,8 @@ export function prometheusRoute(app: FastifyInstance, rt: Runtime): () => void {
   const cpu = new Gauge({ name: 'steward_process_cpu_percent', help: 'CPU used by the runtime process since the previous scrape', registers: [registry] });
   const throttled = new Gauge({ name: 'steward_resource_throttled', help: '1 while the resource guard throttles admission', registers: [registry] });
   const concurrency = new Gauge({ name: 'steward_effective_concurrency', help: 'Concurrency in force now', registers: [registry] });
+  const keyRunning = new Gauge({ name: 'steward_key_running', help: 'Running tasks, by concurrency key', labelNames: ['key'], registers: [registry] });
+  const keyQueued = new Gauge({ name: 'steward_key_queued', help: 'Queued tasks, by concurrency key', labelNames: ['key'], registers: [registry] });
 
   const types = new Map<string, string>();
   // 'block': the counters must see every event; counting one is cheap.
@@ -74,6 +76,12 @@ export function prometheusRoute(app: FastifyInstance, rt: Runtime): () => void {
     cpu.set(m.resources.processCpuPercent);
     throttled.set(m.resources.guard?.throttled === true ? 1 : 0);
     concurrency.set(rt.queueStatus({ limit: 0 }).effectiveConcurrency);
+    keyRunning.reset();
+    keyQueued.reset();
+    for (const [key, { running, queued }] of Object.entries(m.keys)) {
+      keyRunning.set({ key }, running);
+      keyQueued.set({ key }, queued);
+    }
     return reply.type(registry.contentType).send(await registry.metrics());
   });
   return () => subscription.unsubscribe();

@@ -14,7 +14,7 @@ export interface QueueItem {
   waitingMs: number;
   /**
    * Why it is not running yet: 'next in line', 'concurrency', 'type concurrency', 'type not defined',
-   * 'quarantined', 'lock <name>', 'rate limit <bucket>', 'resources', 'backoff', 'dependencies'.
+   * 'key concurrency', 'quarantined', 'lock <name>', 'rate limit <bucket>', 'resources', 'backoff', 'dependencies'.
    */
   reason: string;
   retryAt?: number;
@@ -76,6 +76,8 @@ export interface RuntimeMetrics {
     available: Record<string, number>;
   };
   workers: { threads: number };
+  /** Tasks with a concurrency key, by key: running now, and queued (ready or parked). */
+  keys: Record<string, { running: number; queued: number }>;
   resources: {
     /** The resource guard's state, when one is configured. */
     guard?: { throttled: boolean; effectiveConcurrency: number; cpuPercent?: number; memoryMb?: number };
@@ -144,7 +146,7 @@ export function buildQueueStatus(engine: EngineView, limit: number): QueueStatus
       priority: task.priority,
       position,
       waitingMs: now - task.enqueuedAt,
-      reason: engine.admission.reasonOf(task) ?? engine.blockReason(task.type) ?? 'next in line',
+      reason: engine.admission.reasonOf(task) ?? engine.blockReason(task.type, task.concurrencyKey) ?? 'next in line',
     });
   }
   for (const task of engine.table.tasks.values()) {
@@ -174,6 +176,19 @@ export function buildQueueStatus(engine: EngineView, limit: number): QueueStatus
     effectiveConcurrency: engine.guard?.effectiveConcurrency ?? engine.options.concurrency,
     items,
   };
+}
+
+/** Running and queued tasks by concurrency key. */
+function keysOf(tasks: Iterable<Readonly<TaskRecord>>): Record<string, { running: number; queued: number }> {
+  const out: Record<string, { running: number; queued: number }> = {};
+  for (const task of tasks) {
+    const key = task.concurrencyKey;
+    if (key === undefined || (task.status !== 'running' && task.status !== 'queued')) continue;
+    const entry = (out[key] ??= { running: 0, queued: 0 });
+    if (task.status === 'running') entry.running++;
+    else entry.queued++;
+  }
+  return out;
 }
 
 /** Builds the metrics view. */
@@ -211,6 +226,7 @@ export function buildMetrics(engine: EngineView): RuntimeMetrics {
     locks: { waits: admission.lockWaits, waitMs: admission.lockWaitMs, held: admission.locks.held().length, waiting: lockWaiting },
     rateLimits: { waits: admission.rateWaits, available },
     workers: { threads: engine.workerThreads },
+    keys: keysOf(engine.table.tasks.values()),
     resources: {
       ...(guard === undefined
         ? {}

@@ -54,6 +54,8 @@ export class Dispatcher implements AttemptHost {
   readonly #clock: Clock;
   readonly #running = new Map<string, Attempt>();
   readonly #runningByType = new Map<string, number>();
+  /** Running tasks by type and concurrency key (`type\0key`); tasks without a key are not counted. */
+  readonly #runningByKey = new Map<string, number>();
   readonly #retryTimers: RetryTimers;
   readonly #idle = new IdleWaiter();
   #pumpQueued = false;
@@ -78,11 +80,12 @@ export class Dispatcher implements AttemptHost {
     return this.#retryTimers.size;
   }
 
-  /** Why a ready task of `type` is not running now, or undefined when nothing but its turn holds it. */
-  blockReason(type: string): string | undefined {
+  /** Why a ready task of `type` (and `key`) is not running now, or undefined when nothing but its turn holds it. */
+  blockReason(type: string, key?: string): string | undefined {
     if (!this.#host.definitions.has(type)) return 'type not defined';
     if (this.#services.supervision.quarantinedUntil(type) !== undefined) return 'quarantined';
     if (!this.#canRun(type)) return 'type concurrency';
+    if (key !== undefined && !this.#canRunKey(type, key)) return 'key concurrency';
     if (this.#running.size >= this.#host.options.concurrency) return 'concurrency';
     return undefined;
   }
@@ -153,11 +156,16 @@ export class Dispatcher implements AttemptHost {
     return definition !== undefined && (this.#runningByType.get(type) ?? 0) < definition.concurrency && this.#services.supervision.quarantinedUntil(type) === undefined;
   };
 
+  readonly #canRunKey = (type: string, key: string): boolean => {
+    const limit = this.#host.definitions.get(type)?.keyConcurrency ?? Infinity;
+    return limit === Infinity || (this.#runningByKey.get(`${type}\u0000${key}`) ?? 0) < limit;
+  };
+
   #pump(): void {
     this.#pumpQueued = false;
     const limit = this.#services.guard?.effectiveConcurrency ?? this.#host.options.concurrency;
     while (this.admitting && this.#running.size < limit) {
-      const task = this.#host.ready.take(this.#canRun);
+      const task = this.#host.ready.take(this.#canRun, this.#canRunKey);
       if (task === undefined) break;
       // Everything it declares at once (locks, a token, the guard's leave), or it is
       // parked and the next one is looked at.
@@ -174,6 +182,10 @@ export class Dispatcher implements AttemptHost {
     const at = this.#clock.now();
     this.#host.commit({ type: 'attempt:started', at, taskId: task.id, attempt: number, ...(lockWaitMs === undefined ? {} : { lockWaitMs }), ...(rateLimited ? { rateLimited } : {}) });
     this.#runningByType.set(task.type, (this.#runningByType.get(task.type) ?? 0) + 1);
+    if (task.concurrencyKey !== undefined) {
+      const lane = `${task.type}\u0000${task.concurrencyKey}`;
+      this.#runningByKey.set(lane, (this.#runningByKey.get(lane) ?? 0) + 1);
+    }
     this.#services.tracing?.attemptStarted(task, number);
     const attempt = new Attempt(this, task, number, definition, executor);
     this.#running.set(task.id, attempt);
@@ -232,6 +244,12 @@ export class Dispatcher implements AttemptHost {
     this.#running.delete(context.executionId);
     const task = attempt.task;
     this.#runningByType.set(task.type, (this.#runningByType.get(task.type) ?? 1) - 1);
+    if (task.concurrencyKey !== undefined) {
+      const lane = `${task.type}\u0000${task.concurrencyKey}`;
+      const left = (this.#runningByKey.get(lane) ?? 1) - 1;
+      if (left > 0) this.#runningByKey.set(lane, left);
+      else this.#runningByKey.delete(lane);
+    }
     const { admission, supervision } = this.#services;
     admission.release(task);
     const at = this.#clock.now();

@@ -77,8 +77,8 @@ export interface EngineView {
   readonly waits: Pick<Waits, 'signal'>;
   /** Ready tasks in the order they would be taken. */
   readyTasks(): readonly Readonly<TaskRecord>[];
-  /** Why a ready task of `type` is not running now, or undefined when nothing but its turn holds it. */
-  blockReason(type: string): string | undefined;
+  /** Why a ready task of `type` (with concurrency key `key`) is not running now, or undefined when nothing but its turn holds it. */
+  blockReason(type: string, key?: string): string | undefined;
   /** The supervision tree as plain data. */
   supervision(): SupervisionNode;
   replayEvents(afterSeq: number): AsyncIterable<{ seq: number; event: RuntimeEvent }>;

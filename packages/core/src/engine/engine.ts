@@ -204,8 +204,8 @@ export class Engine implements EngineView {
   readyTasks(): readonly TaskRecord[] {
     return this.ready.ordered();
   }
-  blockReason(type: string): string | undefined {
-    return this.#dispatcher.blockReason(type);
+  blockReason(type: string, key?: string): string | undefined {
+    return this.#dispatcher.blockReason(type, key);
   }
   supervision(): SupervisionNode {
     return this.#services.supervision.view();

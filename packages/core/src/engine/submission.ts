@@ -94,6 +94,7 @@ export function prepareSubmission(
       ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
       ...(internal === undefined ? {} : { workflowId: internal.workflowId, workflowTaskId: internal.workflowTaskId }),
       ...(options?.webhook === undefined ? {} : { webhook: { url: options.webhook.url, secret: options.webhook.secret } }),
+      ...(options?.concurrencyKey === undefined ? {} : { concurrencyKey: options.concurrencyKey }),
     },
   };
 }

@@ -29,6 +29,8 @@ export interface SubmittedTask {
   rateLimit?: string;
   lockTimeoutMs?: number;
   webhook?: { url: string; secret: string };
+  /** Its concurrency key (none: the implicit key). */
+  concurrencyKey?: string;
 }
 
 /**

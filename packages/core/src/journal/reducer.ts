@@ -114,6 +114,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       rateLimit: t.rateLimit,
       lockTimeoutMs: t.lockTimeoutMs,
       webhook: t.webhook,
+      concurrencyKey: t.concurrencyKey,
       pendingDeps: 0,
       status: 'queued',
       attempts: 0,

@@ -103,6 +103,7 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
       lockWaitMs: saved.lockWaitMs ?? 0,
       rateLimitWaits: saved.rateLimitWaits ?? 0,
       webhook: saved.webhook ?? undefined,
+      concurrencyKey: saved.concurrencyKey ?? undefined,
     };
     table.tasks.set(task.id, task);
     if (task.idempotencyKey !== undefined && task.idempotencyKey !== null) table.byIdempotencyKey.set(task.idempotencyKey, task.id);

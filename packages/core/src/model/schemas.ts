@@ -67,6 +67,7 @@ export const submitOptionsSchema = z.strictObject({
   lockTimeoutMs: timeoutSchema.optional(),
   rateLimit: z.string().min(1).optional(),
   webhook: webhookSchema.optional(),
+  concurrencyKey: z.string().min(1).max(512).optional(),
 });
 
 /** Restart intensity of a task type and the length of its quarantine. */
@@ -88,6 +89,8 @@ export const definitionDefaultsSchema = z.object({
   retries: retriesSchema.optional(),
   /** At most this many tasks of this type run at once. */
   concurrency: z.number().int().min(1).max(100_000).optional(),
+  /** At most this many tasks of this type with the same concurrency key run at once. */
+  keyConcurrency: z.number().int().min(1).max(100_000).optional(),
 });
 
 /** V8 limits of a worker thread; a thread past them crashes its own attempt only. */

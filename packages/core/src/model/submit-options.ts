@@ -18,5 +18,8 @@ import type { submitOptionsSchema } from './schemas.js';
  *   STEWARD_LOCK_TIMEOUT (default: no limit).
  * - `rateLimit`: a bucket of `rateLimits` to take a token from before the task starts.
  * - `webhook`: POST the outcome here when the task ends, signed with `secret` (Standard Webhooks).
+ * - `concurrencyKey`: the task's key (a tenant, a repository): at the same priority, ready
+ *   tasks of different keys take turns, and at most the definition's `keyConcurrency` of one
+ *   key run at once (default: the implicit key that every task without one shares).
  */
 export type SubmitOptions = z.input<typeof submitOptionsSchema>;

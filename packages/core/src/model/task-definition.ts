@@ -30,6 +30,8 @@ export type RetryOptions = z.input<typeof retriesSchema>;
  * replace them), and of the type itself:
  * - `concurrency`: at most this many tasks of this type run at once (default: no limit
  *   beyond the runtime's).
+ * - `keyConcurrency`: at most this many tasks of this type with the same `concurrencyKey`
+ *   run at once (default: no limit); tasks without a key are not limited by it.
  * - `supervision`: crash intensity and quarantine of this type, `{ maxRestarts, withinMs,
  *   quarantineMs }` (default: the runtime's `supervision`).
  */
@@ -70,6 +72,8 @@ export interface ResolvedDefinition {
   readonly timeoutMs: number;
   readonly retries: ResolvedRetryPolicy;
   readonly concurrency: number;
+  /** At most this many of one concurrency key run at once. */
+  readonly keyConcurrency: number;
   readonly locks: DefinitionDefaults['locks'];
   readonly lockTimeoutMs: number | undefined;
   readonly rateLimit: string | undefined;
@@ -89,6 +93,8 @@ export const DEFINITION_DEFAULTS = Object.freeze({
   timeoutMs: 0,
   /** No limit beyond the runtime's `concurrency`. */
   concurrency: Infinity,
+  /** No limit per concurrency key. */
+  keyConcurrency: Infinity,
   /** The export of a worker module that is the handler. */
   export: 'default',
 });
@@ -160,6 +166,7 @@ export function resolveDefinition(
     timeoutMs: definition.timeoutMs ?? DEFINITION_DEFAULTS.timeoutMs,
     retries: resolveRetryPolicy(definition.retries),
     concurrency: definition.concurrency ?? DEFINITION_DEFAULTS.concurrency,
+    keyConcurrency: definition.keyConcurrency ?? DEFINITION_DEFAULTS.keyConcurrency,
     locks: definition.locks,
     lockTimeoutMs: definition.lockTimeoutMs,
     rateLimit: definition.rateLimit,

@@ -33,6 +33,8 @@ export interface TaskRecord extends ReadyItem {
   readonly lockTimeoutMs: number | undefined;
   /** Where the outcome is POSTed when the task ends. */
   readonly webhook: { url: string; secret: string } | undefined;
+  /** Its concurrency key (undefined: the implicit key every task without one shares). */
+  readonly concurrencyKey: string | undefined;
   /** Dependencies not ended yet (while `waiting`). */
   pendingDeps: number;
   status: TaskStatus;
