@@ -31,7 +31,7 @@ describe('steward mcp, driven by the MCP SDK client over stdio', () => {
   it('lists the tools of API.md with their input schemas', async () => {
     const { tools } = await client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), [
-      'list_tasks', 'task_async', 'task_cancel', 'task_logs', 'task_result', 'task_signal', 'task_status',
+      'list_tasks', 'schedule_create', 'schedule_delete', 'schedule_list', 'task_async', 'task_cancel', 'task_logs', 'task_result', 'task_signal', 'task_status',
       'workflow_add_phase', 'workflow_add_task', 'workflow_create', 'workflow_start', 'workflow_status',
     ]);
     const taskAsync = tools.find((t) => t.name === 'task_async');
