@@ -182,6 +182,23 @@ describe('schedules', () => {
     });
   });
 
+  it('schedule:fired is journaled: replayEvents gives back the event as it was live', async () => {
+    const clock = new ManualClock(T0);
+    await withRuntime({ clock }, async (rt) => {
+      rt.define('tick', { handler: async () => 'ok' });
+      const live: unknown[] = [];
+      rt.events({ policy: 'block' }).subscribe((event) => event.type === 'schedule:fired' && live.push(event));
+      await rt.schedule('tick', { every: MINUTE, type: 'tick' });
+      clock.advance(MINUTE);
+      await settle();
+      const replayed: unknown[] = [];
+      for await (const { event } of rt.replayEvents(0)) if (event.type === 'schedule:fired') replayed.push(event);
+      assert.equal(live.length, 1);
+      assert.deepEqual(replayed, live);
+      assert.deepEqual(live[0], { type: 'schedule:fired', taskId: rt.schedules()[0]?.lastTaskId, scheduleId: 'tick', fireAt: T0 + MINUTE, at: T0 + MINUTE });
+    });
+  });
+
   it('refuses a bad cron pattern or time zone with STEWARD_INVALID_OPTIONS and the path, in schedule() and in createRuntime', async () => {
     await withRuntime({}, async (rt) => {
       await rejectsWith(rt.schedule('a', { cron: '61 * * * *', type: 't' }), 'STEWARD_INVALID_OPTIONS', 'spec.cron');
