@@ -3,7 +3,7 @@ import { Piscina } from 'piscina';
 import type { Result, Scenario, ScenarioOptions, System } from '../scenario.js';
 import { runAlternating } from '../repeat.js';
 import noop from '../workers/noop-worker.js';
-import { BENCH_TRACING, registerBenchTracing } from '../tracing-provider.js';
+import { BENCH_TRACING, startTracing, stopTracing } from '../tracing-provider.js';
 
 const NAME = 'noop-throughput';
 const WORKER = new URL('../workers/noop-worker.js', import.meta.url);
@@ -32,7 +32,8 @@ async function openPiscina(threads: number): Promise<Target> {
   };
 }
 
-async function openSteward(threads: number, executor: 'worker' | 'inline'): Promise<Target> {
+async function openSteward(threads: number, executor: 'worker' | 'inline', traced = false): Promise<Target> {
+  if (traced) startTracing();
   const rt = await createRuntime({ concurrency: threads, workers: { minThreads: threads, maxThreads: threads } });
   rt.define('noop', executor === 'worker' ? { module: WORKER, export: 'default' } : { handler: noop });
   return {
@@ -44,7 +45,10 @@ async function openSteward(threads: number, executor: 'worker' | 'inline'): Prom
       const failed = outcomes.filter((outcome) => outcome.status !== 'completed');
       if (failed.length > 0) throw new Error(`${failed.length} of ${count} steward tasks did not complete; first: ${JSON.stringify(failed[0])}`);
     },
-    close: () => rt.shutdown(),
+    close: async () => {
+      await rt.shutdown();
+      if (traced) stopTracing();
+    },
   };
 }
 
@@ -52,6 +56,13 @@ const CONTENDERS: readonly Contender[] = [
   { system: 'piscina', config: 'bare', open: openPiscina },
   { system: 'steward', config: 'worker memory', open: (threads) => openSteward(threads, 'worker') },
   { system: 'steward', config: 'inline memory', open: (threads) => openSteward(threads, 'inline') },
+  // STEWARD_BENCH_TRACING=1: the same with a tracer provider registered (see tracing-provider.ts).
+  ...(BENCH_TRACING
+    ? [
+        { system: 'steward', config: 'worker memory traced', open: (threads: number) => openSteward(threads, 'worker', true) },
+        { system: 'steward', config: 'inline memory traced', open: (threads: number) => openSteward(threads, 'inline', true) },
+      ] as const
+    : []),
 ];
 
 /**
@@ -75,8 +86,9 @@ async function measure(contender: Contender, threads: number, tasks: number): Pr
 
 /**
  * N no-op tasks submitted at once then awaited: Steward's worker and inline executors
- * against a bare Piscina pool. With STEWARD_BENCH_TRACING=1 an OpenTelemetry tracer
- * provider is registered first (spans made and dropped), to measure tracing's cost.
+ * against a bare Piscina pool. With STEWARD_BENCH_TRACING=1 the two Steward
+ * configurations run a second time each with an OpenTelemetry tracer provider registered
+ * (spans made and dropped), alternating with the others, to measure tracing's cost.
  */
 export const noopThroughput: Scenario = {
   name: NAME,
@@ -85,9 +97,6 @@ export const noopThroughput: Scenario = {
   async run({ quick, threads, log }: ScenarioOptions): Promise<Result[]> {
     const tasks = quick ? 5_000 : 50_000;
     const repetitions = quick ? 3 : 5;
-    // STEWARD_BENCH_TRACING=1: with a registered tracer provider (see tracing-provider.ts).
-    registerBenchTracing();
-    const params = { tasks, threads, repetitions, tracing: BENCH_TRACING ? 'provider registered' : 'none' };
-    return runAlternating(CONTENDERS, repetitions, (contender) => measure(contender, threads, tasks), { scenario: NAME, metric: 'throughput', unit: 'tasks/s', params }, log);
+    return runAlternating(CONTENDERS, repetitions, (contender) => measure(contender, threads, tasks), { scenario: NAME, metric: 'throughput', unit: 'tasks/s', params: { tasks, threads, repetitions } }, log);
   },
 };
