@@ -61,17 +61,17 @@ export class Dispatcher implements AttemptHost {
   #pumpQueued = false;
   /** False once shutdown stops taking new work (at once, or after the drain). */
   admitting = true;
-
-  constructor(host: DispatchHost, services: Services, wheel: Clock) {
   /** Durable waits: suspended tasks, their signals and their timers. */
   readonly waits: Waits;
+
+  constructor(host: DispatchHost, services: Services, wheel: Clock) {
     this.#host = host;
     this.#services = services;
     this.#clock = host.options.clock;
     this.#retryTimers = new RetryTimers(wheel);
+    this.waits = new Waits({ ...host, requeue: (task) => this.#requeue(task) }, wheel);
   }
 
-    this.waits = new Waits({ ...host, requeue: (task) => this.#requeue(task) }, wheel);
   get runningCount(): number {
     return this.#running.size;
   }
@@ -120,10 +120,10 @@ export class Dispatcher implements AttemptHost {
   /** Forgets a task's pending retry, and the timer of its wait. */
   clearRetry(taskId: string): void {
     this.#retryTimers.clear(taskId);
+    this.waits.clear(taskId);
   }
 
   /** Waits out the backoff of a retrying task, then queues it again. */
-    this.waits.clear(taskId);
   armRetry(task: TaskRecord, delayMs: number): void {
     this.#retryTimers.arm(task.id, delayMs, () => {
       if (task.status !== 'retrying') return;
@@ -139,10 +139,10 @@ export class Dispatcher implements AttemptHost {
   interruptAll(): void {
     this.admitting = false;
     this.#retryTimers.clearAll();
+    this.waits.clearAll();
     for (const attempt of [...this.#running.values()]) {
       attempt.interrupting = true;
       this.actorOf(attempt)?.send({ type: 'cancel', reason: 'shutdown' });
-    this.waits.clearAll();
     }
   }
 
@@ -217,6 +217,7 @@ export class Dispatcher implements AttemptHost {
           definition: attempt.definition,
           dependencies: dependencyResults(this.#host.table, attempt.task),
           steps: attempt.task.steps ?? NO_STEPS,
+          waits: attempt.task.waits ?? NO_WAITS,
           signal: attempt.controller.signal,
           ...this.#services.tracing?.request(taskId),
         },
@@ -231,7 +232,6 @@ export class Dispatcher implements AttemptHost {
   }
 
   /** The execution actor's stop action: the work is stopped for real. */
-          waits: attempt.task.waits ?? NO_WAITS,
   stop(taskId: string, end: ExecutionEnd): void {
     this.#running.get(taskId)?.controller.abort(end);
   }
@@ -253,6 +253,12 @@ export class Dispatcher implements AttemptHost {
     const { admission, supervision } = this.#services;
     admission.release(task);
     const at = this.#clock.now();
+    if (end === 'suspended') {
+      // A durable wait: no outcome, no retry spent; the task waits holding nothing (a restart re-runs a suspension not journaled).
+      if (this.#host.state() !== 'stopped') this.waits.suspended(task, decideSuspension(task, attempt.number, context, at));
+      this.#afterAttempt();
+      return;
+    }
     const decision = decideEnd({
       task,
       attempt: attempt.number,
@@ -274,12 +280,6 @@ export class Dispatcher implements AttemptHost {
       return;
     }
     const { error, retryDelayMs, quarantine, pauseBucket } = decision;
-    if (end === 'suspended') {
-      // A durable wait: no outcome, no retry spent; the task waits holding nothing (a restart re-runs a suspension not journaled).
-      if (this.#host.state() !== 'stopped') this.waits.suspended(task, decideSuspension(task, attempt.number, context, at));
-      this.#afterAttempt();
-      return;
-    }
     if (pauseBucket !== undefined) admission.pause(pauseBucket.bucket, pauseBucket.until);
     if (context.crashed && error !== undefined) {
       this.#host.metrics.crashed++;
@@ -302,6 +302,14 @@ export class Dispatcher implements AttemptHost {
     this.#afterAttempt();
   }
 
+  /** A suspended task's wait is over: back in the queue. */
+  #requeue(task: TaskRecord): void {
+    this.#host.ready.add(task);
+    this.#host.emit({ type: 'task:queued', taskId: task.id, priority: task.priority, at: this.#clock.now() });
+    this.schedulePump();
+    if (task.workflowId !== undefined) this.#services.workflows.taskChanged(task);
+  }
+
   #afterAttempt(): void {
     this.schedulePump();
     this.#idle.poke();
@@ -322,14 +330,6 @@ export class Dispatcher implements AttemptHost {
   }
 
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void {
-  /** A suspended task's wait is over: back in the queue. */
-  #requeue(task: TaskRecord): void {
-    this.#host.ready.add(task);
-    this.#host.emit({ type: 'task:queued', taskId: task.id, priority: task.priority, at: this.#clock.now() });
-    this.schedulePump();
-    if (task.workflowId !== undefined) this.#services.workflows.taskChanged(task);
-  }
-
     const id = attempt.task.id;
     const at = this.#clock.now();
     if (this.#host.state() === 'stopped' && this.#host.output.onDisk) return; // the store is closed

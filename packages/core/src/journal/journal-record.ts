@@ -92,8 +92,6 @@ export type JournalRecord =
   /** A task that ends without running (its lock wait timed out). */
   | { v: typeof JOURNAL_VERSION; type: 'task:rejected'; at: number; taskId: string; error: TaskError }
   | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string }
-  | {
-      v: typeof JOURNAL_VERSION;
   /**
    * The attempt parked itself on a durable wait: it ends without spending a retry and
    * the task waits (a signal already received for it is taken at once: queued again).
@@ -103,6 +101,8 @@ export type JournalRecord =
   | { v: typeof JOURNAL_VERSION; type: 'task:signalled'; at: number; taskId: string; name: string; payload?: unknown }
   /** The wait `name` the task is suspended on is over by the clock: its sleep ended, or its signal timed out. */
   | { v: typeof JOURNAL_VERSION; type: 'task:woken'; at: number; taskId: string; name: string; reason: 'slept' | 'timed_out' }
+  | {
+      v: typeof JOURNAL_VERSION;
       type: 'webhook:enqueued';
       at: number;
       deliveryId: string;

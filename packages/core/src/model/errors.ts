@@ -47,9 +47,9 @@ export const STEWARD_ERROR_CODES = [
   'STEWARD_QUARANTINED',
   'STEWARD_HANDLER_ERROR',
   'STEWARD_EXECUTOR_ERROR',
-] as const;
   // A durable wait past its timeoutMs (thrown inside the handler, which may catch it).
   'STEWARD_SIGNAL_TIMEOUT',
+] as const;
 
 /** Stable codes of the library's errors: one of {@link STEWARD_ERROR_CODES}. */
 export type StewardErrorCode = (typeof STEWARD_ERROR_CODES)[number];

@@ -68,14 +68,14 @@ export interface TaskRecord extends ReadyItem {
   processGroups?: Array<{ attempt: number; kind: string; group: ProcessGroup }> | null;
   /** What its attempts used, as their executors reported it (unset when none did). */
   resources?: TaskResources;
-}
-
   /** While a wait or a sleep suspends it: what it waits for (a wait on dependencies has none). */
   waitingFor?: WaitingFor;
   /** Signals received that no wait has taken yet, oldest first. */
   signals?: Array<{ name: string; payload: unknown }>;
   /** How its waits have ended, by wait key (see waitKey), in the order its runs meet them. */
   waits?: Record<string, WaitResult[]>;
+}
+
 /**
  * Copies a record into the public snapshot shape; `now` (the runtime clock's) gives
  * a running task its `elapsedMs`.
@@ -107,6 +107,6 @@ export function toSnapshot(record: TaskRecord, now?: number): TaskSnapshot {
   if (record.error !== undefined) snapshot.error = { ...record.error };
   if (record.metadata !== undefined) snapshot.metadata = record.metadata;
   if (record.workflowId !== undefined) snapshot.workflowId = record.workflowId;
+  if (record.waitingFor != null) snapshot.waitingFor = { ...record.waitingFor };
   return snapshot;
 }
-  if (record.waitingFor != null) snapshot.waitingFor = { ...record.waitingFor };
