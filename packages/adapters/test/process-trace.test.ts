@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { context, trace } from '@opentelemetry/api';
+import { context, createTraceState, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { withRuntime } from '@steward/core/testing';
@@ -42,5 +42,19 @@ describe('trace context of a process task', () => {
       const attempt = exporter.getFinishedSpans().find((s) => s.name === 'steward.attempt');
       assert.ok(attempt);
       assert.match(result.stdoutTail, new RegExp(`^00-${attempt.spanContext().traceId}-${attempt.spanContext().spanId}-01 `));
+    }));
+
+  it('passes the trace state on as TRACESTATE, under a parent that came from elsewhere (an incoming traceparent)', () =>
+    withRuntime({ executors: [processExecutor()] }, async (rt) => {
+      rt.define('print-env', { command: process.execPath, args: PRINT_ENV });
+      const incoming = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1, isRemote: true, traceState: createTraceState('vendor=abc') };
+      const handle = await context.with(trace.setSpanContext(ROOT_CONTEXT, incoming), () => rt.submit('print-env'));
+      const result = (await handle.result()).result as ProcessResult;
+      const attempt = exporter.getFinishedSpans().find((s) => s.name === 'steward.attempt');
+      const task = exporter.getFinishedSpans().find((s) => s.name === 'steward.task print-env');
+      assert.ok(attempt && task);
+      assert.equal(task.parentSpanContext?.spanId, incoming.spanId);
+      assert.equal(attempt.spanContext().traceId, incoming.traceId);
+      assert.equal(result.stdoutTail.trim(), `00-${incoming.traceId}-${attempt.spanContext().spanId}-01 vendor=abc`);
     }));
 });
