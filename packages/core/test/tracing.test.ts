@@ -8,7 +8,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createRuntime, TaskFailure } from '../src/index.js';
 import type { Executor, ExecutionRequest } from '../src/executor.js';
-import { withRuntime } from '../src/testing.js';
+import { ManualClock, withRuntime } from '../src/testing.js';
+import { settle } from './helpers.js';
 import type { TracedWork } from './fixtures/traced-worker.js';
 
 const TRACED = new URL('./fixtures/traced-worker.js', import.meta.url);
@@ -154,6 +155,56 @@ describe('tracing with a tracer provider', () => {
       assert.ok(attempt);
       const { traceId, spanId } = attempt.spanContext();
       assert.deepEqual(requests[0]?.traceContext, { traceparent: `00-${traceId}-${spanId}-01` });
+    });
+  });
+
+  it('keeps a workflow in one trace: every task of it under the span active where it was started', () =>
+    withRuntime({}, async (rt) => {
+      rt.define('step', { handler: async (input: unknown) => input });
+      const wf = await caller.startActiveSpan('caller', async (span) => {
+        try {
+          return await rt.workflow({
+            name: 'traced',
+            phases: [
+              { id: 'one', tasks: [{ id: 'a', type: 'step', input: 'a' }] },
+              { id: 'two', dependsOn: ['one'], tasks: [{ id: 'b', type: 'step', input: 'b' }] },
+            ],
+          });
+        } finally {
+          span.end();
+        }
+      });
+      assert.equal((await wf.result()).status, 'completed');
+      const [callerSpan] = spans('caller');
+      const byId = new Map(spans('steward.task step').map((s) => [s.attributes['steward.task.id'], s]));
+      const { a, b } = wf.getStatus().tasks;
+      const first = byId.get(a);
+      const second = byId.get(b);
+      assert.ok(callerSpan && first && second);
+      assert.equal(parentOf(first), idOf(callerSpan));
+      assert.equal(parentOf(second), idOf(callerSpan));
+    }));
+
+  it('starts a new trace for each firing of a schedule, whatever span is active when its timer fires', () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    return withRuntime({ clock }, async (rt) => {
+      rt.define('tick', { handler: () => 'tock' });
+      await caller.startActiveSpan('scheduler', async (span) => {
+        await rt.schedule('every-minute', { every: 60_000, type: 'tick' });
+        span.end();
+      });
+      let firing: string | undefined;
+      rt.on('schedule:fired', (e) => (firing = e.taskId));
+      await caller.startActiveSpan('unrelated', async (span) => {
+        clock.advance(60_000);
+        span.end();
+      });
+      await settle();
+      assert.ok(firing);
+      assert.equal((await rt.task(firing)?.result())?.status, 'completed');
+      const task = spans('steward.task tick').find((s) => s.attributes['steward.task.id'] === firing);
+      assert.ok(task);
+      assert.equal(task.parentSpanContext, undefined, JSON.stringify(task.parentSpanContext));
     });
   });
 

@@ -126,6 +126,7 @@ export function wireServices(options: ResolvedRuntimeOptions, clock: Clock, hook
     });
   }
 
+  const tracing = taskTracing();
   const webhooks = new WebhookDispatcher(
     { table: hooks.table, clock, commit: hooks.commit, emit: hooks.emit, logger, isOpen: () => hooks.state() !== 'stopped' },
     options.webhooks,
@@ -150,10 +151,10 @@ export function wireServices(options: ResolvedRuntimeOptions, clock: Clock, hook
   releasers.add('workflows', () => workflows.stop());
 
   const schedules = new Schedules(
-    { table: hooks.table, clock, logger, commit: hooks.commit, submit: hooks.submit, emit: hooks.emit, isOpen: () => hooks.state() === 'running', isDefined: hooks.isDefined },
+    { table: hooks.table, clock, logger, commit: hooks.commit, submit: tracing?.detached(hooks.submit) ?? hooks.submit, emit: hooks.emit, isOpen: () => hooks.state() === 'running', isDefined: hooks.isDefined },
     options.schedules,
   );
   releasers.add('schedules', () => schedules.stop());
 
-  return { supervision, admission, guard, webhooks, workflows, schedules, throttlePeriods, tracing: taskTracing() };
+  return { supervision, admission, guard, webhooks, workflows, schedules, throttlePeriods, tracing };
 }

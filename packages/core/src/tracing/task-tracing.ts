@@ -102,6 +102,15 @@ export class TaskTracing {
     this.#end(spans.task, task.status, task.error?.code);
   }
 
+  /**
+   * `fn` run with no active context: for the submissions a schedule makes from its
+   * timers, whose ambient context is whatever armed them; each firing starts a trace.
+   */
+  detached<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+    const { context, ROOT_CONTEXT } = this.#api;
+    return (...args) => context.with(ROOT_CONTEXT, () => fn(...args));
+  }
+
   /** Shutdown: the spans of tasks that did not end end as `interrupted` (the task resumes in a later run, under a new span). */
   closeAll(): void {
     for (const spans of this.#spans.values()) {
