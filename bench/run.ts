@@ -15,6 +15,7 @@ import { queueGrowth } from './scenarios/queue-growth.js';
 import { queueMemory } from './scenarios/queue-memory.js';
 import { journalThroughput } from './scenarios/journal-throughput.js';
 import { noopThroughput } from './scenarios/noop-throughput.js';
+import { realisticWork } from './scenarios/realistic-work.js';
 import { replay } from './scenarios/replay.js';
 
 /** Every scenario, in the order a full run takes them. */
@@ -30,6 +31,7 @@ export const SCENARIOS: readonly Scenario[] = [
   queueGrowth,
   replay,
   admission,
+  realisticWork,
 ];
 
 const DEFAULT_THREADS = 2;
@@ -95,10 +97,11 @@ function ratios(results: readonly Result[], scenarios: readonly Scenario[]): str
     if (r.system !== 'steward') continue;
     const baseline = scenarios.find((s) => s.name === r.scenario)?.baseline;
     if (baseline === undefined) continue;
+    const system = baseline.systemFor?.(r.config) ?? baseline.system;
     const config = baseline.match(r.config);
-    const base = results.find((p) => p.system === baseline.system && p.config === config && p.scenario === r.scenario && p.metric === r.metric);
+    const base = results.find((p) => p.system === system && p.config === config && p.scenario === r.scenario && p.metric === r.metric);
     if (base === undefined || base === r) continue;
-    lines.push(`ratio steward(${r.config})/${baseline.system}(${config}): ${(r.median / base.median).toFixed(2)}   [${r.scenario}, ${r.metric} ${r.unit}, median/median]`);
+    lines.push(`ratio steward(${r.config})/${system}(${config}): ${(r.median / base.median).toFixed(2)}   [${r.scenario}, ${r.metric} ${r.unit}, median/median]`);
   }
   return lines;
 }

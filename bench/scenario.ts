@@ -1,5 +1,5 @@
 /** The system a result was measured on. */
-export type System = 'steward' | 'piscina' | 'p-queue' | 'bullmq' | 'leveldb' | 'spawn';
+export type System = 'steward' | 'piscina' | 'p-queue' | 'bullmq' | 'leveldb' | 'spawn' | 'node';
 
 /** What the runner hands every scenario. */
 export interface ScenarioOptions {
@@ -32,7 +32,11 @@ export interface Result {
 export interface Scenario {
   readonly name: string;
   readonly description: string;
-  /** The peer each Steward figure is divided by: its system, and its config for a given Steward config. */
-  readonly baseline: { readonly system: System; match(stewardConfig: string): string };
+  /**
+   * The peer each Steward figure is divided by: its system, and its config for a given
+   * Steward config. `systemFor`, when given, picks the peer's system per Steward config
+   * (a worker figure against Piscina, an inline one against p-queue, in one scenario).
+   */
+  readonly baseline: { readonly system: System; match(stewardConfig: string): string; systemFor?(stewardConfig: string): System };
   run(options: ScenarioOptions): Promise<Result[]>;
 }

@@ -27,6 +27,12 @@ async function pQueueDriver(threads: number): Promise<Driver> {
   return { call: () => queue.add(async () => 1), close: async () => undefined };
 }
 
+/** The floor of the inline executor: the same async function, awaited directly. */
+async function bareAwaitDriver(): Promise<Driver> {
+  const fn = async () => 1;
+  return { call: async () => await fn(), close: async () => undefined };
+}
+
 async function piscinaDriver(threads: number): Promise<Driver> {
   const pool = new Piscina({ filename: WORKER.href, minThreads: threads, maxThreads: threads });
   return { call: () => pool.run(null), close: () => pool.destroy() };
@@ -61,16 +67,25 @@ async function measure(open: () => Promise<Driver>, low: number, burst: number):
 
 type Entrant = Contestant & { open(): Promise<Driver> };
 
-/** Submit-to-complete latency at low load and at saturation, against p-queue and Piscina. */
+/**
+ * Submit-to-complete latency at low load and at saturation. Steward's worker executor
+ * is set against a bare Piscina round trip, its inline executor against a bare
+ * `await fn()` of the same function; p-queue runs beside them for reference.
+ */
 export const latency: Scenario = {
   name: 'latency',
-  description: 'submit-to-complete time of a no-op task: one at a time (low load) and N at once (saturation); p50 and p99 in ms',
-  baseline: { system: 'p-queue', match: () => 'in-process' },
+  description: 'submit-to-complete time of a no-op task: one at a time (low load) and N at once (saturation); p50 and p99 in ms; worker against Piscina, inline against a bare await',
+  baseline: {
+    system: 'node',
+    systemFor: (config) => (config.startsWith('worker') ? 'piscina' : 'node'),
+    match: (config) => (config.startsWith('worker') ? 'bare' : 'bare await fn()'),
+  },
   async run({ quick, threads, log }: ScenarioOptions): Promise<Result[]> {
     const low = quick ? 300 : 2_000;
     const burst = quick ? 2_000 : 20_000;
     const repetitions = quick ? 2 : 3;
     const entrants: Entrant[] = [
+      { system: 'node', config: 'bare await fn()', open: () => bareAwaitDriver() },
       { system: 'p-queue', config: 'in-process', open: () => pQueueDriver(threads) },
       { system: 'piscina', config: 'bare', open: () => piscinaDriver(threads) },
       { system: 'steward', config: 'inline memory', open: () => stewardDriver('inline', threads) },

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRuntime } from '@steward/core';
 import { Piscina } from 'piscina';
 import type { Result, Scenario, ScenarioOptions, System } from '../scenario.js';
@@ -32,9 +35,15 @@ async function openPiscina(threads: number): Promise<Target> {
   };
 }
 
-async function openSteward(threads: number, executor: 'worker' | 'inline', traced = false): Promise<Target> {
+/** Steward on the in-memory journal, or (`journal: 'leveldb-batched'`) on a fresh LevelDB journal in batched durability. */
+async function openSteward(threads: number, executor: 'worker' | 'inline', traced = false, journal: 'memory' | 'leveldb-batched' = 'memory'): Promise<Target> {
   if (traced) startTracing();
-  const rt = await createRuntime({ concurrency: threads, workers: { minThreads: threads, maxThreads: threads } });
+  const dir = journal === 'memory' ? undefined : await mkdtemp(join(tmpdir(), 'steward-bench-noop-'));
+  const rt = await createRuntime({
+    concurrency: threads,
+    workers: { minThreads: threads, maxThreads: threads },
+    ...(dir === undefined ? {} : { dataDir: dir, durability: 'batched' as const, snapshotEvery: 10_000_000 }),
+  });
   rt.define('noop', executor === 'worker' ? { module: WORKER, export: 'default' } : { handler: noop });
   return {
     runBatch: async (count) => {
@@ -47,6 +56,7 @@ async function openSteward(threads: number, executor: 'worker' | 'inline', trace
     },
     close: async () => {
       await rt.shutdown();
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
       if (traced) stopTracing();
     },
   };
@@ -55,6 +65,8 @@ async function openSteward(threads: number, executor: 'worker' | 'inline', trace
 const CONTENDERS: readonly Contender[] = [
   { system: 'piscina', config: 'bare', open: openPiscina },
   { system: 'steward', config: 'worker memory', open: (threads) => openSteward(threads, 'worker') },
+  // The durable worker path: the issue-14 target is this one against bare Piscina.
+  { system: 'steward', config: 'worker leveldb-batched', open: (threads) => openSteward(threads, 'worker', false, 'leveldb-batched') },
   { system: 'steward', config: 'inline memory', open: (threads) => openSteward(threads, 'inline') },
   // STEWARD_BENCH_TRACING=1: the same with a tracer provider registered (see tracing-provider.ts).
   ...(BENCH_TRACING
@@ -85,7 +97,8 @@ async function measure(contender: Contender, threads: number, tasks: number): Pr
 
 
 /**
- * N no-op tasks submitted at once then awaited: Steward's worker and inline executors
+ * N no-op tasks submitted at once then awaited: Steward's worker executor (on the
+ * memory journal and on a LevelDB journal in batched durability) and inline executor
  * against a bare Piscina pool. With STEWARD_BENCH_TRACING=1 the two Steward
  * configurations run a second time each with an OpenTelemetry tracer provider registered
  * (spans made and dropped), alternating with the others, to measure tracing's cost.
