@@ -44,6 +44,7 @@ const OPS = [
   'signal',
   'wake',
   'schedule',
+  'usage',
 ] as const;
 
 /** One step of the model: which op, and numbers it picks its target and options with. */
@@ -115,6 +116,7 @@ function recordFor(table: TaskTable, i: Intent, at: number, counters: { tasks: n
           ...(i.choice % 7 === 0 ? { timeoutMs: 500, retries: { attempts: 3 }, metadata: { who: 'model' } } : {}),
           ...(i.choice % 11 === 0 ? { locks: [{ name: 'repo', mode: 'exclusive' as const }], rateLimit: 'api', lockTimeoutMs: 100 } : {}),
           ...(i.choice % 13 === 0 ? { webhook: { url: 'http://127.0.0.1:9/hook', secret: 's' } } : {}),
+          ...(i.choice % 4 === 1 ? { concurrencyKey: `tenant-${i.pick % 3}`, budget: { api: 500 } } : {}),
           ...(workflow === undefined ? {} : { workflowId: workflow, workflowTaskId: `w-${id}` }),
         },
       };
@@ -184,6 +186,10 @@ function recordFor(table: TaskTable, i: Intent, at: number, counters: { tasks: n
       // A lock wait that timed out, or recovery finding an orphan of an earlier attempt.
       const task = pickOf(tasksIn(table, 'queued', 'retrying'), i.pick);
       return task === undefined ? undefined : { v, type: 'task:rejected', at, taskId: task.id, error: taskError('STEWARD_LOCK_TIMEOUT', 'lock wait timed out', false) };
+    }
+    case 'usage': {
+      const task = pickOf(tasksIn(table, 'running'), i.pick);
+      return task === undefined ? undefined : { v, type: 'usage:recorded', at, taskId: task.id, bucket: i.flag ? 'api' : 'llm', units: (i.choice % 300) - 50 };
     }
     case 'retry': {
       const task = pickOf(tasksIn(table, 'failed', 'cancelled', 'timed_out'), i.pick);

@@ -31,6 +31,8 @@ export function prometheusRoute(app: FastifyInstance, rt: Runtime): () => void {
   const concurrency = new Gauge({ name: 'steward_effective_concurrency', help: 'Concurrency in force now', registers: [registry] });
   const keyRunning = new Gauge({ name: 'steward_key_running', help: 'Running tasks, by concurrency key', labelNames: ['key'], registers: [registry] });
   const keyQueued = new Gauge({ name: 'steward_key_queued', help: 'Queued tasks, by concurrency key', labelNames: ['key'], registers: [registry] });
+  const bucketUsed = new Gauge({ name: 'steward_ratelimit_used_units', help: 'Units of a rate bucket the tasks held have used (ctx.rateLimit costs, trued up by ctx.reportUsage)', labelNames: ['bucket'], registers: [registry] });
+  const bucketAvailable = new Gauge({ name: 'steward_ratelimit_available_units', help: 'Units of a rate bucket free now', labelNames: ['bucket'], registers: [registry] });
 
   const types = new Map<string, string>();
   // 'block': the counters must see every event; counting one is cheap.
@@ -76,6 +78,12 @@ export function prometheusRoute(app: FastifyInstance, rt: Runtime): () => void {
     cpu.set(m.resources.processCpuPercent);
     throttled.set(m.resources.guard?.throttled === true ? 1 : 0);
     concurrency.set(rt.queueStatus({ limit: 0 }).effectiveConcurrency);
+    for (const bucket of Object.keys(m.rateLimits.available)) {
+      const figures = m.rateLimits[bucket];
+      if (figures === undefined) continue;
+      bucketUsed.set({ bucket }, figures.used);
+      bucketAvailable.set({ bucket }, figures.available);
+    }
     keyRunning.reset();
     keyQueued.reset();
     for (const [key, { running, queued }] of Object.entries(m.keys)) {

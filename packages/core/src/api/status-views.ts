@@ -35,6 +35,26 @@ export interface QueueStatus {
   items: QueueItem[];
 }
 
+/** One rate bucket in `metrics().rateLimits[bucket]`. */
+export interface BucketMetrics {
+  limit: number;
+  intervalMs: number;
+  /** Units the tasks the runtime holds have used (`snapshot.usage` summed; kept across restarts). */
+  used: number;
+  /** Units taken in the window ending now (starts, ctx.rateLimit costs, usage reports). */
+  inWindow: number;
+  /** Units free now. */
+  available: number;
+}
+
+/** `metrics().rateLimits`: the totals, and each bucket under its own name. */
+export type RateLimitMetrics = {
+  /** Times a start or a ctx.rateLimit() had to wait. */
+  waits: number;
+  /** Units free now, by bucket. */
+  available: Record<string, number>;
+} & { [bucket: string]: BucketMetrics | undefined };
+
 /** What `metrics()` returns. */
 export interface RuntimeMetrics {
   tasks: {
@@ -69,12 +89,8 @@ export interface RuntimeMetrics {
     /** Tasks waiting for a lock now. */
     waiting: number;
   };
-  rateLimits: {
-    /** Times a start or a ctx.rateLimit() had to wait for a token. */
-    waits: number;
-    /** Tokens free now, by bucket. */
-    available: Record<string, number>;
-  };
+  /** The buckets: waits, units free now, and each bucket by name (`rateLimits[bucket].used`). */
+  rateLimits: RateLimitMetrics;
   workers: { threads: number };
   /** Tasks with a concurrency key, by key: running now, and queued (ready or parked). */
   keys: Record<string, { running: number; queued: number }>;
@@ -178,6 +194,21 @@ export function buildQueueStatus(engine: EngineView, limit: number): QueueStatus
   };
 }
 
+/** The buckets as metrics show them, with the units each was used by the tasks held. */
+function rateLimitsOf(engine: EngineView, available: Record<string, number>, now: number): RateLimitMetrics {
+  const { admission, options } = engine;
+  const used: Record<string, number> = {};
+  for (const task of engine.table.tasks.values()) {
+    if (task.usage == null) continue;
+    for (const [bucket, units] of Object.entries(task.usage)) used[bucket] = (used[bucket] ?? 0) + units;
+  }
+  const out = { waits: admission.rateWaits, available } as RateLimitMetrics;
+  for (const [bucket, { limit, intervalMs }] of Object.entries(options.rateLimits)) {
+    out[bucket] = { limit, intervalMs, used: used[bucket] ?? 0, inWindow: admission.buckets.inWindow(bucket, now), available: available[bucket] ?? 0 };
+  }
+  return out;
+}
+
 /** Running and queued tasks by concurrency key. */
 function keysOf(tasks: Iterable<Readonly<TaskRecord>>): Record<string, { running: number; queued: number }> {
   const out: Record<string, { running: number; queued: number }> = {};
@@ -224,7 +255,7 @@ export function buildMetrics(engine: EngineView): RuntimeMetrics {
     durations: m.durations(),
     restarts: engine.restarts,
     locks: { waits: admission.lockWaits, waitMs: admission.lockWaitMs, held: admission.locks.held().length, waiting: lockWaiting },
-    rateLimits: { waits: admission.rateWaits, available },
+    rateLimits: rateLimitsOf(engine, available, now),
     workers: { threads: engine.workerThreads },
     keys: keysOf(engine.table.tasks.values()),
     resources: {

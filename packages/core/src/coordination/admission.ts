@@ -1,7 +1,7 @@
 import type { Clock } from '../time/clock.js';
 import { LockTable } from './lock-table.js';
 import { ParkingLot } from './parking-lot.js';
-import { RateBuckets, type RateLimit } from './rate-buckets.js';
+import { RateBuckets, type RateLimit, type Take } from './rate-buckets.js';
 import type { ResourceGuard } from './resource-guard.js';
 import type { TaskRecord } from '../model/task-record.js';
 
@@ -16,6 +16,13 @@ export interface AdmissionHost {
   parked(task: TaskRecord, reason: ParkReason, now: number): void;
   /** A task waited past its `lockTimeoutMs`. */
   lockTimedOut(task: TaskRecord): void;
+}
+
+/** A running handler waiting in `ctx.rateLimit` for `cost` units. */
+interface TokenWaiter {
+  readonly cost: number;
+  resolve(take: Take): void;
+  reject(error: unknown): void;
 }
 
 function isBetter(a: TaskRecord, b: TaskRecord): boolean {
@@ -44,7 +51,7 @@ export class Admission {
   readonly #lockWaitSince = new Map<string, number>();
   /** Tasks that waited for a token before their current start. */
   readonly #rateWaited = new Set<string>();
-  readonly #tokenWaiters = new Map<string, Array<{ resolve: () => void; reject: (error: unknown) => void; signal?: AbortSignal }>>();
+  readonly #tokenWaiters = new Map<string, TokenWaiter[]>();
   lockWaits = 0;
   lockWaitMs = 0;
   rateWaits = 0;
@@ -154,13 +161,16 @@ export class Admission {
   }
 
   /**
-   * A token for a running handler (`ctx.rateLimit(name)`): at once when free, else
-   * when the window lets one go (first come, first served among handlers).
+   * `cost` units for a running handler (`ctx.rateLimit(name, { cost })`): at once when
+   * they fit, else when the window lets them (first come, first served among handlers:
+   * a large cost is not passed by smaller ones). Resolves to the take, which a usage
+   * report may adjust.
    */
-  takeToken(bucket: string, signal?: AbortSignal): Promise<void> {
+  takeToken(bucket: string, signal?: AbortSignal, cost = 1): Promise<Take> {
     const now = this.#clock.now();
     const waiters = this.#tokenWaiters.get(bucket) ?? [];
-    if (waiters.length === 0 && this.buckets.tryTake(bucket, now)) return Promise.resolve();
+    const take = waiters.length === 0 ? this.buckets.take(bucket, now, cost) : undefined;
+    if (take !== undefined) return Promise.resolve(take);
     this.rateWaits++;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -171,21 +181,21 @@ export class Admission {
       };
       // However the wait ends, its listener goes: a handler that waits in a loop on
       // one attempt's signal would otherwise pile up one listener per token.
-      const waiter = {
-        resolve: () => {
+      const waiter: TokenWaiter = {
+        cost,
+        resolve: (take: Take) => {
           signal?.removeEventListener('abort', onAbort);
-          resolve();
+          resolve(take);
         },
         reject: (error: unknown) => {
           signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
-        ...(signal === undefined ? {} : { signal }),
       };
       waiters.push(waiter);
       this.#tokenWaiters.set(bucket, waiters);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#armBucket(bucket, this.buckets.nextAt(bucket, now), now);
+      this.#armBucket(bucket, this.buckets.nextAt(bucket, now, (waiters[0] as TokenWaiter).cost), now);
     });
   }
 
@@ -219,14 +229,32 @@ export class Admission {
   #refill(bucket: string): void {
     const now = this.#clock.now();
     const waiters = this.#tokenWaiters.get(bucket) ?? [];
-    while (waiters.length > 0 && this.buckets.tryTake(bucket, now)) (waiters.shift() as { resolve: () => void }).resolve();
+    for (;;) {
+      const first = waiters[0];
+      const take = first === undefined ? undefined : this.buckets.take(bucket, now, first.cost);
+      if (take === undefined) break;
+      waiters.shift();
+      (first as TokenWaiter).resolve(take);
+    }
     const key = `rate:${bucket}`;
     const back: TaskRecord[] = [];
-    for (let free = this.buckets.available(bucket, now); free > 0 && this.parked.peek(key) !== undefined; free--) {
+    // Parked starts (a unit each) only once no handler waits: handlers are served first.
+    for (let free = waiters.length > 0 ? 0 : this.buckets.available(bucket, now); free >= 1 && this.parked.peek(key) !== undefined; free--) {
       back.push(this.parked.take(key) as TaskRecord);
     }
     if (back.length > 0) this.#host.requeue(back);
-    if (waiters.length > 0 || this.parked.peek(key) !== undefined) this.#armBucket(bucket, this.buckets.nextAt(bucket, now), now);
+    const first = waiters[0];
+    if (first !== undefined || this.parked.peek(key) !== undefined) this.#armBucket(bucket, this.buckets.nextAt(bucket, now, first?.cost ?? 1), now);
+  }
+
+  /**
+   * A usage report (`ctx.reportUsage`): `delta` more units used than `takes` took
+   * (counted now), or fewer (given back to the window, which may let waiters go).
+   */
+  adjustUsage(bucket: string, takes: Take[], delta: number): void {
+    const now = this.#clock.now();
+    this.buckets.adjust(bucket, takes, delta, now);
+    if (delta < 0) this.#refill(bucket);
   }
 
   #armLockTimeout(task: TaskRecord): void {

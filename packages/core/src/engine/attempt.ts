@@ -5,6 +5,7 @@ import type { TaskError } from '../model/task-error.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { OutputChunk, TaskResources } from '../model/types.js';
 import type { WaitRequest } from '../model/waits.js';
+import type { Take } from '../coordination/rate-buckets.js';
 
 /** The execution an attempt's reports go to (a run of the compiled execution machine). */
 export interface ExecutionRef {
@@ -19,7 +20,8 @@ export interface AttemptHost {
   /** Undefined while output may flow, else when it may again (see ExecutionSink.outputDrain). */
   outputDrain(): Promise<void> | undefined;
   onStep(attempt: Attempt, name: string, result: unknown): void;
-  takeToken(attempt: Attempt, bucket: string): Promise<void>;
+  takeToken(attempt: Attempt, bucket: string, cost?: number): Promise<void>;
+  reportUsage(attempt: Attempt, bucket: string, used: number): void;
   onProcessStarted(attempt: Attempt, group: ProcessGroup): void;
 }
 
@@ -43,6 +45,8 @@ export class Attempt implements ExecutionSink {
   pendingCancel: { reason: string | undefined } | undefined;
   /** What the attempt used, as its executor reported it (journaled with its end). */
   resources?: TaskResources;
+  /** What this attempt took of each bucket and not yet reported (see UsageMeter). */
+  readonly metered = new Map<string, { takes: Take[]; reserved: number; pending: number }>();
   readonly #host: AttemptHost;
 
   constructor(host: AttemptHost, task: TaskRecord, number: number, definition: ResolvedDefinition, executor: Executor) {
@@ -71,8 +75,12 @@ export class Attempt implements ExecutionSink {
     this.#host.onStep(this, name, result);
   }
 
-  rateLimit(bucket: string): Promise<void> {
-    return this.#host.takeToken(this, bucket);
+  rateLimit(bucket: string, cost?: number): Promise<void> {
+    return this.#host.takeToken(this, bucket, cost);
+  }
+
+  reportUsage(bucket: string, used: number): void {
+    if (!this.settled) this.#host.reportUsage(this, bucket, used);
   }
 
   processStarted(group: ProcessGroup): void {

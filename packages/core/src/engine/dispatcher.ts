@@ -6,7 +6,7 @@ import type { NewRecord } from '../journal/journal-record.js';
 import type { TaskTable } from '../journal/reducer.js';
 import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { ResolvedDefinition } from '../model/task-definition.js';
-import { TaskFailure, toTaskError } from '../model/task-error.js';
+import { toTaskError } from '../model/task-error.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { OutputChunk } from '../model/types.js';
 import type { TaskOutput } from '../output/task-output.js';
@@ -15,6 +15,7 @@ import type { ReadyQueue } from '../scheduling/ready-queue.js';
 import { RetryTimers } from '../scheduling/retry-timers.js';
 import type { Clock } from '../time/clock.js';
 import { IdleWaiter } from '../time/idle-waiter.js';
+import { UsageMeter } from '../coordination/usage-meter.js';
 import { Attempt, type AttemptHost, type ExecutionRef } from './attempt.js';
 import { decideEnd, decideSuspension } from './decide-end.js';
 import { Waits } from './waits.js';
@@ -58,6 +59,8 @@ export class Dispatcher implements AttemptHost {
   readonly #runningByKey = new Map<string, number>();
   readonly #retryTimers: RetryTimers;
   readonly #idle = new IdleWaiter();
+  /** Weighted takes and usage of running handlers (made at the first ctx.rateLimit). */
+  #usage: UsageMeter | undefined;
   #pumpQueued = false;
   /** False once shutdown stops taking new work (at once, or after the drain). */
   admitting = true;
@@ -341,15 +344,14 @@ export class Dispatcher implements AttemptHost {
     return this.#host.output.whenWritable();
   }
 
-  takeToken(attempt: Attempt, bucket: string): Promise<void> {
-    const { admission } = this.#services;
-    if (typeof bucket !== 'string' || !admission.buckets.has(bucket)) {
-      return Promise.reject(new TaskFailure(`ctx.rateLimit: no bucket "${String(bucket)}" in rateLimits`, { code: 'STEWARD_INVALID_OPTIONS', retryable: false }));
-    }
-    const at = this.#clock.now();
-    const until = admission.buckets.nextAt(bucket, at);
-    if (until > at) this.#host.emit({ type: 'ratelimit:waiting', taskId: attempt.task.id, bucket, until, at });
-    return admission.takeToken(bucket, attempt.controller.signal);
+  takeToken(attempt: Attempt, bucket: string, cost?: number): Promise<void> {
+    this.#usage ??= new UsageMeter(this.#services.admission, this.#clock, this.#host);
+    return this.#usage.take(attempt, bucket, cost);
+  }
+
+  reportUsage(attempt: Attempt, bucket: string, used: number): void {
+    this.#usage ??= new UsageMeter(this.#services.admission, this.#clock, this.#host);
+    this.#usage.report(attempt, bucket, used);
   }
 
   onStep(attempt: Attempt, name: string, result: unknown): void {

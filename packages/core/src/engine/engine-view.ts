@@ -28,7 +28,7 @@ export type TableView = Pick<TaskTable, 'agingMs' | 'waiting'> & {
 /** Admission's figures and reasons, read-only. */
 export type AdmissionView = Pick<Admission, 'reasonOf' | 'lockWaits' | 'lockWaitMs' | 'rateWaits'> & {
   readonly locks: Pick<Admission['locks'], 'held'>;
-  readonly buckets: Pick<Admission['buckets'], 'names' | 'available'>;
+  readonly buckets: Pick<Admission['buckets'], 'names' | 'available' | 'inWindow'>;
   readonly parked: Pick<Admission['parked'], 'items' | 'size'>;
 };
 

@@ -67,6 +67,9 @@ export function prepareSubmission(
   if (rateLimit !== undefined && !Object.hasOwn(runtime.rateLimits, rateLimit)) {
     throw new InvalidOptionsError(`options.rateLimit: no bucket "${rateLimit}" in rateLimits (${Object.keys(runtime.rateLimits).join(', ') || 'none defined'})`);
   }
+  for (const bucket of Object.keys(options?.budget ?? {})) {
+    if (!Object.hasOwn(runtime.rateLimits, bucket)) throw new InvalidOptionsError(`options.budget.${bucket}: no bucket "${bucket}" in rateLimits`);
+  }
   const locks = normalizeLocks(options?.locks ?? definition.locks);
   const lockTimeoutMs = options?.lockTimeoutMs ?? definition.lockTimeoutMs;
   const dependsOn = [...new Set(options?.dependsOn ?? [])];
@@ -95,6 +98,7 @@ export function prepareSubmission(
       ...(internal === undefined ? {} : { workflowId: internal.workflowId, workflowTaskId: internal.workflowTaskId }),
       ...(options?.webhook === undefined ? {} : { webhook: { url: options.webhook.url, secret: options.webhook.secret } }),
       ...(options?.concurrencyKey === undefined ? {} : { concurrencyKey: options.concurrencyKey }),
+      ...(options?.budget === undefined ? {} : { budget: { ...options.budget } }),
     },
   };
 }

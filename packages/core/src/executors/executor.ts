@@ -46,8 +46,10 @@ export interface ExecutionSink {
   outputDrain?(): Promise<void> | undefined;
   /** A durable step finished with `result`: journal it. */
   step(name: string, result: unknown): void;
-  /** Resolves when the handler may use a token of `bucket`. */
-  rateLimit(bucket: string): Promise<void>;
+  /** Resolves when the handler may use `cost` units of `bucket` (default 1); rejects past the task's budget. */
+  rateLimit(bucket: string, cost?: number): Promise<void>;
+  /** The handler used `used` units of `bucket` since its last report (true-up of its takes). Optional for sinks. */
+  reportUsage?(bucket: string, used: number): void;
   /** The handler returned `result`. */
   succeeded(result: unknown): void;
   /** The handler threw or the work failed on its own terms (a non-zero exit). */

@@ -26,7 +26,8 @@ export class InlineExecutor implements Executor {
       progress: (percent, message) => sink.progress(clampPercent(percent), message === undefined ? undefined : String(message)),
       log: (...values) => sink.output('log', formatLogLine(values)),
       step: makeStep(request.steps, (name, result) => sink.step(name, result)),
-      rateLimit: (bucket) => sink.rateLimit(bucket),
+      rateLimit: (bucket, options) => sink.rateLimit(bucket, options?.cost),
+      reportUsage: (bucket, used) => sink.reportUsage?.(bucket, used),
       ...makeWaits(request.waits ?? {}, (wait) => {
         if (sink.suspend !== undefined) sink.suspend(wait);
         else sink.failed(taskError('STEWARD_HANDLER_ERROR', `this runtime cannot suspend the task for ${wait.kind} "${wait.name}"`, false));

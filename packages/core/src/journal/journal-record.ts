@@ -31,6 +31,8 @@ export interface SubmittedTask {
   webhook?: { url: string; secret: string };
   /** Its concurrency key (none: the implicit key). */
   concurrencyKey?: string;
+  /** Units of rate buckets it may use over all its attempts. */
+  budget?: Record<string, number>;
 }
 
 /**
@@ -92,6 +94,8 @@ export type JournalRecord =
   /** A task that ends without running (its lock wait timed out). */
   | { v: typeof JOURNAL_VERSION; type: 'task:rejected'; at: number; taskId: string; error: TaskError }
   | { v: typeof JOURNAL_VERSION; type: 'task:retried'; at: number; taskId: string }
+  /** A task used `units` of bucket `bucket` (a ctx.rateLimit cost, or a usage report's difference, which may be negative). */
+  | { v: typeof JOURNAL_VERSION; type: 'usage:recorded'; at: number; taskId: string; bucket: string; units: number }
   /**
    * The attempt parked itself on a durable wait: it ends without spending a retry and
    * the task waits (a signal already received for it is taken at once: queued again).

@@ -115,6 +115,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       lockTimeoutMs: t.lockTimeoutMs,
       webhook: t.webhook,
       concurrencyKey: t.concurrencyKey,
+      budget: t.budget,
       pendingDeps: 0,
       status: 'queued',
       attempts: 0,
@@ -145,6 +146,9 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
   if (task === undefined) return undefined;
   if (isWaitRecord(record) || record.type === 'task:cancelled') applyWaitRecord(table, task, record, (t, at) => queue(t, at, table.agingMs, table));
   switch (record.type) {
+    case 'usage:recorded':
+      task.usage = { ...task.usage, [record.bucket]: (task.usage?.[record.bucket] ?? 0) + record.units };
+      break;
     case 'attempt:started':
       if (record.lockWaitMs !== undefined) {
         task.lockWaits++;

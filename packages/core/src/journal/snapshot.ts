@@ -104,6 +104,8 @@ export function restoreInto(table: TaskTable, snapshot: TableSnapshot): void {
       rateLimitWaits: saved.rateLimitWaits ?? 0,
       webhook: saved.webhook ?? undefined,
       concurrencyKey: saved.concurrencyKey ?? undefined,
+      budget: saved.budget ?? undefined,
+      usage: saved.usage ?? undefined,
     };
     table.tasks.set(task.id, task);
     if (task.idempotencyKey !== undefined && task.idempotencyKey !== null) table.byIdempotencyKey.set(task.idempotencyKey, task.id);

@@ -47,6 +47,8 @@ export const STEWARD_ERROR_CODES = [
   'STEWARD_QUARANTINED',
   'STEWARD_HANDLER_ERROR',
   'STEWARD_EXECUTOR_ERROR',
+  // Past the task's budget of a rate bucket (ctx.rateLimit, ctx.reportUsage); not retried.
+  'STEWARD_BUDGET_EXCEEDED',
   // A durable wait past its timeoutMs (thrown inside the handler, which may catch it).
   'STEWARD_SIGNAL_TIMEOUT',
 ] as const;

@@ -35,7 +35,9 @@ export const runtimeOptionsSchema = z.strictObject({
   agingMs: z.number().int().min(0).optional(),
   reports: reportsOptionsSchema.optional(),
   webhooks: webhookOptionsSchema.optional(),
-  rateLimits: z.record(z.string().min(1), rateLimitSchema).optional(),
+  rateLimits: z
+    .record(z.string().min(1).refine((name) => name !== 'waits' && name !== 'available', { message: "'waits' and 'available' are names metrics().rateLimits keeps for itself" }), rateLimitSchema)
+    .optional(),
   resourceGuard: resourceGuardOptionsSchema.optional(),
   snapshotEvery: z.number().int().min(1).optional(),
   retention: retentionSchema.optional(),
@@ -87,8 +89,8 @@ export const runtimeOptionsSchema = z.strictObject({
  * - `supervision`: default crash intensity of every task type: past `maxRestarts`
  *   crashed executions within `withinMs`, the type is quarantined for `quarantineMs`
  *   (its tasks wait) (default { maxRestarts: 5, withinMs: 60_000, quarantineMs: 60_000 }).
- * - `rateLimits`: named rate-limit buckets: never more than `limit` starts (or
- *   `ctx.rateLimit` takes) in any window of `intervalMs`.
+ * - `rateLimits`: named rate-limit buckets: never more than `limit` units in any window
+ *   of `intervalMs`; a start takes 1, `ctx.rateLimit(bucket, { cost })` takes `cost`.
  * - `resourceGuard`: watches CPU and memory and throttles admission above the limits
  *   (`ResourceGuardOptions`) (default: off).
  * - `webhooks`: webhook delivery: retries, timeout, and whether private addresses may

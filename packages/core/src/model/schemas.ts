@@ -68,6 +68,7 @@ export const submitOptionsSchema = z.strictObject({
   rateLimit: z.string().min(1).optional(),
   webhook: webhookSchema.optional(),
   concurrencyKey: z.string().min(1).max(512).optional(),
+  budget: z.record(z.string().min(1), z.number().finite().min(0)).optional(),
 });
 
 /** Restart intensity of a task type and the length of its quarantine. */

@@ -21,5 +21,8 @@ import type { submitOptionsSchema } from './schemas.js';
  * - `concurrencyKey`: the task's key (a tenant, a repository): at the same priority, ready
  *   tasks of different keys take turns, and at most the definition's `keyConcurrency` of one
  *   key run at once (default: the implicit key that every task without one shares).
+ * - `budget`: units of `rateLimits` buckets this task may use over all its attempts,
+ *   `{ bucket: units }`; a `ctx.rateLimit` or `ctx.reportUsage` past it fails the attempt
+ *   with STEWARD_BUDGET_EXCEEDED, not retried (default: no cap).
  */
 export type SubmitOptions = z.input<typeof submitOptionsSchema>;

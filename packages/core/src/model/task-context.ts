@@ -23,8 +23,18 @@ export interface TaskContext {
    * back instead of running `fn` again. The result must be plain data.
    */
   step<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
-  /** Waits for a token from a named bucket of `rateLimits` (first come, first served among handlers). */
-  rateLimit(bucket: string): Promise<void>;
+  /**
+   * Waits until `cost` units (default 1) of a named bucket of `rateLimits` fit its
+   * window (first come, first served among handlers). Rejects with a TaskFailure
+   * STEWARD_BUDGET_EXCEEDED, and fails the attempt, when they would pass the task's `budget`.
+   */
+  rateLimit(bucket: string, options?: { cost?: number }): Promise<void>;
+  /**
+   * Reports what the calls since the last report really used (an LLM's token count):
+   * the difference is taken from or given back to the bucket's window, and journaled
+   * as the task's usage. Past the task's `budget` the attempt fails with STEWARD_BUDGET_EXCEEDED.
+   */
+  reportUsage(bucket: string, used: number): void;
   /**
    * A durable wait for a signal (`rt.signal(taskId, name, payload)`): resolves to its
    * payload. The task is suspended meanwhile (status `waiting`, no slot, thread or

@@ -35,6 +35,10 @@ export interface TaskRecord extends ReadyItem {
   readonly webhook: { url: string; secret: string } | undefined;
   /** Its concurrency key (undefined: the implicit key every task without one shares). */
   readonly concurrencyKey: string | undefined;
+  /** Units of rate buckets it may use over all its attempts (unset: no cap). */
+  readonly budget?: Readonly<Record<string, number>>;
+  /** Units of rate buckets its attempts used, by bucket (journaled by `usage:recorded`; unset when none). */
+  usage?: Record<string, number>;
   /** Dependencies not ended yet (while `waiting`). */
   pendingDeps: number;
   status: TaskStatus;
@@ -103,6 +107,7 @@ export function toSnapshot(record: TaskRecord, now?: number): TaskSnapshot {
     if (record.startedAt !== undefined) snapshot.durationMs = record.endedAt - record.startedAt;
   }
   if (record.resources !== undefined) snapshot.resources = { ...record.resources };
+  if (record.usage != null) snapshot.usage = { ...record.usage };
   if (record.status === 'completed') snapshot.result = record.result;
   if (record.error !== undefined) snapshot.error = { ...record.error };
   if (record.metadata !== undefined) snapshot.metadata = record.metadata;

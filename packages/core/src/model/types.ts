@@ -53,6 +53,8 @@ export interface TaskSnapshot {
   pid?: number;
   /** What its attempts used, when its executor measures it (process and worker tasks). */
   resources?: TaskResources;
+  /** Units of rate buckets its attempts used, by bucket (`ctx.rateLimit` costs, trued up by `ctx.reportUsage`). */
+  usage?: Record<string, number>;
   result?: unknown;
   error?: TaskError;
   metadata?: Record<string, unknown>;

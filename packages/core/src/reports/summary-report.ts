@@ -19,6 +19,8 @@ export interface TypeSummary {
   p95Ms: number;
   /** What its tasks used, for types whose executor measures it: CPU summed, the highest peak memory. */
   resources?: TypeResources;
+  /** Units of rate buckets its tasks used (`snapshot.usage` summed), by bucket; absent when none. */
+  usage?: Record<string, number>;
   /** Attempts beyond the first. */
   retries: number;
   crashes: number;
@@ -57,6 +59,20 @@ function window(ms: number): string {
   return duration(ms);
 }
 
+/** Units used by `tasks`, by bucket; undefined when none used any. */
+function sumUsage(tasks: readonly Readonly<TaskRecord>[]): Record<string, number> | undefined {
+  let sum: Record<string, number> | undefined;
+  for (const task of tasks) {
+    if (task.usage == null) continue;
+    sum ??= {};
+    for (const [bucket, units] of Object.entries(task.usage)) sum[bucket] = (sum[bucket] ?? 0) + units;
+  }
+  return sum;
+}
+
+const usageText = (usage: Record<string, number> | undefined) =>
+  usage === undefined ? '' : Object.entries(usage).map(([bucket, units]) => `${bucket} ${units.toLocaleString('en-US')}`).join(', ');
+
 const stamp = (at: number) => new Date(at).toISOString().slice(0, 16).replace('T', ' ');
 
 /** Builds the report from the task table: tasks that ended in [since, until]. */
@@ -90,6 +106,7 @@ export function buildReport(
       const completed = count(tasks, 'completed');
       const cancelled = count(tasks, 'cancelled');
       const resources = sumResources(tasks);
+      const usage = sumUsage(tasks);
       return {
         type,
         ended: tasks.length,
@@ -102,6 +119,7 @@ export function buildReport(
         p50Ms: percentile(durations, 50),
         p95Ms: percentile(durations, 95),
         ...(resources === undefined ? {} : { resources }),
+        ...(usage === undefined ? {} : { usage }),
         retries: tasks.reduce((sum, t) => sum + Math.max(0, t.attempts - 1), 0),
         crashes: tasks.reduce((sum, t) => sum + t.crashes, 0),
       };
@@ -183,15 +201,18 @@ function toMarkdown(r: Omit<SummaryReport, 'toMarkdown'>): string {
   lines.push(`**${t.ended} tasks ended: ${parts.join(', ')}. Success rate ${t.successRate}%.** ${t.retries} retries, ${t.crashes} crashes; ${t.stillRunning} still running, ${t.queued} waiting.`, '');
   // CPU and memory columns only when some type's executor measured them.
   const measured = r.byType.some((s) => s.resources !== undefined);
+  // A usage column only when some type's tasks used rate-bucket units.
+  const metered = r.byType.some((s) => s.usage !== undefined);
   lines.push(
-    `| type | ended | success | p50 | p95 | avg | retries | timeouts | crashes |${measured ? ' cpu | peak memory |' : ''}`,
-    `|---|--:|--:|--:|--:|--:|--:|--:|--:|${measured ? '--:|--:|' : ''}`,
+    `| type | ended | success | p50 | p95 | avg | retries | timeouts | crashes |${measured ? ' cpu | peak memory |' : ''}${metered ? ' usage |' : ''}`,
+    `|---|--:|--:|--:|--:|--:|--:|--:|--:|${measured ? '--:|--:|' : ''}${metered ? '--:|' : ''}`,
   );
   for (const s of r.byType) {
     const cpu = s.resources === undefined ? '' : duration(s.resources.cpuMs);
     const memory = s.resources?.maxRssMb === undefined ? '' : `${round(s.resources.maxRssMb)} MB`;
     const row = `| ${s.type} | ${s.ended} | ${s.successRate}% | ${duration(s.p50Ms)} | ${duration(s.p95Ms)} | ${duration(s.avgMs)} | ${s.retries} | ${s.timedOut} | ${s.crashes} |`;
-    lines.push(measured ? `${row} ${cpu} | ${memory} |` : row);
+    const withResources = measured ? `${row} ${cpu} | ${memory} |` : row;
+    lines.push(metered ? `${withResources} ${usageText(s.usage)} |` : withResources);
   }
   lines.push('');
   if (r.topFailures.length > 0) {

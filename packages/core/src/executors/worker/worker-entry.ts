@@ -148,11 +148,15 @@ async function runHandler(task: WorkerTask): Promise<WorkerReply> {
     step: makeStep(task.steps, (name, result) =>
       post({ tag: WORKER_EVENT_TAG, kind: 'step', taskId: task.taskId, attempt: task.attempt, name, result }),
     ),
-    rateLimit(bucket) {
+    rateLimit(bucket, options) {
       const reqId = `${task.taskId}:${task.attempt}:${++requests}`;
       const answer = awaitAnswer(task.channel, reqId);
-      post({ tag: WORKER_EVENT_TAG, kind: 'token', taskId: task.taskId, attempt: task.attempt, reqId, bucket: String(bucket) });
+      const cost = options?.cost;
+      post({ tag: WORKER_EVENT_TAG, kind: 'token', taskId: task.taskId, attempt: task.attempt, reqId, bucket: String(bucket), ...(cost === undefined ? {} : { cost: Number(cost) }) });
       return answer;
+    },
+    reportUsage(bucket, used) {
+      post({ tag: WORKER_EVENT_TAG, kind: 'usage', taskId: task.taskId, attempt: task.attempt, bucket: String(bucket), used: Number(used) });
     },
     ...makeWaits(task.waits, (request) => suspended(request)),
   };

@@ -154,14 +154,15 @@ export class WorkerExecutor implements Executor {
     active.received++;
     if (message.kind === 'token') {
       const answer = (reply: WorkerAnswer) => this.#answer(reply);
-      active.sink.rateLimit(message.bucket).then(
+      active.sink.rateLimit(message.bucket, message.cost).then(
         () => answer({ reqId: message.reqId, ok: true }),
         (error: unknown) => {
           const e = error as { code?: unknown; message?: unknown };
           answer({ reqId: message.reqId, ok: false, code: typeof e?.code === 'string' ? e.code : 'STEWARD_HANDLER_ERROR', message: String(e?.message ?? error) });
         },
       );
-    } else if (message.kind === 'progress') active.sink.progress(message.percent, message.message);
+    } else if (message.kind === 'usage') active.sink.reportUsage?.(message.bucket, message.used);
+    else if (message.kind === 'progress') active.sink.progress(message.percent, message.message);
     else if (message.kind === 'step') active.sink.step(message.name, message.result);
     else active.sink.output('log', message.data);
     if (active.reply !== undefined && active.received >= active.reply.sent) this.#finish(message.taskId, active, active.reply);

@@ -72,6 +72,17 @@ export type WorkerEvent =
       readonly attempt: number;
       readonly reqId: string;
       readonly bucket: string;
+      /** Units asked for (`ctx.rateLimit(bucket, { cost })`); 1 when absent. */
+      readonly cost?: number;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      /** `ctx.reportUsage(bucket, used)`: what the takes since the last report used. */
+      readonly kind: 'usage';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly bucket: string;
+      readonly used: number;
     }
   | {
       readonly tag: typeof WORKER_EVENT_TAG;

@@ -11,7 +11,7 @@ async function scrape(url: string): Promise<string> {
   return response.text();
 }
 
-describe('Prometheus: concurrency keys', () => {
+describe('Prometheus: concurrency keys and budgets', () => {
   it('shows running and queued tasks per concurrency key', async () => {
     const rt = await createRuntime({ concurrency: 4 });
     const release: Array<() => void> = [];
@@ -35,6 +35,26 @@ describe('Prometheus: concurrency keys', () => {
       assert.match(text, /steward_key_running\{key="tenant-b"\} 1/);
     } finally {
       for (const r of release) r();
+      await host.close();
+      await rt.shutdown({ timeoutMs: 0 });
+    }
+  });
+
+  it('shows the units each rate bucket was used and has free', async () => {
+    const rt = await createRuntime({ rateLimits: { llm: { limit: 1_000, intervalMs: 60_000 } } });
+    rt.define('agent', {
+      handler: async (_: null, ctx) => {
+        await ctx.rateLimit('llm', { cost: 300 });
+        ctx.reportUsage('llm', 420);
+      },
+    });
+    const host = await createHttpHost(rt, { token: TOKEN, port: 0 });
+    try {
+      await (await rt.submit('agent', null)).result();
+      const text = await scrape(host.url);
+      assert.match(text, /steward_ratelimit_used_units\{bucket="llm"\} 420/);
+      assert.match(text, /steward_ratelimit_available_units\{bucket="llm"\} 580/);
+    } finally {
       await host.close();
       await rt.shutdown({ timeoutMs: 0 });
     }
