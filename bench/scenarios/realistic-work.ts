@@ -106,7 +106,7 @@ export const realisticWork: Scenario = {
   async run({ quick, threads, log }: ScenarioOptions): Promise<Result[]> {
     const cpuTasks = quick ? 200 : 2_000;
     const ioTasks = quick ? 1_000 : 10_000;
-    const repetitions = quick ? 3 : 5;
+    const repetitions = quick ? 2 : 5;
     return runAlternating(
       ENTRANTS,
       repetitions,
