@@ -10,7 +10,7 @@ describe('the @steward/core/executor entry', () => {
     assert.equal(executor.taskError, main.taskError);
     assert.equal(executor.toTaskError, main.toTaskError);
     assert.equal(executor.executorConformance, conformance.executorConformance);
-    assert.deepEqual(Object.keys(executor).sort(), ['TaskFailure', 'executorConformance', 'taskError', 'toTaskError']);
+    assert.deepEqual(Object.keys(executor).sort(), ['TaskFailure', 'executorConformance', 'taskError', 'toTaskError', 'traceEnv']);
   });
 
   it('its helpers make the TaskError an executor reports', () => {
