@@ -108,7 +108,8 @@ describe('the resource guard', () => {
     const clock = new ManualClock(0);
     let reading = { cpuPercent: 20, memoryMb: 100 };
     return withRuntime(
-      { clock, concurrency: 4, resourceGuard: { maxCpuPercent: 80, protect: 'high', intervalMs: 1_000, sampler: () => reading } },
+      // mode 'pause': nothing below protect runs while throttled (the default keeps a floor; see resource-guard-floor.test.ts).
+      { clock, concurrency: 4, resourceGuard: { maxCpuPercent: 80, protect: 'high', intervalMs: 1_000, mode: 'pause', sampler: () => reading } },
       async (rt) => {
         const events: string[] = [];
         rt.events$.subscribe((e) => {

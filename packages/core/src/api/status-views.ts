@@ -96,7 +96,20 @@ export interface RuntimeMetrics {
   keys: Record<string, { running: number; queued: number }>;
   resources: {
     /** The resource guard's state, when one is configured. */
-    guard?: { throttled: boolean; effectiveConcurrency: number; cpuPercent?: number; memoryMb?: number };
+    guard?: {
+      throttled: boolean;
+      /** 'throttle' (a floor for work below `protect`) or 'pause'. */
+      mode: 'throttle' | 'pause';
+      effectiveConcurrency: number;
+      /** Slots work below `protect` may use now (all of them while not throttled). */
+      floor: number;
+      /** Tasks below `protect` running now. */
+      belowProtectRunning: number;
+      /** Tasks the guard holds back now. */
+      held: number;
+      cpuPercent?: number;
+      memoryMb?: number;
+    };
     rssMb: number;
     heapUsedMb: number;
     /** CPU used by this process since the previous reading, percent of one core. */
@@ -264,7 +277,11 @@ export function buildMetrics(engine: EngineView): RuntimeMetrics {
         : {
             guard: {
               throttled: guard.throttled,
+              mode: guard.mode,
               effectiveConcurrency: guard.effectiveConcurrency,
+              floor: guard.floor,
+              belowProtectRunning: admission.belowProtectRunning,
+              held: admission.parked.items().filter((p) => p.key === 'resources').length,
               ...(guard.last === undefined ? {} : { cpuPercent: guard.last.cpuPercent, memoryMb: guard.last.memoryMb }),
             },
           }),

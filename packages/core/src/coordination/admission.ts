@@ -52,11 +52,15 @@ export class Admission {
   /** Tasks that waited for a token before their current start. */
   readonly #rateWaited = new Set<string>();
   readonly #tokenWaiters = new Map<string, TokenWaiter[]>();
+  /** Tasks below `protect` admitted and not yet released (what the guard's floor counts). */
+  belowProtectRunning = 0;
+  #agingMs: number;
   lockWaits = 0;
   lockWaitMs = 0;
   rateWaits = 0;
 
-  constructor(options: { clock: Clock; host: AdmissionHost; rateLimits: Readonly<Record<string, RateLimit>>; guard?: ResourceGuard; protect: number }) {
+  constructor(options: { clock: Clock; host: AdmissionHost; rateLimits: Readonly<Record<string, RateLimit>>; guard?: ResourceGuard; protect: number; agingMs?: number }) {
+    this.#agingMs = options.agingMs ?? 0;
     this.#clock = options.clock;
     this.#host = options.host;
     this.buckets = new RateBuckets(options.rateLimits);
@@ -70,7 +74,7 @@ export class Admission {
    * `lockWaitMs` says how long it waited for its locks, if it did.
    */
   admit(task: TaskRecord, now: number): false | { lockWaitMs: number | undefined; rateLimited: boolean } {
-    if (this.#guard?.throttled === true && task.priority < this.#protect) {
+    if (this.#guard?.throttled === true && task.priority < this.#protect && !this.#floorLets(task, now)) {
       this.parked.park('resources', task);
       this.#host.parked(task, { kind: 'resources' }, now);
       return false;
@@ -114,12 +118,18 @@ export class Admission {
       }
     }
     this.locks.acquire(task.id, task.locks);
+    if (task.priority < this.#protect) this.belowProtectRunning++;
     const rateLimited = this.#rateWaited.delete(task.id);
     return { lockWaitMs: this.#endLockWait(task, now), rateLimited };
   }
 
   /** A task's attempt ended: its locks go, and the best waiters on them may try again. */
   release(task: TaskRecord): void {
+    if (task.priority < this.#protect) {
+      this.belowProtectRunning--;
+      // A floor slot came free: the best task the guard holds may take it.
+      if (this.#guard?.throttled === true) this.guardRecheck();
+    }
     if (task.locks.length === 0) return;
     const freed = this.locks.release(task.id, task.locks);
     const back: TaskRecord[] = [];
@@ -136,6 +146,40 @@ export class Admission {
       }
     }
     if (back.length > 0) this.#host.requeue(back);
+  }
+
+  /**
+   * While throttled: the tasks the guard holds that may go now, best first: as many
+   * as the floor has free slots, and any that aging has raised to `protect`. Called
+   * after each sample and when a task below `protect` ends.
+   */
+  guardRecheck(): void {
+    const guard = this.#guard;
+    if (guard === undefined) return;
+    const now = this.#clock.now();
+    let free = guard.floor - this.belowProtectRunning;
+    const back: TaskRecord[] = [];
+    for (let next = this.parked.peek('resources'); next !== undefined; next = this.parked.peek('resources')) {
+      const raised = this.#raised(next.item, now);
+      if (!raised && free <= 0) break;
+      if (!raised) free--;
+      back.push(this.parked.take('resources') as TaskRecord);
+    }
+    if (back.length > 0) this.#host.requeue(back);
+  }
+
+  /** Whether the guard's floor lets a task below `protect` start now. */
+  #floorLets(task: TaskRecord, now: number): boolean {
+    const guard = this.#guard as ResourceGuard;
+    if (guard.mode === 'pause') return false;
+    return this.belowProtectRunning < guard.floor || this.#raised(task, now);
+  }
+
+  /** Aging has raised the task to `protect` (throttle mode): it runs over the floor. */
+  #raised(task: TaskRecord, now: number): boolean {
+    if (this.#agingMs <= 0 || (this.#guard as ResourceGuard).mode === 'pause') return false;
+    // rank = priority * agingMs - enqueuedAt, so its level now is (rank + now) / agingMs.
+    return task.rank + now >= this.#protect * this.#agingMs;
   }
 
   /** The guard recovered: everything it held back may try again. */

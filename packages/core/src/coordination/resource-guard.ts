@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import type { ResourceSample } from './resource-guard-options.js';
+import { RESOURCE_GUARD_DEFAULTS, type ResourceSample } from './resource-guard-options.js';
 
 export type { ResourceGuardOptions, ResourceSample } from './resource-guard-options.js';
 
@@ -31,8 +31,10 @@ function cpuTimes(): { busy: number; total: number } {
 
 /**
  * Decides, one sample at a time, how much the runtime may run. Above a limit it
- * throttles: only protected priorities are admitted, and effective concurrency
- * drops by a step each sample (never below 1) rather than stopping everything.
+ * throttles: effective concurrency drops by a step each sample (never below 1)
+ * rather than stopping everything, and work below the protected priorities gets
+ * only the floor (a share of the effective concurrency, at least one slot; none in
+ * mode 'pause').
  * Below the limits by the hysteresis margin it recovers a step each sample, and is
  * recovered once back at full concurrency. Pure: no timer, no I/O of its own.
  */
@@ -42,11 +44,16 @@ export class ResourceGuard {
   readonly #margin: number;
   readonly #full: number;
   readonly #step: number;
+  /** 'throttle' keeps a floor for unprotected work; 'pause' holds it all. */
+  readonly mode: 'throttle' | 'pause';
+  readonly #floorShare: number;
   #effective: number;
   #throttled = false;
   last: ResourceSample | undefined;
 
-  constructor(options: { maxCpuPercent?: number; maxMemoryMb?: number; hysteresisPercent: number }, concurrency: number) {
+  constructor(options: { maxCpuPercent?: number; maxMemoryMb?: number; hysteresisPercent: number; mode?: 'throttle' | 'pause'; floorShare?: number }, concurrency: number) {
+    this.mode = options.mode ?? RESOURCE_GUARD_DEFAULTS.mode;
+    this.#floorShare = options.floorShare ?? RESOURCE_GUARD_DEFAULTS.floorShare;
     this.#maxCpu = options.maxCpuPercent ?? Infinity;
     this.#maxMemory = options.maxMemoryMb ?? Infinity;
     this.#margin = 1 - options.hysteresisPercent / 100;
@@ -61,6 +68,12 @@ export class ResourceGuard {
 
   get effectiveConcurrency(): number {
     return this.#effective;
+  }
+
+  /** While throttled, how many tasks below `protect` may run (all of them otherwise). */
+  get floor(): number {
+    if (!this.#throttled) return this.#full;
+    return this.mode === 'pause' ? 0 : Math.max(1, Math.floor(this.#effective * this.#floorShare));
   }
 
   /** Folds in one sample and says what changed. */

@@ -17,6 +17,8 @@ export function startResourceSampling(options: {
   periods: Array<{ from: number; to?: number }>;
   stopped: () => boolean;
   changed: (change: Exclude<GuardChange, undefined>, reading: ResourceSample, at: number) => void;
+  /** After every sample taken while throttled (what the guard holds may be looked at again). */
+  whileThrottled?: () => void;
 }): void {
   const { guard, sampler, intervalMs, clock, periods } = options;
   const tick = () => {
@@ -38,6 +40,7 @@ export function startResourceSampling(options: {
         if (open !== undefined && open.to === undefined) open.to = at;
       }
       if (change !== undefined) options.changed(change, reading, at);
+      if (guard.throttled) options.whileThrottled?.();
     }
     clock.setTimeout(tick, intervalMs);
   };

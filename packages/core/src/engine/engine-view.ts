@@ -26,7 +26,7 @@ export type TableView = Pick<TaskTable, 'agingMs' | 'waiting'> & {
 };
 
 /** Admission's figures and reasons, read-only. */
-export type AdmissionView = Pick<Admission, 'reasonOf' | 'lockWaits' | 'lockWaitMs' | 'rateWaits'> & {
+export type AdmissionView = Pick<Admission, 'reasonOf' | 'lockWaits' | 'lockWaitMs' | 'rateWaits' | 'belowProtectRunning'> & {
   readonly locks: Pick<Admission['locks'], 'held'>;
   readonly buckets: Pick<Admission['buckets'], 'names' | 'available' | 'inWindow'>;
   readonly parked: Pick<Admission['parked'], 'items' | 'size'>;
@@ -61,7 +61,7 @@ export interface EngineView {
   readonly output: Pick<TaskOutput, 'onDisk' | 'buffer' | 'count' | 'stored' | 'sessionId'>;
   readonly metrics: Pick<MetricsCollector, 'submitted' | 'completed' | 'failed' | 'cancelled' | 'timedOut' | 'retried' | 'crashed' | 'durations' | 'throughputPerSec'>;
   readonly admission: AdmissionView;
-  readonly guard: Pick<ResourceGuard, 'throttled' | 'effectiveConcurrency' | 'last'> | undefined;
+  readonly guard: Pick<ResourceGuard, 'throttled' | 'effectiveConcurrency' | 'last' | 'mode' | 'floor'> | undefined;
   /** When the resource guard throttled, in this process (for reports). */
   readonly throttlePeriods: ReadonlyArray<Readonly<{ from: number; to?: number }>>;
   readonly queuedCount: number;

@@ -89,6 +89,7 @@ export function wireServices(options: ResolvedRuntimeOptions, clock: Clock, hook
     clock,
     rateLimits: options.rateLimits,
     protect: guardOptions?.protect ?? 0,
+    agingMs: options.agingMs,
     ...(guard === undefined ? {} : { guard }),
     host: {
       requeue: (tasks) => {
@@ -115,7 +116,7 @@ export function wireServices(options: ResolvedRuntimeOptions, clock: Clock, hook
       periods: throttlePeriods,
       stopped: () => hooks.state() === 'stopped',
       changed: (change, reading, at) => {
-        const payload = { at, cpuPercent: reading.cpuPercent, memoryMb: reading.memoryMb, concurrency: guard.effectiveConcurrency };
+        const payload = { at, cpuPercent: reading.cpuPercent, memoryMb: reading.memoryMb, concurrency: guard.effectiveConcurrency, mode: guard.mode, floor: guard.floor };
         if (change === 'throttled') hooks.emit({ type: 'resource:throttled', ...payload });
         if (change === 'recovered') {
           hooks.emit({ type: 'resource:recovered', ...payload });
@@ -123,6 +124,7 @@ export function wireServices(options: ResolvedRuntimeOptions, clock: Clock, hook
         }
         hooks.wake();
       },
+      whileThrottled: () => admission.guardRecheck(),
     });
   }
 

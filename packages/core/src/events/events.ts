@@ -42,9 +42,20 @@ export interface RuntimeEventMap {
   'lock:acquired': TaskEventBase & { type: 'lock:acquired'; locks: string[]; waitedMs: number };
   'ratelimit:waiting': TaskEventBase & { type: 'ratelimit:waiting'; bucket: string; until: number };
   /** The resource guard began holding admission back. */
-  'resource:throttled': { type: 'resource:throttled'; taskId?: undefined; at: number; cpuPercent: number; memoryMb: number; concurrency: number };
+  'resource:throttled': {
+    type: 'resource:throttled';
+    taskId?: undefined;
+    at: number;
+    cpuPercent: number;
+    memoryMb: number;
+    concurrency: number;
+    /** 'throttle': work below `protect` keeps `floor` slots; 'pause': it is all held. */
+    mode: 'throttle' | 'pause';
+    /** Slots kept for work below `protect` (0 in mode 'pause'). */
+    floor: number;
+  };
   /** The resource guard is back at full concurrency. */
-  'resource:recovered': { type: 'resource:recovered'; taskId?: undefined; at: number; cpuPercent: number; memoryMb: number; concurrency: number };
+  'resource:recovered': { type: 'resource:recovered'; taskId?: undefined; at: number; cpuPercent: number; memoryMb: number; concurrency: number; mode: 'throttle' | 'pause'; floor: number };
   'workflow:started': WorkflowEventBase & { type: 'workflow:started'; name: string };
   'workflow:phase-started': WorkflowEventBase & { type: 'workflow:phase-started'; phaseId: string };
   'workflow:phase-completed': WorkflowEventBase & { type: 'workflow:phase-completed'; phaseId: string };

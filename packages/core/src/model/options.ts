@@ -42,7 +42,7 @@ export interface ResolvedRuntimeOptions {
   readonly webhooks: WebhookOptions;
   readonly reports: ReportsOptions | undefined;
   readonly resourceGuard:
-    | (Required<Pick<ResourceGuardOptions, 'intervalMs' | 'hysteresisPercent' | 'sampler'>> &
+    | (Required<Pick<ResourceGuardOptions, 'intervalMs' | 'hysteresisPercent' | 'sampler' | 'mode' | 'floorShare'>> &
         Pick<ResourceGuardOptions, 'maxCpuPercent' | 'maxMemoryMb'> & { readonly protect: number })
     | undefined;
   readonly tasks: Readonly<Record<string, TaskDefinition>>;
@@ -139,6 +139,8 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
             protect: resolvePriority(options.resourceGuard.protect ?? RESOURCE_GUARD_DEFAULTS.protect, priorities, 'options.resourceGuard.protect'),
             intervalMs: options.resourceGuard.intervalMs ?? RESOURCE_GUARD_DEFAULTS.intervalMs,
             hysteresisPercent: options.resourceGuard.hysteresisPercent ?? RESOURCE_GUARD_DEFAULTS.hysteresisPercent,
+            mode: options.resourceGuard.mode ?? RESOURCE_GUARD_DEFAULTS.mode,
+            floorShare: options.resourceGuard.floorShare ?? RESOURCE_GUARD_DEFAULTS.floorShare,
             sampler: options.resourceGuard.sampler ?? systemSampler(),
           }),
     supervision: Object.freeze({
