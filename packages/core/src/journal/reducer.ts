@@ -5,6 +5,7 @@ import type { TaskResources } from '../model/types.js';
 import { taskError } from '../model/task-error.js';
 import { applyScheduleRecord, isScheduleRecord, type ScheduleState } from '../schedules/schedule-state.js';
 import { applyWaitRecord, isWaitRecord } from './wait-fold.js';
+import { addUsage } from './usage-fold.js';
 
 /** A workflow as the journal rebuilds it: its spec and the ids of its submitted tasks. */
 export interface WorkflowRecord {
@@ -145,10 +146,8 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
   const task = table.tasks.get(record.taskId);
   if (task === undefined) return undefined;
   if (isWaitRecord(record) || record.type === 'task:cancelled') applyWaitRecord(table, task, record, (t, at) => queue(t, at, table.agingMs, table));
+  if (record.type === 'usage:recorded') addUsage(task, record.bucket, record.units);
   switch (record.type) {
-    case 'usage:recorded':
-      task.usage = { ...task.usage, [record.bucket]: (task.usage?.[record.bucket] ?? 0) + record.units };
-      break;
     case 'attempt:started':
       if (record.lockWaitMs !== undefined) {
         task.lockWaits++;
