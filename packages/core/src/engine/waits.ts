@@ -60,9 +60,11 @@ export class Waits {
     if (options.dataDir !== undefined || options.store !== undefined) checkJournalable(payload, 'payload');
     const at = this.#clock.now();
     const record: NewRecord = payload === undefined ? { type: 'task:signalled', at, taskId, name } : { type: 'task:signalled', at, taskId, name, payload };
+    const before = task.status;
     const { receipt } = this.#host.commit(record);
     this.#host.emit({ type: 'task:signalled', taskId, name, at });
-    if (task.status === 'queued') this.#woken(task);
+    // Only a task this signal woke goes back to the queue: one already queued (or parked) stays where it is.
+    if (before === 'waiting' && task.status === 'queued') this.#woken(task);
     const taskStatus = task.status;
     await receipt.durable;
     return { delivered: true, taskStatus };

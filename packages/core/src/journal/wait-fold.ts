@@ -42,8 +42,10 @@ export function applyWaitRecord(
       // A signal sent before the wait is kept: the first wait of that name takes it.
       const kept = task.signals?.findIndex((s) => s.name === record.waitingFor.name) ?? -1;
       if (kept < 0) return;
-      const [signal] = (task.signals as Array<{ name: string; payload: unknown }>).splice(kept, 1);
-      if (task.signals?.length === 0) task.signals = undefined;
+      // Copied, not spliced: a snapshot taken before this record shares the old list until it is encoded.
+      const signals = task.signals as Array<{ name: string; payload: unknown }>;
+      const signal = signals[kept];
+      task.signals = signals.length === 1 ? undefined : signals.filter((_, i) => i !== kept);
       resume(task, record.at, { payload: signal?.payload }, queue);
       return;
     }

@@ -37,8 +37,6 @@ export function signalTimeout(name: string): TaskFailure {
   return new TaskFailure(`waited for signal "${name}" past its timeoutMs`, { code: 'STEWARD_SIGNAL_TIMEOUT', retryable: false });
 }
 
-const NEVER = new Promise<never>(() => undefined);
-
 function invalid(message: string): Promise<never> {
   return Promise.reject(new TaskFailure(message, { code: 'STEWARD_INVALID_OPTIONS', retryable: false }));
 }
@@ -66,7 +64,9 @@ export function makeWaits(recorded: WaitResults, suspend: (request: WaitRequest)
       suspended = true;
       suspend(request);
     }
-    return NEVER;
+    // A fresh promise each time, never settled and referenced by nothing else: the parked
+    // handler's frame is collected with it (one shared promise would keep every one alive).
+    return new Promise<never>(() => undefined);
   };
   return {
     waitForSignal<T>(name: string, options?: { timeoutMs?: number }): Promise<T> {
