@@ -85,6 +85,27 @@ describe('tracing with a tracer provider', () => {
       assert.deepEqual(attempt.attributes, { 'steward.task.id': handle.id, 'steward.task.type': 'greet', 'steward.attempt': 1, 'steward.status': 'completed' });
     }));
 
+  it('ends the attempt span of an attempt that parks on a durable wait as suspended, and the task span at the end', () =>
+    withRuntime({}, async (rt) => {
+      rt.define('review', { handler: async (_input: unknown, ctx) => ctx.waitForSignal('approval') });
+      const handle = await rt.submit('review');
+      await new Promise<void>((resolve) => {
+        const subscription = rt.events$.subscribe((event) => {
+          if (event.type !== 'task:waiting') return;
+          subscription.unsubscribe();
+          resolve();
+        });
+      });
+      const parked = spans('steward.attempt');
+      assert.equal(parked.length, 1, 'the first attempt span ended when the attempt parked');
+      assert.equal(parked[0]?.attributes['steward.status'], 'suspended');
+      assert.equal(spans('steward.task review').length, 0, 'the task goes on');
+      await rt.signal(handle.id, 'approval', 'yes');
+      await handle.result();
+      assert.deepEqual(spans('steward.attempt').map((s) => s.attributes['steward.status']), ['suspended', 'completed']);
+      assert.equal(spans('steward.task review')[0]?.attributes['steward.status'], 'completed');
+    }));
+
   it('gives every retry its own attempt span under the one task span, with the error code of each failed attempt', () =>
     withRuntime({}, async (rt) => {
       rt.define('flaky', {

@@ -33,6 +33,17 @@ export function retryDelay(
   return Math.max(backoffDelayMs(policy, retryNumber, random), error.retryAfterMs ?? 0);
 }
 
+/**
+ * The same end, failed: the journal could not encode the attempt's result (`cause`).
+ * Not retried, since the same handler would give the same result.
+ */
+export function unjournalableResult(decision: EndDecision & { kind: 'ended' }, taskId: string, cause: unknown): EndDecision & { kind: 'ended' } {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const error = taskError('STEWARD_NOT_SERIALIZABLE', `the result of task ${taskId} cannot be journaled: ${reason}`, false);
+  const { result: _result, retryAt: _retryAt, ...rest } = decision.record;
+  return { ...decision, record: { ...rest, end: 'failed', error }, error, retryDelayMs: undefined, quarantine: undefined };
+}
+
 /** What the dispatcher knows when an attempt's execution actor reaches its end. */
 export interface AttemptEnd {
   /** The task as it is before the end is journaled. */

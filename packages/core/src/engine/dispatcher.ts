@@ -17,7 +17,7 @@ import type { Clock } from '../time/clock.js';
 import { IdleWaiter } from '../time/idle-waiter.js';
 import { UsageMeter } from '../coordination/usage-meter.js';
 import { Attempt, type AttemptHost, type ExecutionRef } from './attempt.js';
-import { decideEnd, decideSuspension } from './decide-end.js';
+import { decideEnd, decideSuspension, unjournalableResult } from './decide-end.js';
 import { Waits } from './waits.js';
 import type { Services } from './services.js';
 import { dependencyResults } from './settlement.js';
@@ -258,6 +258,7 @@ export class Dispatcher implements AttemptHost {
     const at = this.#clock.now();
     if (end === 'suspended') {
       // A durable wait: no outcome, no retry spent; the task waits holding nothing (a restart re-runs a suspension not journaled).
+      this.#services.tracing?.attemptSuspended(task.id);
       if (this.#host.state() !== 'stopped') this.waits.suspended(task, decideSuspension(task, attempt.number, context, at));
       this.#afterAttempt();
       return;
@@ -275,20 +276,29 @@ export class Dispatcher implements AttemptHost {
       wouldQuarantine: context.crashed === true && supervision.wouldQuarantine(task.type),
       random: this.#host.options.random,
     });
-    this.#services.tracing?.attemptEnded(task.id, decision);
     if (decision.kind === 'interrupted') {
+      this.#services.tracing?.attemptEnded(task.id, decision);
       this.#host.commit(decision.record);
       this.#host.emit({ type: 'attempt:interrupted', taskId: task.id, attempt: attempt.number, reason: 'shutdown', at });
       this.#afterAttempt();
       return;
     }
-    const { error, retryDelayMs, quarantine, pauseBucket } = decision;
+    let ended = decision;
+    try {
+      this.#host.commit(ended.record);
+    } catch (cause) {
+      // Only a completed attempt's result is new to the journal here: one it cannot
+      // encode fails the attempt for good (the same handler would give the same result).
+      ended = unjournalableResult(ended, task.id, cause);
+      this.#host.commit(ended.record);
+    }
+    this.#services.tracing?.attemptEnded(task.id, ended);
+    const { error, retryDelayMs, quarantine, pauseBucket } = ended;
     if (pauseBucket !== undefined) admission.pause(pauseBucket.bucket, pauseBucket.until);
     if (context.crashed && error !== undefined) {
       this.#host.metrics.crashed++;
       this.#host.emit({ type: 'supervisor:restarted', taskId: task.id, supervisor: `type:${task.type}`, restarts: supervision.restartsOf(task.type) + 1, error, at });
     }
-    this.#host.commit(decision.record);
     if (quarantine !== undefined) {
       const until = supervision.quarantine(task.type);
       this.#host.options.logger.warn(`steward: task type "${task.type}" is quarantined until ${new Date(until).toISOString()} after repeated crashes`);

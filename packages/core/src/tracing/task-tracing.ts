@@ -94,6 +94,16 @@ export class TaskTracing {
     this.#end(span, decision.record.end, decision.error?.code);
   }
 
+  /** An attempt parked itself on a durable wait: its span ends as suspended; the task span goes on. */
+  attemptSuspended(taskId: string): void {
+    const spans = this.#spans.get(taskId);
+    const span = spans?.attempt;
+    if (spans === undefined || span === undefined) return;
+    spans.attempt = undefined;
+    spans.carrier = undefined;
+    this.#end(span, 'suspended', undefined);
+  }
+
   /** The task has ended: its span ends with the task's status (and error code). */
   taskEnded(task: TaskRecord): void {
     const spans = this.#spans.get(task.id) ?? this.#open(task, this.#api.ROOT_CONTEXT);
