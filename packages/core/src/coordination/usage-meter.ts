@@ -16,7 +16,10 @@ interface Metered {
 /** What the meter needs to know of a running attempt. */
 export interface MeteredAttempt {
   readonly task: TaskRecord;
-  readonly controller: AbortController;
+  /** Fires when the attempt is stopped: a wait for units ends with it. */
+  readonly signal: AbortSignal;
+  /** Stops the attempt's work. */
+  abort(reason: unknown): void;
   /** Per bucket, what this attempt took (kept on the attempt: it goes with it). */
   readonly metered: Map<string, Metered>;
   /** Ends the attempt as failed with `error`. */
@@ -78,7 +81,7 @@ export class UsageMeter {
     const until = buckets.nextAt(bucket, at, cost);
     if (until > at) this.#host.emit({ type: 'ratelimit:waiting', taskId: task.id, bucket, until, at });
     metered.pending += cost;
-    return this.#admission.takeToken(bucket, attempt.controller.signal, cost).then(
+    return this.#admission.takeToken(bucket, attempt.signal, cost).then(
       (take) => {
         metered.pending -= cost;
         metered.takes.push(take);
@@ -132,6 +135,6 @@ export class UsageMeter {
   #fail(attempt: MeteredAttempt, error: TaskError): void {
     attempt.failed(error);
     // The work stops for real (the thread is terminated; an inline handler sees ctx.signal).
-    attempt.controller.abort('failed');
+    attempt.abort('failed');
   }
 }

@@ -26,7 +26,7 @@ export interface AttemptHost {
 }
 
 /**
- * One running attempt: its task, executor, abort controller and execution actor.
+ * One running attempt: its task, executor, abort signal and execution.
  * It is also the sink its executor reports to; ends go to the actor, which
  * decides the single outcome, so a report racing a timeout is simply dropped.
  */
@@ -35,7 +35,6 @@ export class Attempt implements ExecutionSink {
   readonly number: number;
   readonly definition: ResolvedDefinition;
   readonly executor: Executor;
-  readonly controller = new AbortController();
   actor: ExecutionRef | undefined;
   /** Set once the actor settled: later reports are ignored. */
   settled = false;
@@ -45,9 +44,12 @@ export class Attempt implements ExecutionSink {
   pendingCancel: { reason: string | undefined } | undefined;
   /** What the attempt used, as its executor reported it (journaled with its end). */
   resources?: TaskResources;
-  /** What this attempt took of each bucket and not yet reported (see UsageMeter). */
-  readonly metered = new Map<string, { takes: Take[]; reserved: number; pending: number }>();
   readonly #host: AttemptHost;
+  // Made on first use: most attempts never look at their signal or meter a bucket.
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
+  #aborted = false;
+  #metered: Map<string, { takes: Take[]; reserved: number; pending: number }> | undefined;
 
   constructor(host: AttemptHost, task: TaskRecord, number: number, definition: ResolvedDefinition, executor: Executor) {
     this.#host = host;
@@ -55,6 +57,28 @@ export class Attempt implements ExecutionSink {
     this.number = number;
     this.definition = definition;
     this.executor = executor;
+  }
+
+  /** Fires when the attempt is stopped (timeout, cancel, shutdown); made when first asked for, already aborted if it was. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Stops the work: the signal fires (now, or as it is made). */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** What this attempt took of each bucket and not yet reported (see UsageMeter). */
+  get metered(): Map<string, { takes: Take[]; reserved: number; pending: number }> {
+    return (this.#metered ??= new Map());
   }
 
   progress(percent: number, message?: string): void {

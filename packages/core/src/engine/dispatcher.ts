@@ -221,7 +221,10 @@ export class Dispatcher implements AttemptHost {
           dependencies: dependencyResults(this.#host.table, attempt.task),
           steps: attempt.task.steps ?? NO_STEPS,
           waits: attempt.task.waits ?? NO_WAITS,
-          signal: attempt.controller.signal,
+          // Read when an executor or handler asks: most inline handlers never do.
+          get signal() {
+            return attempt.signal;
+          },
           ...this.#services.tracing?.request(taskId),
         },
         attempt,
@@ -236,7 +239,7 @@ export class Dispatcher implements AttemptHost {
 
   /** The execution actor's stop action: the work is stopped for real. */
   stop(taskId: string, end: ExecutionEnd): void {
-    this.#running.get(taskId)?.controller.abort(end);
+    this.#running.get(taskId)?.abort(end);
   }
 
   /** The execution actor's single end. */

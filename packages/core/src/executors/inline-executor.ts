@@ -21,7 +21,9 @@ export class InlineExecutor implements Executor {
     const ctx: TaskContext = {
       taskId: request.taskId,
       attempt: request.attempt,
-      signal: request.signal,
+      get signal() {
+        return request.signal;
+      },
       dependencies: request.dependencies,
       progress: (percent, message) => sink.progress(clampPercent(percent), message === undefined ? undefined : String(message)),
       log: (...values) => sink.output('log', formatLogLine(values)),
