@@ -12,7 +12,7 @@ import type { OutputChunk } from '../model/types.js';
 import type { TaskOutput } from '../output/task-output.js';
 import type { MetricsCollector } from '../reports/metrics.js';
 import type { ReadyQueue } from '../scheduling/ready-queue.js';
-import { RetryTimers } from '../scheduling/retry-timers.js';
+import { TaskTimers } from '../scheduling/task-timers.js';
 import type { Clock } from '../time/clock.js';
 import { IdleWaiter } from '../time/idle-waiter.js';
 import { UsageMeter } from '../coordination/usage-meter.js';
@@ -57,7 +57,7 @@ export class Dispatcher implements AttemptHost {
   readonly #runningByType = new Map<string, number>();
   /** Running tasks by type and concurrency key (`type\0key`); tasks without a key are not counted. */
   readonly #runningByKey = new Map<string, number>();
-  readonly #retryTimers: RetryTimers;
+  readonly #retryTimers: TaskTimers;
   readonly #idle = new IdleWaiter();
   /** Weighted takes and usage of running handlers (made at the first ctx.rateLimit). */
   #usage: UsageMeter | undefined;
@@ -71,7 +71,7 @@ export class Dispatcher implements AttemptHost {
     this.#host = host;
     this.#services = services;
     this.#clock = host.options.clock;
-    this.#retryTimers = new RetryTimers(wheel);
+    this.#retryTimers = new TaskTimers(wheel);
     this.waits = new Waits({ ...host, requeue: (task) => this.#requeue(task) }, wheel);
   }
 

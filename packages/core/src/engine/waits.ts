@@ -8,7 +8,7 @@ import { checkJournalable, checkPayload } from '../model/payload.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { isTerminal, type TaskStatus } from '../model/types.js';
 import { checkWaitName } from '../model/waits.js';
-import { WaitTimers } from '../scheduling/wait-timers.js';
+import { TaskTimers } from '../scheduling/task-timers.js';
 import type { Clock } from '../time/clock.js';
 
 /** What the durable waits need from the engine around them. */
@@ -39,12 +39,12 @@ export interface SignalReceipt {
 export class Waits {
   readonly #host: WaitsHost;
   readonly #clock: Clock;
-  readonly #timers: WaitTimers;
+  readonly #timers: TaskTimers;
 
   constructor(host: WaitsHost, wheel: Clock) {
     this.#host = host;
     this.#clock = host.options.clock;
-    this.#timers = new WaitTimers(wheel);
+    this.#timers = new TaskTimers(wheel);
   }
 
   /** Sends signal `name` with `payload` to a task; resolves once it is durable. */
@@ -84,7 +84,7 @@ export class Waits {
     if (task.status !== 'waiting' || waitingFor == null || waitingFor.until == null) return;
     const { name } = waitingFor;
     const reason = waitingFor.kind === 'sleep' ? 'slept' : 'timed_out';
-    this.#timers.arm(task.id, waitingFor.until, () => {
+    this.#timers.armAt(task.id, waitingFor.until, () => {
       if (task.status !== 'waiting' || task.waitingFor?.name !== name || this.#host.state() === 'stopped') return;
       this.#host.commit({ type: 'task:woken', at: this.#clock.now(), taskId: task.id, name, reason });
       if ((task.status as TaskStatus) === 'queued') this.#woken(task);

@@ -1,11 +1,11 @@
 import type { Clock } from '../time/clock.js';
 
 /**
- * One timer per suspended task whose wait has an end (a sleep, a signal's timeout),
- * on the runtime's clock (the timer wheel, which also takes waits longer than Node's
- * timers do). Kept in memory only: recovery arms them again from the task table.
+ * At most one timer per task, on the runtime's clock (the timer wheel, which also
+ * takes delays longer than Node's timers do): a retry's backoff, a sleep's end, a
+ * signal's timeout. Kept in memory only: recovery arms them again from the task table.
  */
-export class WaitTimers {
+export class TaskTimers {
   readonly #clock: Clock;
   readonly #timers = new Map<string, unknown>();
 
@@ -13,15 +13,14 @@ export class WaitTimers {
     this.#clock = clock;
   }
 
-  /** Suspended tasks with a timer. */
+  /** Tasks with a timer. */
   get size(): number {
     return this.#timers.size;
   }
 
-  /** Calls `due` at `until` (epoch ms; at once when it is past), unless cleared first. */
-  arm(taskId: string, until: number, due: () => void): void {
+  /** Calls `due` after `delayMs`, unless cleared first; replaces the task's timer. */
+  arm(taskId: string, delayMs: number, due: () => void): void {
     this.clear(taskId);
-    const delayMs = Math.max(0, until - this.#clock.now());
     this.#timers.set(
       taskId,
       this.#clock.setTimeout(() => {
@@ -29,6 +28,11 @@ export class WaitTimers {
         due();
       }, delayMs),
     );
+  }
+
+  /** Calls `due` at `until` (epoch ms; at once when it is past), unless cleared first. */
+  armAt(taskId: string, until: number, due: () => void): void {
+    this.arm(taskId, Math.max(0, until - this.#clock.now()), due);
   }
 
   clear(taskId: string): void {
