@@ -9,7 +9,7 @@ import { dashboardView } from './dashboard/dashboard-view.js';
 const read = (name: string) => readFileSync(new URL(`../../../src/http/dashboard/${name}`, import.meta.url), 'utf8');
 const PAGE = read('page.html')
   .replace('/*__STYLE__*/', () => read('dashboard.css'))
-  .replace('/*__SCRIPT__*/', () => read('client.js'));
+  .replace('/*__SCRIPT__*/', () => `${read('client.js')}\n${read('agent-panels.js')}`);
 
 /** The page's icon: a small SVG, so a browser's request for `/favicon.ico` is answered. */
 export const FAVICON_SVG =

@@ -13,7 +13,7 @@ const OUTCOMES = [
 const EVENTS = ['task:submitted', 'task:queued', 'task:started', 'task:retrying', 'task:completed', 'task:failed', 'task:cancelled', 'task:timed_out',
   'lock:waiting', 'lock:acquired', 'ratelimit:waiting', 'resource:throttled', 'resource:recovered', 'attempt:interrupted',
   'workflow:started', 'workflow:phase-started', 'workflow:phase-completed', 'workflow:completed', 'workflow:failed', 'workflow:cancelled',
-  'supervisor:restarted', 'supervisor:quarantined'];
+  'supervisor:restarted', 'supervisor:quarantined', 'task:waiting', 'task:signalled', 'schedule:fired'];
 
 let token = new URLSearchParams(location.hash.slice(1)).get('token') || localStorage.getItem('steward-token');
 if (location.hash.includes('token=')) { localStorage.setItem('steward-token', token); history.replaceState(null, '', location.pathname); }
@@ -42,14 +42,22 @@ function clock(at, seconds = true) {
 const commandLine = (argv) => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 const taskLink = (id) => `<a class="id" href="#task-${esc(id)}" data-show="${esc(id)}" title="${esc(id)}">${esc(id.slice(0, 8))}</a>`;
 const badge = (status) => `<span class="status s-${esc(status)}">${esc(status.replace('_', ' '))}</span>`;
+const num = (n) => Number(n).toLocaleString('en-US');
+// What a task used of each rate bucket, and of its budget when it has one.
+const usageText = (t) => Object.entries(t.usage ?? {}).map(([bucket, used]) =>
+  `${esc(bucket)} ${num(used)}${t.budget?.[bucket] === undefined ? '' : ` of ${num(t.budget[bucket])}`}`).join(', ');
 function taskCell(t) {
-  return `<td><b>${esc(t.type)}</b> ${taskLink(t.id)}` + (t.command ? `<span class="cmd" title="command">${esc(commandLine(t.command))}</span>` : '');
+  return `<td><b>${esc(t.type)}</b> ${taskLink(t.id)}` +
+    (t.concurrencyKey === undefined ? '' : ` <span class="key" title="concurrency key">${esc(t.concurrencyKey)}</span>`) +
+    (t.command ? `<span class="cmd" title="command">${esc(commandLine(t.command))}</span>` : '') +
+    (t.usage ? `<span class="sub usage" title="units of rate buckets used">used ${usageText(t)}</span>` : '');
 }
 const table = (cols, head, rows) => `<table><colgroup>${cols.map((c) => `<col${c ? ` class="${c}"` : ''}>`).join('')}</colgroup>` +
   `<tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${rows.join('')}</table>`;
 
-async function api(method, path) {
-  const res = await fetch(path, { method, headers: { authorization: `Bearer ${token}` } });
+async function api(method, path, json) {
+  const headers = { authorization: `Bearer ${token}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) };
+  const res = await fetch(path, { method, headers, ...(json === undefined ? {} : { body: json }) });
   if (res.status === 401) { showLogin(); throw new Error('unauthorized'); }
   const body = await res.json();
   if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : res.statusText);
@@ -93,13 +101,14 @@ function renderQueue() {
   const q = view.queue;
   const rows = q.items.map((i) => {
     const deps = i.waitsFor.length === 0 ? '' : `<span class="deps">${i.waitsFor.map((d) => `${taskLink(d.id)}`).join('')}</span>`;
-    const why = i.reason === 'dependencies' && i.waitsFor.length > 0 ? `${i.waitsFor.length === 1 ? 'task' : 'tasks'} ${deps}` : esc(i.reason);
+    const why = i.reason === 'dependencies' && i.waitsFor.length > 0 ? `${i.waitsFor.length === 1 ? 'task' : 'tasks'} ${deps}`
+      : i.waitingFor ? `${esc(i.waitingFor.kind)} <span class="mono">${esc(i.waitingFor.name)}</span>` : esc(i.reason);
     return `<tr id="task-${esc(i.id)}">${taskCell(i)}<span class="sub waited" data-since="${esc(view.now - i.waitingMs)}">waiting ${dur(i.waitingMs)}</span></td>` +
       `<td>${badge(i.status)}</td><td class="priority">${esc(i.priority)}</td><td class="waits">${why}</td></tr>`;
   });
   $('queue').innerHTML = (q.throttled ? `<p class="note">throttled: concurrency ${q.effectiveConcurrency} of ${q.maxConcurrent}</p>` : '') +
     (rows.length === 0 ? '<p class="empty">nothing waiting</p>'
-      : table(['', 'c-status', 'c-num', 'c-wait'], ['task', 'status', 'priority', 'waits for'], rows));
+      : table(['', 'c-status', 'c-num', 'c-wait'], ['task', 'status', 'priority', 'waits for'], rows)) + keysLine();
 }
 
 function renderRecent() {
@@ -170,13 +179,15 @@ function renderDetail() {
   const fields = [['id', `<span class="mono">${esc(t.id)}</span>`], ['type', esc(t.type)], ['status', badge(t.status)], ['priority', esc(t.priority)],
     ['attempts', esc(t.attempts)], ['created', at(t.createdAt)], ['started', at(t.startedAt)], ['ended', at(t.endedAt)], ['took', dur(t.durationMs)],
     ['command', Array.isArray(t.metadata?.command) ? `<span class="mono">${esc(commandLine(t.metadata.command))}</span>` : ''],
-    ['depends on', t.dependsOn.map(taskLink).join(' ')], ['workflow', esc(t.workflowId)], ['error', t.error ? `${esc(t.error.code)}: ${esc(t.error.message)}` : '']];
+    ['depends on', t.dependsOn.map(taskLink).join(' ')], ['workflow', esc(t.workflowId)], ['error', t.error ? `${esc(t.error.code)}: ${esc(t.error.message)}` : ''],
+    ['waits for', t.waitingFor ? `${esc(t.waitingFor.kind)} <span class="mono">${esc(t.waitingFor.name)}</span>${t.waitingFor.until === undefined ? '' : ` until ${clock(t.waitingFor.until)}`}` : ''],
+    ['key', esc(t.concurrencyKey)], ['used', t.usage ? usageText(t) : '']];
   $('detail').innerHTML = `<dl class="fields">${fields.filter(([, v]) => v !== '').map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
   $('detail-panel').hidden = false;
 }
 
 function render() {
-  renderHeader(); renderRunning(); renderQueue(); renderRecent(); renderWorkflows(); renderChart();
+  renderHeader(); renderRunning(); renderQueue(); renderWaiting(); renderSchedules(); renderBudgets(); renderRecent(); renderWorkflows(); renderChart();
   $('supervision').innerHTML = `<ul>${treeNode(view.supervision)}</ul>`;
 }
 
@@ -232,6 +243,7 @@ $('detail-close').onclick = () => { selected = undefined; renderDetail(); };
 function tick() {
   for (const cell of document.querySelectorAll('.elapsed[data-started]')) cell.textContent = dur(serverNow() - Number(cell.dataset.started));
   for (const cell of document.querySelectorAll('.waited[data-since]')) cell.textContent = `waiting ${dur(serverNow() - Number(cell.dataset.since))}`;
+  for (const cell of document.querySelectorAll('.left[data-until]')) cell.textContent = timeLeft(Number(cell.dataset.until));
 }
 
 let started = false;

@@ -1,4 +1,4 @@
-import type { QueueItem, Runtime, TaskSnapshot, TaskStatus, WorkflowStatus, SupervisionNode } from '@steward/core';
+import type { QueueItem, Runtime, ScheduleInfo, TaskSnapshot, TaskStatus, WaitingFor, WorkflowStatus, SupervisionNode } from '@steward/core';
 
 /** How the outcome chart is cut: 20 buckets of 30 s, the last 10 minutes. */
 export const CHART_BUCKET_MS = 30_000;
@@ -6,6 +6,9 @@ export const CHART_BUCKETS = 20;
 /** Ended tasks read for the chart and the recent outcomes (the newest by creation). */
 export const ENDED_SCAN_LIMIT = 5_000;
 const RECENT_ROWS = 15;
+/** Tasks suspended on a durable wait, and concurrency keys, the page lists at most. */
+export const WAITING_ROWS = 50;
+export const KEY_ROWS = 20;
 
 const ENDED: TaskStatus[] = ['completed', 'failed', 'cancelled', 'timed_out'];
 
@@ -27,6 +30,27 @@ export interface DashboardTask {
   workflowId?: string;
   /** The process id of a running process task, when the runtime reports it. */
   pid?: number;
+  /** Units of rate buckets its attempts used, by bucket. */
+  usage?: Record<string, number>;
+  /** Its cap per bucket over all attempts, when the snapshot carries it. */
+  budget?: Record<string, number>;
+  /** Its concurrency key, when the snapshot carries it. */
+  concurrencyKey?: string;
+}
+
+/** A task suspended on a durable wait (a signal or a sleep). */
+export interface DashboardWaitingTask extends DashboardTask {
+  waitingFor: WaitingFor;
+}
+
+/** One rate bucket: units used by the tasks held, taken in the window ending now, free now. */
+export interface DashboardBucket {
+  name: string;
+  limit: number;
+  intervalMs: number;
+  used: number;
+  inWindow: number;
+  available: number;
 }
 
 /** A task the queue holds, with the tasks it waits for. */
@@ -34,6 +58,9 @@ export interface DashboardQueueItem extends QueueItem {
   command?: string[];
   /** Its dependencies that have not completed yet, with their status. */
   waitsFor: Array<{ id: string; type?: string; status?: TaskStatus }>;
+  /** The signal or sleep it is suspended on, when it is. */
+  waitingFor?: WaitingFor;
+  concurrencyKey?: string;
 }
 
 /** Tasks ended per bucket, by outcome; `from` is the start of the first bucket. */
@@ -57,6 +84,14 @@ export interface DashboardView {
   chart: OutcomeChart;
   workflows: WorkflowStatus[];
   supervision: SupervisionNode;
+  /** Tasks suspended on a signal or a sleep, the oldest first. */
+  waiting: DashboardWaitingTask[];
+  schedules: ScheduleInfo[];
+  /** Concurrency keys with tasks running or queued, the busiest first; `keyCount` counts them all. */
+  keys: Array<{ key: string; running: number; queued: number }>;
+  keyCount: number;
+  /** The rate buckets (`metrics().rateLimits`), by name; empty when none is configured. */
+  buckets: DashboardBucket[];
 }
 
 /** The command line recorded on a command task (see `commandMetadata`). */
@@ -81,8 +116,20 @@ function pidOf(snapshot: TaskSnapshot): number | undefined {
   return typeof pid === 'number' ? pid : undefined;
 }
 
+// Read loosely too: a snapshot may carry a task's key and budget (API.md leaves it open).
+function keyOf(snapshot: TaskSnapshot): string | undefined {
+  const key = (snapshot as { concurrencyKey?: unknown }).concurrencyKey;
+  return typeof key === 'string' ? key : undefined;
+}
+function budgetOf(snapshot: TaskSnapshot): Record<string, number> | undefined {
+  const budget = (snapshot as { budget?: unknown }).budget;
+  return budget !== null && typeof budget === 'object' ? (budget as Record<string, number>) : undefined;
+}
+
 function row(snapshot: TaskSnapshot, commandType: string | undefined): DashboardTask {
   const command = commandOf(snapshot, commandType);
+  const key = keyOf(snapshot);
+  const budget = budgetOf(snapshot);
   return {
     id: snapshot.id,
     type: snapshot.type,
@@ -98,7 +145,22 @@ function row(snapshot: TaskSnapshot, commandType: string | undefined): Dashboard
     ...(command === undefined ? {} : { command }),
     ...(snapshot.workflowId === undefined ? {} : { workflowId: snapshot.workflowId }),
     ...(pidOf(snapshot) === undefined ? {} : { pid: pidOf(snapshot) }),
+    ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }),
+    ...(budget === undefined ? {} : { budget }),
+    ...(key === undefined ? {} : { concurrencyKey: key }),
   };
+}
+
+/** The buckets of `metrics().rateLimits` (its `waits` and `available` totals left out). */
+function bucketsOf(rateLimits: Record<string, unknown>): DashboardBucket[] {
+  const out: DashboardBucket[] = [];
+  for (const [name, value] of Object.entries(rateLimits)) {
+    if (name === 'waits' || name === 'available' || value === null || typeof value !== 'object') continue;
+    const b = value as Partial<DashboardBucket>;
+    if (typeof b.limit !== 'number') continue;
+    out.push({ name, limit: b.limit, intervalMs: b.intervalMs ?? 0, used: b.used ?? 0, inWindow: b.inWindow ?? 0, available: b.available ?? 0 });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Ended tasks per bucket over the chart's window, ending with the bucket that holds `now`. */
@@ -134,8 +196,25 @@ export function dashboardView(rt: Runtime, commandType: string | undefined, now 
         return dep === undefined ? { id } : { id, type: dep.type, status: dep.status };
       })
       .filter((dep) => dep.status !== 'completed');
-    return { ...item, waitsFor, ...(command === undefined ? {} : { command }) };
+    const key = snapshot === undefined ? undefined : keyOf(snapshot);
+    return {
+      ...item,
+      waitsFor,
+      ...(command === undefined ? {} : { command }),
+      ...(snapshot?.waitingFor === undefined ? {} : { waitingFor: snapshot.waitingFor }),
+      ...(key === undefined ? {} : { concurrencyKey: key }),
+    };
   });
+  const metrics = rt.metrics();
+  const keys = Object.entries(metrics.keys ?? {})
+    .map(([key, k]) => ({ key, running: k.running, queued: k.queued }))
+    .sort((a, b) => b.running + b.queued - (a.running + a.queued) || a.key.localeCompare(b.key));
+  const waiting = rt
+    .list({ status: 'waiting', limit: 10_000 })
+    .filter((t) => t.waitingFor !== undefined)
+    .sort((a, b) => a.createdAt - b.createdAt)
+    .slice(0, WAITING_ROWS)
+    .map((t): DashboardWaitingTask => ({ ...row(t, commandType), waitingFor: t.waitingFor! }));
   return {
     now,
     journalSeq: rt.journalSeq,
@@ -146,5 +225,10 @@ export function dashboardView(rt: Runtime, commandType: string | undefined, now 
     chart: outcomeChart(ended, now),
     workflows: rt.listWorkflows({ limit: 8 }),
     supervision: rt.supervision(),
+    waiting,
+    schedules: rt.schedules(),
+    keys: keys.slice(0, KEY_ROWS),
+    keyCount: keys.length,
+    buckets: bucketsOf(metrics.rateLimits as Record<string, unknown>),
   };
 }
