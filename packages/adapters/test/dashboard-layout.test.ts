@@ -1,6 +1,6 @@
 // The dashboard as a person watching it sees it, in headless Chromium (found and
 // launched as in dashboard.test.ts): a workload with history, running, queued,
-// waiting and ended tasks; the page at 1,024, 1,400 and 1,920 px with no console
+// waiting and ended tasks, a task waiting for approval, a schedule, keys and a bucket; the page at 1,024, 1,400 and 1,920 px with no console
 // error and no horizontal overflow; the state painted from one REST read before the
 // event stream connects; the header and the chart agreeing after a restart.
 // Screenshots go to test/output/; `npm run docs:screenshot` also writes docs/dashboard.png.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createRuntime, type Clock, type Runtime } from '@steward/core';
+import { createRuntime, type Clock, type Runtime, type TaskContext } from '@steward/core';
 import { createHttpHost, processExecutor, type HttpHost } from '../src/index.js';
 
 // The page's globals, inside page.evaluate() callbacks (this project compiles without the DOM library).
@@ -77,7 +77,7 @@ describe('the dashboard for a person watching, in headless Chromium', { skip }, 
 
   before(async () => {
     const processes = processExecutor({ allow: ['sleep'] });
-    rt = await createRuntime({ concurrency: 3, clock, executors: [processes] });
+    rt = await createRuntime({ concurrency: 3, clock, executors: [processes], rateLimits: { llm: { limit: 200_000, intervalMs: 3_600_000 } } });
     const work = async (input: Work, ctx: { progress(p: number, m?: string): void; signal: AbortSignal }) => {
       if (input.progress) ctx.progress(...input.progress);
       if (input.hang) await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
@@ -94,6 +94,16 @@ describe('the dashboard for a person watching, in headless Chromium', { skip }, 
     };
     for (const type of ['build', 'scan-secrets', 'lint', 'test', 'report', 'count-lines', 'fetch-deps-from-registry']) rt.define(type, { handler: work, retries: { attempts: 0 } });
     rt.define('command', { command: (i: { command: string }) => i.command, args: (i: { args: string[] }) => i.args });
+    // An agent-like task: drafts with a model (in a step, so it runs once), then waits for a person.
+    rt.define('review-pr', {
+      handler: async (_input: unknown, ctx: TaskContext) => {
+        await ctx.step('draft', async () => {
+          await ctx.rateLimit('llm', { cost: 12_000 });
+          ctx.reportUsage('llm', 13_480);
+        });
+        return ctx.waitForSignal('approval', { timeoutMs: 86_400_000 });
+      },
+    });
     host = await createHttpHost(rt, { token: TOKEN, port: 0, commands: { type: 'command', executor: processes } });
 
     // History: batches that ended over the last nine minutes, a failure now and then,
@@ -115,9 +125,16 @@ describe('the dashboard for a person watching, in headless Chromium', { skip }, 
     await cancelled.result();
     clock.shift = 0;
 
-    // Now: three running (one a command), one waiting for two of them, one queued.
-    const build = await rt.submit('build', { gate: 'build', progress: [40, 'compiling 12 of 30 packages'] }, { priority: 'high' });
-    const scan = await rt.submit('scan-secrets', { gate: 'scan', progress: [75, 'scanned 310/412 files'] });
+    // Now: one waiting for approval, three running (one a command), one waiting for two of them, one queued; a schedule.
+    const review = await rt.submit('review-pr', { pr: 1432 }, { budget: { llm: 50_000 } });
+    await new Promise<void>((resolve) => {
+      const check = () => rt.get(review.id)?.waitingFor !== undefined && (off(), resolve());
+      const off = rt.on('task:waiting', check);
+      check();
+    });
+    await rt.schedule('nightly-audit', { cron: '0 3 * * *', timezone: 'UTC', type: 'scan-secrets', input: { gate: 'nightly' } });
+    const build = await rt.submit('build', { gate: 'build', progress: [40, 'compiling 12 of 30 packages'] }, { priority: 'high', concurrencyKey: 'web-app' });
+    const scan = await rt.submit('scan-secrets', { gate: 'scan', progress: [75, 'scanned 310/412 files'] }, { concurrencyKey: 'api-server' });
     await Promise.all([gateOf('build'), gateOf('scan')]);
     const created = await fetch(`${host.url}/api/tasks`, {
       method: 'POST',
@@ -128,7 +145,7 @@ describe('the dashboard for a person watching, in headless Chromium', { skip }, 
     const command = (await created.json()) as { id: string };
     const report = await rt.submit('report', {}, { dependsOn: [build.id, scan.id] });
     const queued = await rt.submit('count-lines', { gate: 'queued' }, { priority: 'background' });
-    Object.assign(ids, { build: build.id, scan: scan.id, command: command.id, report: report.id, queued: queued.id });
+    Object.assign(ids, { build: build.id, scan: scan.id, command: command.id, report: report.id, queued: queued.id, review: review.id });
     browser = await launch();
   });
 
@@ -158,7 +175,11 @@ describe('the dashboard for a person watching, in headless Chromium', { skip }, 
       live: document.getElementById('conn')?.classList.contains('live'),
       rows: document.querySelectorAll('#running tr[id], #queue tr[id], #recent tr[id]').length,
     }));
-    assert.deepEqual({ ...shown, conn: shown.conn?.startsWith('as of ') }, { running: '3', queued: '1', waiting: '1', conn: true, live: false, rows: 3 + 2 + 15 });
+    assert.deepEqual({ ...shown, conn: shown.conn?.startsWith('as of ') }, { running: '3', queued: '1', waiting: '2', conn: true, live: false, rows: 3 + 3 + 15 });
+    // The panels for agent work come from the same read.
+    assert.equal(await page.locator(`#waiting tr#wait-${ids.review} button`, { hasText: 'Approve' }).count(), 1);
+    assert.equal(await page.locator('#schedules tr#schedule-nightly-audit').count(), 1);
+    assert.equal(await page.locator('#budgets tr#bucket-llm .used').textContent(), '13,480');
     assert.deepEqual(reads, ['/api/dashboard']);
     assert.deepEqual(errors, []);
     await page.close();
@@ -250,7 +271,7 @@ describe('the dashboard for a person watching, in headless Chromium', { skip }, 
     await page.goto(`${host.url}/#token=${TOKEN}`);
     await page.locator('#conn.live').waitFor();
     mkdirSync(OUTPUT, { recursive: true });
-    // What fits one screen (header, chart, running, queue, the latest outcomes): a small file.
+    // What fits one screen (header, chart, running, queue, the task waiting for approval, the latest outcomes): a small file.
     const path = process.env.STEWARD_DOCS_SCREENSHOT === '1' ? DOCS_PICTURE : `${OUTPUT}dashboard-1280.png`;
     await page.screenshot({ path });
     assert.ok(existsSync(path));

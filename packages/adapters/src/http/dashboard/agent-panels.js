@@ -22,8 +22,8 @@ function waitingItem(t) {
   let form = '';
   if (w.kind === 'signal') {
     const decide = DECISION.test(w.name)
-      ? `<div class="decide"><button data-decide="${esc(APPROVE)}" title="sends ${esc(APPROVE)}">Approve</button> <code>${esc(APPROVE)}</code>` +
-        `<button data-decide="${esc(REJECT)}" title="sends ${esc(REJECT)}">Reject</button> <code>${esc(REJECT)}</code></div>` : '';
+      ? `<div class="decide"><span><button data-decide="${esc(APPROVE)}" title="sends ${esc(APPROVE)}">Approve</button> <code>${esc(APPROVE)}</code></span>` +
+        `<span><button data-decide="${esc(REJECT)}" title="sends ${esc(REJECT)}">Reject</button> <code>${esc(REJECT)}</code></span></div>` : '';
     form = `${decide}<div class="send"><textarea class="payload" rows="1" spellcheck="false" aria-label="JSON payload of signal ${esc(w.name)}" ` +
       `placeholder="JSON payload (empty: none)"></textarea><button data-send>Send</button></div>`;
   }
