@@ -108,6 +108,8 @@ export function toSnapshot(record: TaskRecord, now?: number): TaskSnapshot {
   }
   if (record.resources !== undefined) snapshot.resources = { ...record.resources };
   if (record.usage != null) snapshot.usage = { ...record.usage };
+  if (record.budget != null) snapshot.budget = { ...record.budget };
+  if (record.concurrencyKey != null) snapshot.concurrencyKey = record.concurrencyKey;
   if (record.status === 'completed') snapshot.result = record.result;
   if (record.error !== undefined) snapshot.error = { ...record.error };
   if (record.metadata !== undefined) snapshot.metadata = record.metadata;

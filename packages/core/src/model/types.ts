@@ -55,6 +55,10 @@ export interface TaskSnapshot {
   resources?: TaskResources;
   /** Units of rate buckets its attempts used, by bucket (`ctx.rateLimit` costs, trued up by `ctx.reportUsage`). */
   usage?: Record<string, number>;
+  /** Its cap per bucket over all its attempts, when it was submitted with a `budget`. */
+  budget?: Record<string, number>;
+  /** The key it takes turns under, when it was submitted with a `concurrencyKey`. */
+  concurrencyKey?: string;
   result?: unknown;
   error?: TaskError;
   metadata?: Record<string, unknown>;
