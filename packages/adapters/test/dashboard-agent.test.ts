@@ -172,7 +172,7 @@ describe('the dashboard for agent work, in headless Chromium', { skip }, () => {
     assert.deepEqual(approve.decide, [['Approve', 'sends {"approved":true}'], ['Reject', 'sends {"approved":false}']]);
     assert.deepEqual(approve.codes, ['{"approved":true}', '{"approved":false}']);
     assert.equal(approve.form, true);
-    assert.equal(approve.usage, 'used llm 1,350');
+    assert.equal(approve.usage, 'used llm 1,350 of 5,000');
     // A wait that is not a decision: the payload box only, no time limit.
     const webhook = await read('webhook');
     assert.deepEqual({ ...webhook, until: webhook.until }, { waits: 'webhook-reply', kind: 'signal', until: null, decide: [], codes: [], form: true, usage: null });
@@ -223,7 +223,7 @@ describe('the dashboard for agent work, in headless Chromium', { skip }, () => {
     const ended = page.locator(`#recent tr#task-${ids.approve}`);
     await ended.waitFor();
     assert.equal(await ended.locator('.status').textContent(), 'completed');
-    assert.equal(await ended.locator('.usage').textContent(), 'used llm 1,350');
+    assert.equal(await ended.locator('.usage').textContent(), 'used llm 1,350 of 5,000');
     assert.deepEqual(errors, []);
     await page.close();
   });
