@@ -4,7 +4,7 @@ import { applyRecord, createTaskTable } from '../src/journal/reducer.js';
 import type { JournalRecord } from '../src/journal/journal-record.js';
 import { snapshotOf } from '../src/journal/snapshot.js';
 import type { RuntimeEvent } from '../src/index.js';
-import { withRuntime } from '../src/testing.js';
+import { ManualClock, withRuntime } from '../src/testing.js';
 import { deferred } from './helpers.js';
 
 // Found in review: a snapshot must not change after it is taken, and a signal must not
@@ -23,6 +23,43 @@ describe('durable waits, as a review found them', () => {
     applyRecord(table, { v: 1, type: 'task:suspended', at: 3, taskId: 't', attempt: 1, waitingFor: { kind: 'signal', name: 'go' } } as JournalRecord);
     const kept = snapshot.tasks.find((t) => t.id === 't') as { signals?: unknown };
     assert.deepEqual(kept.signals, [{ name: 'go', payload: 42 }], 'the snapshot still holds the signal the later record took');
+  });
+
+  it('waits again on a manual retry of a task whose wait timed out, and keeps the signals it received before', () => {
+    const clock = new ManualClock();
+    return withRuntime({ clock }, async (rt) => {
+      rt.define('strict', {
+        handler: async (_input, ctx) => {
+          const first = await ctx.waitForSignal('first');
+          const second = await ctx.waitForSignal('go', { timeoutMs: 1_000 });
+          return `${String(first)} then ${String(second)}`;
+        },
+      });
+      const handle = await rt.submit('strict');
+      const waitingFor = (name: string) =>
+        new Promise<void>((resolve) => {
+          const check = () => rt.get(handle.id)?.waitingFor?.name === name;
+          if (check()) return resolve();
+          const s = rt.events$.subscribe(() => {
+            if (!check()) return;
+            s.unsubscribe();
+            resolve();
+          });
+        });
+      await waitingFor('first');
+      await rt.signal(handle.id, 'first', 'a');
+      await waitingFor('go');
+      clock.advance(1_000);
+      const failed = await handle.result();
+      assert.equal(failed.error?.code, 'STEWARD_SIGNAL_TIMEOUT');
+      rt.retry(handle.id);
+      await waitingFor('go');
+      assert.equal(rt.get(handle.id)?.status, 'waiting', 'the retried task waits for "go" again instead of failing at once');
+      await rt.signal(handle.id, 'go', 'b');
+      const outcome = await handle.result();
+      assert.equal(outcome.status, 'completed');
+      assert.equal(outcome.result, 'a then b', 'the signal received before the timeout is kept');
+    });
   });
 
   it('does not queue again a task that is already queued (parked on a lock) when a signal arrives for it', () =>

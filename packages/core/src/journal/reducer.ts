@@ -145,7 +145,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
   }
   const task = table.tasks.get(record.taskId);
   if (task === undefined) return undefined;
-  if (isWaitRecord(record) || record.type === 'task:cancelled') applyWaitRecord(table, task, record, (t, at) => queue(t, at, table.agingMs, table));
+  if (isWaitRecord(record) || record.type === 'task:cancelled' || record.type === 'task:retried') applyWaitRecord(table, task, record, (t, at) => queue(t, at, table.agingMs, table));
   if (record.type === 'usage:recorded') addUsage(task, record.bucket, record.units);
   switch (record.type) {
     case 'attempt:started':

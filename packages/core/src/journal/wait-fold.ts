@@ -16,18 +16,24 @@ interface WaitingCount {
 }
 
 /**
- * Folds a durable-wait record into its task (the reducer's part for waits), and
- * clears what a cancelled task waited for. A wait
+ * Folds a durable-wait record into its task (the reducer's part for waits), clears
+ * what a cancelled task waited for, and lets a manually retried task wait again where
+ * a wait timed out. A wait
  * that is over puts the task back in the queue with `queue` (the reducer's own,
  * which also counts it out of `waiting`), with the result its run will get.
  */
 export function applyWaitRecord(
   table: WaitingCount,
   task: TaskRecord,
-  record: WaitRecord | Extract<JournalRecord, { type: 'task:cancelled' }>,
+  record: WaitRecord | Extract<JournalRecord, { type: 'task:cancelled' | 'task:retried' }>,
   queue: (task: TaskRecord, at: number) => void,
 ): void {
   switch (record.type) {
+    case 'task:retried':
+      // The recorded timeout would fail it again at once: from the first wait of a name
+      // that timed out, that name is waited for again (what came before is kept).
+      if (task.waits != null) task.waits = withoutTimeouts(task.waits);
+      return;
     case 'task:cancelled':
       // The reducer ends it; what it waited for goes (the signals it kept and the waits it came through stay, like its steps).
       if (task.waitingFor != null) task.waitingFor = undefined;
@@ -66,6 +72,17 @@ export function applyWaitRecord(
       return;
     }
   }
+}
+
+/** The wait results up to (not including) the first timeout of each name; undefined when none is left. */
+function withoutTimeouts(waits: Readonly<Record<string, readonly WaitResult[]>>): Record<string, WaitResult[]> | undefined {
+  const kept: Record<string, WaitResult[]> = {};
+  for (const [key, results] of Object.entries(waits)) {
+    const first = results.findIndex((r) => 'timedOut' in r);
+    const left = first < 0 ? [...results] : results.slice(0, first);
+    if (left.length > 0) kept[key] = left;
+  }
+  return Object.keys(kept).length > 0 ? kept : undefined;
 }
 
 /** The wait is over with `result`: recorded for the runs to come, and the task is queued again. */
