@@ -69,6 +69,20 @@ describe('concurrency keys: fair share', () => {
     assert.equal(queue.take(() => true)?.id, 'a-old');
   });
 
+  it('ReadyQueue: the turn of a key never lets a task pass one of a higher level that outranks it (found in review)', () => {
+    const queue = new ReadyQueue<KeyedItem>();
+    // agingMs 1,000: A (level 5, waited 6 s) ranks 5,000; B (level 10, fresh) 4,000; C (level 5, fresh) -900.
+    queue.add(item('A0', 'a', 20, 0, 0));
+    assert.equal(queue.take(() => true)?.id, 'A0'); // key a has had a turn; key c has not
+    queue.add(item('A', 'a', 5, 0, 1));
+    queue.add(item('B', 'b', 10, 6_000, 2));
+    queue.add(item('C', 'c', 5, 5_900, 3));
+    // A has the best rank and C (same level) the oldest turn, but B outranks C by 4,900:
+    // C may take A's turn, never B's place.
+    const order = [queue.take(() => true)?.id, queue.take(() => true)?.id, queue.take(() => true)?.id];
+    assert.ok(order.indexOf('B') < order.indexOf('C'), `order ${order.join(', ')}`);
+  });
+
   it('ReadyQueue: passes over a key that may not run', () => {
     const queue = new ReadyQueue<KeyedItem>();
     queue.add(item('a1', 'a', 3, 0, 1));

@@ -131,12 +131,18 @@ export class ReadyQueue<T extends ReadyItem> {
     }
     if (best === undefined || bestLane === undefined) return undefined;
     if (mixed) {
-      // Keys take turns among the heads of the best head's level.
+      // Keys take turns among the heads of the best head's level, but a head may take
+      // the turn only if no head of another level outranks it (aging keeps its order).
       const level = best.item.priority;
+      let floor = -Infinity;
+      for (const lane of heads) {
+        const item = (lane.heap.peek() as Entry<T>).item;
+        if (item.priority !== level && item.rank > floor) floor = item.rank;
+      }
       let served = (this.#turns.get(bestLane.key) as Turn).served;
       for (const lane of heads) {
         const head = lane.heap.peek() as Entry<T>;
-        if (head.item.priority !== level) continue;
+        if (head.item.priority !== level || head.item.rank < floor) continue;
         const turn = (this.#turns.get(lane.key) as Turn).served;
         if (turn < served || (turn === served && before(head, best))) {
           best = head;
