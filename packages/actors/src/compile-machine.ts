@@ -130,8 +130,8 @@ export function compileMachine(machine: AnyStateMachine): CompiledMachine {
   const createContext = typeof context === 'function' ? (input: unknown) => (context as (a: { input: unknown }) => unknown)({ input }) : () => structuredClone(context ?? {});
   const impl = machine.implementations as { guards: Record<string, unknown>; delays: Record<string, unknown> };
   for (const state of states.values()) {
-    for (const t of state.on.values()) if (t.guard !== undefined && typeof impl.guards[t.guard] !== 'function') refuse(`guard "${t.guard}" is not implemented`);
-    for (const a of state.after) if (typeof impl.delays[a.delay] !== 'function') refuse(`delay "${a.delay}" is not a function`);
+    for (const t of state.on.values()) if (t.guard !== undefined && typeof impl.guards[t.guard] !== 'function') refuse(`guard "${t.guard}" names no function in the machine's setup`);
+    for (const a of state.after) if (typeof impl.delays[a.delay] !== 'function') refuse(`delay "${a.delay}" names no function in the machine's setup`);
   }
   return {
     id,

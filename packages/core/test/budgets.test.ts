@@ -136,7 +136,8 @@ describe('budgets: weighted rate buckets', () => {
   it('a task with budget 500 fails with STEWARD_BUDGET_EXCEEDED at the call that would pass it, and is not retried', () =>
     withRuntime({ rateLimits: { llm: { limit: 10_000, intervalMs: 1_000 } } }, async (rt) => {
       const calls: number[] = [];
-      let caught: unknown;
+      // What the handler's call threw, once its catch has run (the outcome may be told first).
+      const thrown = deferred<unknown>();
       rt.define('agent', {
         retries: { attempts: 3, delayMs: 0 },
         handler: async (_: null, ctx) => {
@@ -144,7 +145,7 @@ describe('budgets: weighted rate buckets', () => {
             try {
               await ctx.rateLimit('llm', { cost });
             } catch (error) {
-              caught = error;
+              thrown.resolve(error);
               throw error;
             }
             calls.push(cost);
@@ -158,6 +159,7 @@ describe('budgets: weighted rate buckets', () => {
       assert.equal(outcome.error?.retryable, false);
       assert.equal(outcome.attempts, 1);
       assert.deepEqual(calls, [200, 200]);
+      const caught = await thrown.promise;
       assert.ok(caught instanceof TaskFailure && caught.code === 'STEWARD_BUDGET_EXCEEDED');
       assert.deepEqual(rt.get(handle.id)?.usage, { llm: 400 });
     }));

@@ -3,7 +3,7 @@ import type { EngineView } from '../engine/engine-view.js';
 import { TaskNotFoundError } from '../model/errors.js';
 import { TERMINAL_EVENTS, type RuntimeEvent } from '../events/events.js';
 import { toSnapshot } from '../model/task-record.js';
-import { isTerminal, withDuration, type ProgressUpdate, type TaskOutcome, type TaskSnapshot } from '../model/types.js';
+import { isTerminal, type ProgressUpdate, type TaskOutcome, type TaskSnapshot } from '../model/types.js';
 
 /** Events of one task, completing after its terminal event. */
 export function taskEvents(engine: EngineView, id: string): Observable<RuntimeEvent> {
@@ -42,7 +42,7 @@ export class TaskHandle<T = unknown> {
 
   /** Waits for the end; resolves with how it ended and never rejects for a task failure. */
   result(): Promise<TaskOutcome<T>> {
-    return this.#engine.outcome(this.id).then((outcome) => withDuration(outcome as TaskOutcome<T>));
+    return this.#engine.outcome(this.id) as Promise<TaskOutcome<T>>;
   }
 
   /** Cancels the task wherever it is; a running attempt is stopped for real. */

@@ -14,7 +14,6 @@ export interface ExecutionRef {
 
 /** What the engine exposes to a running attempt's sink. */
 export interface AttemptHost {
-  actorOf(attempt: Attempt): ExecutionRef | undefined;
   onProgress(attempt: Attempt, percent: number, message: string | undefined): void;
   onOutput(attempt: Attempt, stream: OutputChunk['stream'], data: string): void;
   /** Undefined while output may flow, else when it may again (see ExecutionSink.outputDrain). */
@@ -134,6 +133,6 @@ export class Attempt implements ExecutionSink {
 
   #send(event: ExecutionEvent): void {
     if (this.settled) return;
-    this.#host.actorOf(this)?.send(event);
+    this.actor?.send(event);
   }
 }

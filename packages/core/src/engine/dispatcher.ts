@@ -16,7 +16,7 @@ import { TaskTimers } from '../scheduling/task-timers.js';
 import type { Clock } from '../time/clock.js';
 import { IdleWaiter } from '../time/idle-waiter.js';
 import { UsageMeter } from '../coordination/usage-meter.js';
-import { Attempt, type AttemptHost, type ExecutionRef } from './attempt.js';
+import { Attempt, type AttemptHost } from './attempt.js';
 import { decideEnd, decideSuspension, unjournalableResult } from './decide-end.js';
 import { Waits } from './waits.js';
 import type { Services } from './services.js';
@@ -111,7 +111,7 @@ export class Dispatcher implements AttemptHost {
   cancelRunning(taskId: string, reason: string | undefined): 'sent' | 'pending' | false {
     const attempt = this.#running.get(taskId);
     if (attempt === undefined) return false;
-    const actor = this.actorOf(attempt);
+    const actor = attempt.actor;
     if (actor === undefined) {
       attempt.pendingCancel = { reason };
       return 'pending';
@@ -145,7 +145,7 @@ export class Dispatcher implements AttemptHost {
     this.waits.clearAll();
     for (const attempt of [...this.#running.values()]) {
       attempt.interrupting = true;
-      this.actorOf(attempt)?.send({ type: 'cancel', reason: 'shutdown' });
+      attempt.actor?.send({ type: 'cancel', reason: 'shutdown' });
     }
   }
 
@@ -202,7 +202,7 @@ export class Dispatcher implements AttemptHost {
     execution?.start();
     if (task.workflowId !== undefined) this.#services.workflows.taskChanged(task);
     if (attempt.pendingCancel !== undefined && !attempt.settled) {
-      this.actorOf(attempt)?.send({ type: 'cancel', reason: attempt.pendingCancel.reason });
+      attempt.actor?.send({ type: 'cancel', reason: attempt.pendingCancel.reason });
     }
   }
 
@@ -332,10 +332,6 @@ export class Dispatcher implements AttemptHost {
   }
 
   // ---- AttemptHost: what a running attempt reports ------------------------
-
-  actorOf(attempt: Attempt): ExecutionRef | undefined {
-    return attempt.actor;
-  }
 
   onProgress(attempt: Attempt, percent: number, message: string | undefined): void {
     const task = attempt.task;

@@ -81,12 +81,6 @@ export interface TaskOutcome<T = unknown> {
   attempts: number;
 }
 
-/** The outcome with its `durationMs` (the ended attempt's run time), when it has a start. */
-export function withDuration<T>(outcome: TaskOutcome<T>): TaskOutcome<T> {
-  if (outcome.durationMs !== undefined || outcome.startedAt === undefined) return outcome;
-  return { ...outcome, durationMs: Math.max(0, outcome.endedAt - outcome.startedAt) };
-}
-
 /** One chunk of a task's captured output. */
 export interface OutputChunk {
   stream: 'stdout' | 'stderr' | 'log';
