@@ -6,9 +6,10 @@ const MAX_TIMER_MS = 2_147_483_647;
 /**
  * How one attempt ended: exactly one of these, once. `suspended`: the work parked
  * itself on a durable wait; the attempt is over without an outcome and the owner
- * resumes the work later (see `attempt.suspended`).
+ * resumes the work later (see `attempt.suspended`). `interrupted`: the executor
+ * stopped the work for a reason not of its own (see `attempt.interrupted`).
  */
-export type ExecutionEnd = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'suspended';
+export type ExecutionEnd = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'suspended' | 'interrupted';
 
 /** Input of an execution actor: which attempt it drives and its deadline. */
 export interface ExecutionInput {
@@ -40,6 +41,12 @@ export type ExecutionEvent =
   | { type: 'attempt.crashed'; error: unknown }
   /** The work parked itself on a durable wait: the attempt ends, nothing is stopped (the work has stopped on its own). */
   | { type: 'attempt.suspended'; waitingFor: unknown }
+  /**
+   * The executor stopped the work because of another attempt sharing what ran it (a
+   * batch on one worker thread whose other task timed out, was cancelled or crashed
+   * the thread): the attempt ends without an outcome and the owner runs it again.
+   */
+  | { type: 'attempt.interrupted'; reason: string }
   | { type: 'cancel'; reason?: string };
 
 /** What the actor outputs when it is done (also what its supervisor sees). */
@@ -109,6 +116,10 @@ export const executionMachine = setup({
           target: 'suspended',
           actions: assign({ waitingFor: ({ event }) => event.waitingFor, end: 'suspended' as const }),
         },
+        'attempt.interrupted': {
+          target: 'interrupted',
+          actions: assign({ reason: ({ event }) => event.reason, end: 'interrupted' as const }),
+        },
         cancel: {
           target: 'cancelled',
           actions: assign({ reason: ({ event }) => event.reason, end: 'cancelled' as const }),
@@ -126,6 +137,11 @@ export const executionMachine = setup({
     suspended: {
       type: 'final',
       entry: { type: 'settle', params: ({ context }) => ({ end: 'suspended' as const, context }) },
+    },
+    // Nothing to stop: the executor already stopped the work that interrupted it.
+    interrupted: {
+      type: 'final',
+      entry: { type: 'settle', params: ({ context }) => ({ end: 'interrupted' as const, context }) },
     },
     timedOut: {
       type: 'final',

@@ -1,11 +1,15 @@
 import type { ExecutionEvent } from '@steward/actors';
-import type { ExecutionSink, Executor, ProcessGroup } from '../executors/executor.js';
+import type { ExecutionRequest, ExecutionSink, Executor, ProcessGroup } from '../executors/executor.js';
+import type { TraceCarrier } from '../tracing/trace-carrier.js';
 import type { ResolvedDefinition } from '../model/task-definition.js';
 import type { TaskError } from '../model/task-error.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { OutputChunk, TaskResources } from '../model/types.js';
 import type { WaitRequest } from '../model/waits.js';
 import type { Take } from '../coordination/rate-buckets.js';
+
+const NO_STEPS: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_WAITS: Readonly<Record<string, never>> = Object.freeze({});
 
 /** The execution an attempt's reports go to (a run of the compiled execution machine). */
 export interface ExecutionRef {
@@ -75,6 +79,27 @@ export class Attempt implements ExecutionSink {
     this.#controller?.abort(reason);
   }
 
+  /** What its executor is handed: the task's input, what earlier attempts recorded, and the signal (read when asked for). */
+  request(dependencies: Readonly<Record<string, unknown>>, tracing: { traceContext: TraceCarrier } | undefined): ExecutionRequest {
+    const attempt = this;
+    const task = this.task;
+    return {
+      taskId: task.id,
+      type: task.type,
+      attempt: this.number,
+      input: task.input,
+      definition: this.definition,
+      dependencies,
+      steps: task.steps ?? NO_STEPS,
+      waits: task.waits ?? NO_WAITS,
+      // Read when an executor or handler asks: most inline handlers never do.
+      get signal() {
+        return attempt.signal;
+      },
+      ...tracing,
+    };
+  }
+
   /** What this attempt took of each bucket and not yet reported (see UsageMeter). */
   get metered(): Map<string, { takes: Take[]; reserved: number; pending: number }> {
     return (this.#metered ??= new Map());
@@ -129,6 +154,10 @@ export class Attempt implements ExecutionSink {
 
   suspend(request: WaitRequest): void {
     this.#send({ type: 'attempt.suspended', waitingFor: request });
+  }
+
+  interrupted(reason: string): void {
+    this.#send({ type: 'attempt.interrupted', reason });
   }
 
   #send(event: ExecutionEvent): void {

@@ -56,7 +56,7 @@ export interface AttemptEnd {
   at: number;
   /** What the executor measured the attempt used, when it did. */
   resources: TaskResources | undefined;
-  /** Shutdown stopped it: journaled as interrupted, the task resumes on the next start. */
+  /** Shutdown stopped it: journaled as interrupted, the task resumes on the next start (an `interrupted` end resumes it at once). */
   interrupting: boolean;
   /** The runtime has stopped: no retry is decided (the task stays as it ends). */
   stopped: boolean;
@@ -67,7 +67,7 @@ export interface AttemptEnd {
 
 /** What settling an attempt means, decided in one place before anything is done. */
 export type EndDecision =
-  | { kind: 'interrupted'; record: NewRecord }
+  | { kind: 'interrupted'; reason: string; record: NewRecord }
   | {
       kind: 'ended';
       /** The `attempt:ended` record to journal. */
@@ -88,8 +88,10 @@ export type EndDecision =
  */
 export function decideEnd(input: AttemptEnd): EndDecision {
   const { task, attempt, end, context, at } = input;
-  if (input.interrupting) {
-    return { kind: 'interrupted', record: { type: 'attempt:interrupted', at, taskId: task.id, attempt, reason: 'shutdown' } };
+  if (input.interrupting || end === 'interrupted') {
+    // Shutdown, or the executor stopped it for another task's sake: no retry spent.
+    const reason = input.interrupting ? 'shutdown' : (context.reason ?? 'interrupted');
+    return { kind: 'interrupted', reason, record: { type: 'attempt:interrupted', at, taskId: task.id, attempt, reason } };
   }
   let error = attemptError(end, context, attempt);
   // A provider said "come back later": the whole bucket waits, not just this task.

@@ -22,9 +22,6 @@ import { Waits } from './waits.js';
 import type { Services } from './services.js';
 import { dependencyResults } from './settlement.js';
 
-const NO_STEPS: Readonly<Record<string, unknown>> = Object.freeze({});
-const NO_WAITS: Readonly<Record<string, never>> = Object.freeze({});
-
 /** What the dispatcher needs from the engine around it. */
 export interface DispatchHost {
   readonly options: ResolvedRuntimeOptions;
@@ -211,24 +208,7 @@ export class Dispatcher implements AttemptHost {
     const attempt = this.#running.get(taskId);
     if (attempt === undefined) return;
     try {
-      attempt.executor.execute(
-        {
-          taskId,
-          type: attempt.task.type,
-          attempt: attempt.number,
-          input: attempt.task.input,
-          definition: attempt.definition,
-          dependencies: dependencyResults(this.#host.table, attempt.task),
-          steps: attempt.task.steps ?? NO_STEPS,
-          waits: attempt.task.waits ?? NO_WAITS,
-          // Read when an executor or handler asks: most inline handlers never do.
-          get signal() {
-            return attempt.signal;
-          },
-          ...this.#services.tracing?.request(taskId),
-        },
-        attempt,
-      );
+      attempt.executor.execute(attempt.request(dependencyResults(this.#host.table, attempt.task), this.#services.tracing?.request(taskId)), attempt);
     } catch (error) {
       // An executor must report through its sink, but one that throws must not take
       // the host down with it (this runs inside the actor's entry action).
@@ -282,7 +262,9 @@ export class Dispatcher implements AttemptHost {
     if (decision.kind === 'interrupted') {
       this.#services.tracing?.attemptEnded(task.id, decision);
       this.#host.commit(decision.record);
-      this.#host.emit({ type: 'attempt:interrupted', taskId: task.id, attempt: attempt.number, reason: 'shutdown', at });
+      this.#host.emit({ type: 'attempt:interrupted', taskId: task.id, attempt: attempt.number, reason: decision.reason, at });
+      // Not shutdown: its executor stopped it for another task's sake, so it goes back at once.
+      if (!attempt.interrupting && this.admitting) this.#requeue(task);
       this.#afterAttempt();
       return;
     }
@@ -318,7 +300,7 @@ export class Dispatcher implements AttemptHost {
     this.#afterAttempt();
   }
 
-  /** A suspended task's wait is over: back in the queue. */
+  /** A suspended task's wait is over, or its attempt was interrupted: back in the queue. */
   #requeue(task: TaskRecord): void {
     this.#host.ready.add(task);
     this.#host.emit({ type: 'task:queued', taskId: task.id, priority: task.priority, at: this.#clock.now() });

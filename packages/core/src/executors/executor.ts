@@ -76,6 +76,15 @@ export interface ExecutionSink {
    * settles) and frees what ran it. Optional for sinks; an executor without handlers never calls it.
    */
   suspend?(request: WaitRequest): void;
+  /**
+   * The executor stopped this attempt's work for another attempt's sake: they shared
+   * what ran them (a batch on one worker thread) and that had to be stopped, because
+   * the other timed out, was cancelled or crashed it. The attempt ends without an
+   * outcome, no retry spent, and the task goes back to the queue at once, `reason`
+   * in its `attempt:interrupted` event. Optional for sinks: without it the executor
+   * runs the work again itself.
+   */
+  interrupted?(reason: string): void;
 }
 
 /**

@@ -8,6 +8,13 @@ import type { WaitingFor } from '../model/waits.js';
 /** Schema version written into every journal record (the journal stamps it; see Journal.commit). */
 export const JOURNAL_VERSION = 1 as const;
 
+/**
+ * The reason of an `attempt:interrupted` whose executor stopped the attempt for another
+ * attempt's sake (a batch on one worker thread): it re-runs at once and is not counted
+ * against `recovery.maxInterruptions`, which is about crashes of the host.
+ */
+export const BATCH_INTERRUPTION = 'batch';
+
 /** A task as its submission record carries it: enough to rebuild it after a crash. */
 export interface SubmittedTask {
   id: string;
@@ -77,6 +84,7 @@ export type JournalRecord =
       at: number;
       taskId: string;
       attempt: number;
+      /** `shutdown`, `crash` (of the host, found by recovery) or {@link BATCH_INTERRUPTION}. */
       reason: string;
       /** True when the interruption spends a retry. */
       counts?: boolean;

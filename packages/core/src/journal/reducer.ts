@@ -1,4 +1,4 @@
-import type { JournalRecord, WorkflowPhaseSpec, WorkflowTaskSpec } from './journal-record.js';
+import { BATCH_INTERRUPTION, type JournalRecord, type WorkflowPhaseSpec, type WorkflowTaskSpec } from './journal-record.js';
 import { rankOf } from '../scheduling/ready-queue.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { TaskResources } from '../model/types.js';
@@ -179,7 +179,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       settleDependents(table, task, record.at);
       break;
     case 'attempt:interrupted':
-      task.interruptions++;
+      if (record.reason !== BATCH_INTERRUPTION) task.interruptions++; // only host crashes and shutdowns count
       task.progress = undefined;
       if (record.counts === true) task.budgetUsed++;
       if (record.error !== undefined) {

@@ -29,7 +29,7 @@ export interface ResolvedRuntimeOptions {
   readonly maxQueue: number;
   readonly maxPayloadBytes: number;
   readonly maxOutputBytes: number;
-  readonly workers: Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> &
+  readonly workers: Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs' | 'maxBatch'>> &
     Pick<WorkersOptions, 'resourceLimits'>;
   readonly priorities: Readonly<Record<string, number>>;
   readonly defaultPriority: number;
@@ -71,6 +71,8 @@ export const RUNTIME_DEFAULTS = Object.freeze({
   defaultPriority: 'medium',
   idleTimeoutMs: 30_000,
   minThreads: 1,
+  /** Most tasks handed to one worker thread in one message. */
+  maxBatch: 32,
   snapshotEvery: 10_000,
   retentionCompletedMs: 7 * 86_400_000,
   retentionFailedMs: 30 * 86_400_000,
@@ -117,6 +119,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): ResolvedRun
       minThreads,
       maxThreads,
       idleTimeoutMs: options.workers?.idleTimeoutMs ?? RUNTIME_DEFAULTS.idleTimeoutMs,
+      maxBatch: options.workers?.maxBatch ?? RUNTIME_DEFAULTS.maxBatch,
       resourceLimits: options.workers?.resourceLimits,
     }),
     priorities,

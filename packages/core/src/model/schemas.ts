@@ -117,6 +117,7 @@ export const workersOptionsSchema = z.strictObject({
   minThreads: z.number().int().min(0).max(1_024).optional(),
   maxThreads: z.number().int().min(1).max(1_024).optional(),
   idleTimeoutMs: z.number().int().min(0).optional(),
+  maxBatch: z.number().int().min(1).max(1_024).optional(),
   resourceLimits: resourceLimitsSchema.optional(),
 });
 

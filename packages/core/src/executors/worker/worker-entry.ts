@@ -9,7 +9,7 @@ import { taskError, toTaskError } from '../../model/task-error.js';
 import { makeWaits, type WaitRequest } from '../../model/waits.js';
 import { threadCpuMs } from './thread-cpu.js';
 import { inTraceContext } from '../../tracing/trace-context-scope.js';
-import { WORKER_EVENT_TAG, type WorkerAnswer, type WorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
+import { WORKER_EVENT_TAG, type WorkerAnswer, type WorkerBatch, type WorkerEvent, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
 type Handler = (input: unknown, ctx: TaskContext) => unknown;
 
@@ -102,10 +102,29 @@ function awaitAnswer(name: string, reqId: string): Promise<void> {
 }
 
 /**
- * Piscina calls this once per task (one at a time per thread), so the CPU time the
- * thread used meanwhile is the task's: loading its module the first time included.
+ * Piscina calls this with one task, or with a batch whose tasks run one after another
+ * (each answered by a `reply` event; the result is their count). Either way one task
+ * runs at a time on a thread, so the CPU time the thread used meanwhile is the task's:
+ * loading its module the first time included.
  */
-export default async function runTask(task: WorkerTask): Promise<WorkerReply> {
+export default async function run(work: WorkerTask | WorkerBatch): Promise<WorkerReply | number> {
+  if (!('batch' in work)) return runTask(work);
+  for (const task of work.batch) postReply(task, await runTask(task));
+  return work.batch.length;
+}
+
+function postReply(task: WorkerTask, reply: WorkerReply): void {
+  const event = (answer: WorkerReply): WorkerEvent => ({ tag: WORKER_EVENT_TAG, kind: 'reply', taskId: task.taskId, attempt: task.attempt, reply: answer });
+  try {
+    parentPort?.postMessage(event(reply));
+  } catch (error) {
+    // The value passed the check in runHandler but still cannot be posted: the handler's mistake.
+    const reason = toTaskError(error).message;
+    parentPort?.postMessage(event({ kind: 'error', error: taskError('STEWARD_NOT_SERIALIZABLE', `result is not structured-cloneable: ${reason}`, false), sent: reply.sent }));
+  }
+}
+
+async function runTask(task: WorkerTask): Promise<WorkerReply> {
   const start = threadCpuMs();
   const reply = await runHandler(task);
   const end = threadCpuMs();

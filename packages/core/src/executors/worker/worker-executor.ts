@@ -5,9 +5,10 @@ import { Piscina } from 'piscina';
 import type { ExecutionRequest, ExecutionSink, Executor } from '../executor.js';
 import type { WorkersOptions } from './worker-options.js';
 import { DEFINITION_DEFAULTS } from '../../model/task-definition.js';
+import { BATCH_INTERRUPTION } from '../../journal/journal-record.js';
 
 /** The pool's options, resolved. */
-export type WorkerPoolOptions = Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> & Pick<WorkersOptions, 'resourceLimits'>;
+export type WorkerPoolOptions = Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> & Pick<WorkersOptions, 'resourceLimits' | 'maxBatch'>;
 import { taskError, type TaskError } from '../../model/task-error.js';
 import { isWorkerEvent, type WorkerAnswer, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
@@ -17,6 +18,32 @@ interface ActiveAttempt {
   received: number;
   /** Set when the reply arrived before every event it counts. */
   reply: WorkerReply | undefined;
+  /** Set once its end went to the sink (or it was handed back as interrupted). */
+  done: boolean;
+}
+
+/** A task handed to execute(), waiting for a thread or on one. */
+interface Queued {
+  readonly taskId: string;
+  readonly task: WorkerTask;
+  readonly signal: AbortSignal;
+  readonly active: ActiveAttempt;
+}
+
+/** A pool and the tasks waiting for its threads; `running` counts the messages (tasks or batches) on them. */
+interface Lane {
+  readonly pool: Piscina;
+  readonly waiting: Queued[];
+  running: number;
+}
+
+/**
+ * How many waiting tasks go to the next free thread in one message: spread over the
+ * free threads, at most `maxBatch`; one when no more wait than there are free threads.
+ */
+export function batchSize(waiting: number, freeThreads: number, maxBatch: number): number {
+  if (waiting <= 0 || freeThreads <= 0) return 0;
+  return Math.min(maxBatch, Math.ceil(waiting / freeThreads));
 }
 
 const ENTRY = new URL('./worker-entry.js', import.meta.url).href;
@@ -40,40 +67,54 @@ function crashError(error: unknown): { error: TaskError; crashed: boolean } {
  * Runs `module` definitions in a Piscina pool of worker threads. Timeout and
  * cancel abort the Piscina task, which terminates the thread running it; the
  * pool starts a fresh one when work needs it, so capacity is kept.
+ *
+ * Batching: a task handed over while every thread is busy waits here, not in the
+ * pool; when a thread frees, the waiting tasks go to it several at once (see
+ * batchSize), so one round trip carries many tasks while the queue stays deep, and
+ * each goes alone again at low load. The thread runs a batch's tasks one after
+ * another, each with its own outcome, progress, output, steps and CPU time. When one
+ * of them must be stopped (timeout, cancel) or crashes the thread, the thread is
+ * terminated as for a single task, and the others of its batch that had not ended
+ * are handed back as interrupted (`sink.interrupted`): they run again, no retry spent.
+ * This only happens while more tasks run than there are threads, that is with a
+ * runtime `concurrency` above `workers.maxThreads`.
  */
 export class WorkerExecutor implements Executor {
   readonly kind = 'worker';
-  #pool: Piscina;
+  #lane: Lane;
   readonly #active = new Map<string, ActiveAttempt>();
   readonly #options: WorkerPoolOptions;
+  readonly #maxBatch: number;
   readonly #onPoolError: (error: unknown) => void;
 
   readonly #onStray: (taskId: string, what: string, message: string) => void;
   readonly #channelName = `steward:${randomUUID()}`;
   #channel: BroadcastChannel | undefined;
-  /** Extra pools for task types with their own resource limits, by those limits. */
-  readonly #limitedPools = new Map<string, Piscina>();
+  #messages = 0;
+  /** Extra lanes for task types with their own resource limits, by those limits. */
+  readonly #limitedLanes = new Map<string, Lane>();
 
   constructor(options: WorkerPoolOptions, onPoolError: (error: unknown) => void, onStray: (taskId: string, what: string, message: string) => void = () => undefined) {
     this.#options = options;
+    this.#maxBatch = options.maxBatch ?? 32;
     this.#onPoolError = onPoolError;
     this.#onStray = onStray;
-    this.#pool = this.#createPool(options.resourceLimits);
+    this.#lane = this.#createLane(options.resourceLimits);
   }
 
-  #poolFor(limits: WorkerPoolOptions['resourceLimits'] | undefined): Piscina {
-    if (limits === undefined) return this.#pool;
+  #laneFor(limits: WorkerPoolOptions['resourceLimits'] | undefined): Lane {
+    if (limits === undefined) return this.#lane;
     // Limits are a property of a thread, so a type with its own limits gets its own pool.
     const key = JSON.stringify(limits);
-    let pool = this.#limitedPools.get(key);
-    if (pool === undefined) {
-      pool = this.#createPool(limits);
-      this.#limitedPools.set(key, pool);
+    let lane = this.#limitedLanes.get(key);
+    if (lane === undefined) {
+      lane = this.#createLane(limits);
+      this.#limitedLanes.set(key, lane);
     }
-    return pool;
+    return lane;
   }
 
-  #createPool(resourceLimits: WorkerPoolOptions['resourceLimits']): Piscina {
+  #createLane(resourceLimits: WorkerPoolOptions['resourceLimits'], waiting: Queued[] = []): Lane {
     const options = this.#options;
     const pool = new Piscina({
       filename: ENTRY,
@@ -86,21 +127,28 @@ export class WorkerExecutor implements Executor {
     // A thread that fails with no task on it (between tasks) must not take the host
     // down; Piscina has already replaced it, and the supervisor counts it.
     pool.on('error', (error: unknown) => this.#onPoolError(error));
-    return pool;
+    return { pool, waiting, running: 0 };
   }
 
-  /** Replaces the pool: attempts still on the old one end as crashed. */
+  /** Replaces the pools: attempts still on the old ones end as crashed; those waiting for a thread go to the new ones. */
   async restart(): Promise<void> {
-    const old = [this.#pool, ...this.#limitedPools.values()];
-    this.#limitedPools.clear();
-    this.#pool = this.#createPool(this.#options.resourceLimits);
-    await Promise.all(old.map((pool) => pool.destroy()));
+    const old = [this.#lane, ...this.#limitedLanes.values()];
+    const limited = [...this.#limitedLanes.entries()];
+    this.#lane = this.#createLane(this.#options.resourceLimits, this.#lane.waiting);
+    for (const [key, lane] of limited) this.#limitedLanes.set(key, this.#createLane(JSON.parse(key) as WorkerPoolOptions['resourceLimits'], lane.waiting));
+    for (const lane of [this.#lane, ...this.#limitedLanes.values()]) this.#drain(lane);
+    await Promise.all(old.map((lane) => lane.pool.destroy()));
+  }
+
+  /** Messages handed to threads so far: one per task run alone, one per batch. */
+  get messagesSent(): number {
+    return this.#messages;
   }
 
   /** Threads alive now. */
   get threads(): number {
-    let threads = this.#pool.threads.length;
-    for (const pool of this.#limitedPools.values()) threads += pool.threads.length;
+    let threads = this.#lane.pool.threads.length;
+    for (const lane of this.#limitedLanes.values()) threads += lane.pool.threads.length;
     return threads;
   }
 
@@ -118,29 +166,117 @@ export class WorkerExecutor implements Executor {
       channel: this.#channelName,
       ...(request.traceContext === undefined ? {} : { traceContext: request.traceContext }),
     };
-    const active: ActiveAttempt = { attempt: request.attempt, sink, received: 0, reply: undefined };
+    const active: ActiveAttempt = { attempt: request.attempt, sink, received: 0, reply: undefined, done: false };
     this.#active.set(request.taskId, active);
-    this.#poolFor(definition.resourceLimits).run(task, { signal: request.signal }).then(
+    const lane = this.#laneFor(definition.resourceLimits);
+    lane.waiting.push({ taskId: request.taskId, task, signal: request.signal, active });
+    this.#drain(lane);
+  }
+
+  /** Hands waiting tasks to free threads: alone at low load, in batches while the queue is deep. */
+  #drain(lane: Lane): void {
+    const waiting = lane.waiting;
+    while (waiting.length > 0 && lane.running < this.#options.maxThreads) {
+      const size = batchSize(waiting.length, this.#options.maxThreads - lane.running, this.#maxBatch);
+      const members: Queued[] = [];
+      while (members.length < size && waiting.length > 0) {
+        const next = waiting.shift() as Queued;
+        // Stopped while it waited: its attempt has ended, and nothing of it ran.
+        if (next.signal.aborted) this.#forget(next.taskId, next.active);
+        else members.push(next);
+      }
+      if (members.length === 1) this.#runOne(lane, members[0] as Queued);
+      else if (members.length > 1) this.#runBatch(lane, members);
+    }
+  }
+
+  #runOne(lane: Lane, { taskId, task, signal, active }: Queued): void {
+    lane.running++;
+    this.#messages++;
+    lane.pool.run(task, { signal }).then(
       (reply: WorkerReply) => {
-        if (active.received >= reply.sent) this.#finish(request.taskId, active, reply);
+        this.#freed(lane);
+        if (active.received >= reply.sent) this.#finish(taskId, active, reply);
         else active.reply = reply; // events still in flight on the other port
       },
       (error: unknown) => {
-        this.#forget(request.taskId, active);
-        if (request.signal.aborted) return; // the attempt already ended as timed out or cancelled
+        this.#freed(lane);
+        this.#forget(taskId, active);
+        if (signal.aborted) return; // the attempt already ended as timed out or cancelled
         const { error: failure, crashed } = crashError(error);
-        if (crashed) sink.crashed(failure);
-        else sink.failed(failure);
+        if (crashed) active.sink.crashed(failure);
+        else active.sink.failed(failure);
       },
     );
+  }
+
+  #runBatch(lane: Lane, members: Queued[]): void {
+    lane.running++;
+    this.#messages++;
+    // Stopping one member stops the thread, and with it the batch.
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    for (const member of members) member.signal.addEventListener('abort', onAbort, { once: true });
+    const cleanUp = () => {
+      for (const member of members) member.signal.removeEventListener('abort', onAbort);
+      this.#freed(lane);
+    };
+    lane.pool.run({ batch: members.map((member) => member.task) }, { signal: stop.signal }).then(cleanUp, (error: unknown) => {
+      cleanUp();
+      // A turn later, so that replies the thread posted before it ended are read first.
+      setImmediate(() => this.#batchStopped(lane, members, stop.signal.aborted, error));
+    });
+  }
+
+  /** A batch's thread ended before all its tasks did: a crash is the running task's; the others run again. */
+  #batchStopped(lane: Lane, members: Queued[], aborted: boolean, error: unknown): void {
+    let crashed = aborted; // an abort is the stopped member's own end, reported by the runtime
+    for (const member of members) {
+      if (member.active.done || this.#active.get(member.taskId) !== member.active) continue;
+      if (member.signal.aborted) {
+        this.#forget(member.taskId, member.active);
+        continue;
+      }
+      if (!crashed) {
+        // The first task without a reply was the one running when the thread died.
+        crashed = true;
+        this.#forget(member.taskId, member.active);
+        const { error: failure, crashed: died } = crashError(error);
+        if (died) member.active.sink.crashed(failure);
+        else member.active.sink.failed(failure);
+        continue;
+      }
+      this.#interrupt(lane, member);
+    }
+    this.#drain(lane);
+  }
+
+  #interrupt(lane: Lane, member: Queued): void {
+    const { active } = member;
+    if (active.sink.interrupted !== undefined) {
+      this.#forget(member.taskId, active);
+      active.sink.interrupted(BATCH_INTERRUPTION);
+      return;
+    }
+    // A sink that cannot take it back: run it again here, first in line.
+    active.received = 0;
+    active.reply = undefined;
+    lane.waiting.unshift(member);
+  }
+
+  #freed(lane: Lane): void {
+    lane.running--;
+    if (lane.waiting.length > 0) this.#drain(lane);
   }
 
   async close(): Promise<void> {
     this.#active.clear();
     this.#channel?.close();
     this.#channel = undefined;
-    await Promise.all([this.#pool, ...this.#limitedPools.values()].map((pool) => pool.destroy()));
-    this.#limitedPools.clear();
+    const lanes = [this.#lane, ...this.#limitedLanes.values()];
+    for (const lane of lanes) lane.waiting.length = 0;
+    await Promise.all(lanes.map((lane) => lane.pool.destroy()));
+    this.#limitedLanes.clear();
   }
 
   #onEvent(message: unknown): void {
@@ -151,6 +287,11 @@ export class WorkerExecutor implements Executor {
     }
     const active = this.#active.get(message.taskId);
     if (active === undefined || active.attempt !== message.attempt) return;
+    if (message.kind === 'reply') {
+      // A batch's task: its reply follows its events on the same port.
+      this.#finish(message.taskId, active, message.reply);
+      return;
+    }
     active.received++;
     if (message.kind === 'token') {
       const answer = (reply: WorkerAnswer) => this.#answer(reply);
@@ -186,6 +327,7 @@ export class WorkerExecutor implements Executor {
   }
 
   #forget(taskId: string, active: ActiveAttempt): void {
+    active.done = true;
     if (this.#active.get(taskId) === active) this.#active.delete(taskId);
   }
 }

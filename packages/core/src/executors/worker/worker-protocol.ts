@@ -25,6 +25,15 @@ export interface WorkerTask {
   readonly traceContext?: TraceCarrier;
 }
 
+/**
+ * Several tasks for one thread in one message (see WorkerExecutor): the thread runs
+ * them one after another and answers each with a `reply` event as it ends; Piscina's
+ * own reply is only the count.
+ */
+export interface WorkerBatch {
+  readonly batch: readonly WorkerTask[];
+}
+
 /** The main thread's answer to a request of a worker thread. */
 export interface WorkerAnswer {
   readonly reqId: string;
@@ -92,6 +101,14 @@ export type WorkerEvent =
       readonly attempt: number;
       readonly what: 'exit' | 'error';
       readonly message: string;
+    }
+  | {
+      readonly tag: typeof WORKER_EVENT_TAG;
+      /** A task of a batch ended: on the same port as its other events, so after all of them. */
+      readonly kind: 'reply';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly reply: WorkerReply;
     }
   | {
       readonly tag: typeof WORKER_EVENT_TAG;
