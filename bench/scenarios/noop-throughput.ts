@@ -35,12 +35,19 @@ async function openPiscina(threads: number): Promise<Target> {
   };
 }
 
+/**
+ * Running tasks per thread that the worker configurations allow (`concurrency` =
+ * threads × this): the tasks beyond the threads wait in the executor and go to a
+ * thread in batches. Bare Piscina gets every task at once into its own queue.
+ */
+const WORKER_DEPTH = Number(process.env.STEWARD_BENCH_WORKER_DEPTH ?? 32);
+
 /** Steward on the in-memory journal, or (`journal: 'leveldb-batched'`) on a fresh LevelDB journal in batched durability. */
-async function openSteward(threads: number, executor: 'worker' | 'inline', traced = false, journal: 'memory' | 'leveldb-batched' = 'memory'): Promise<Target> {
+async function openSteward(threads: number, executor: 'worker' | 'inline', traced = false, journal: 'memory' | 'leveldb-batched' = 'memory', depth = WORKER_DEPTH): Promise<Target> {
   if (traced) startTracing();
   const dir = journal === 'memory' ? undefined : await mkdtemp(join(tmpdir(), 'steward-bench-noop-'));
   const rt = await createRuntime({
-    concurrency: threads,
+    concurrency: executor === 'worker' ? threads * depth : threads,
     workers: { minThreads: threads, maxThreads: threads },
     ...(dir === undefined ? {} : { dataDir: dir, durability: 'batched' as const, snapshotEvery: 10_000_000 }),
   });
@@ -67,6 +74,8 @@ const CONTENDERS: readonly Contender[] = [
   { system: 'steward', config: 'worker memory', open: (threads) => openSteward(threads, 'worker') },
   // The durable worker path: the issue-14 target is this one against bare Piscina.
   { system: 'steward', config: 'worker leveldb-batched', open: (threads) => openSteward(threads, 'worker', false, 'leveldb-batched') },
+  // The same with concurrency = threads: nothing waits for a thread, so no batch forms.
+  { system: 'steward', config: 'worker memory unbatched', open: (threads) => openSteward(threads, 'worker', false, 'memory', 1) },
   { system: 'steward', config: 'inline memory', open: (threads) => openSteward(threads, 'inline') },
   // STEWARD_BENCH_TRACING=1: the same with a tracer provider registered (see tracing-provider.ts).
   ...(BENCH_TRACING

@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync, readSync } from 'node:fs';
 
 /** Linux's USER_HZ: the unit of the tick counts in /proc/<pid>/stat (100 on every mainstream build). */
 const TICK_MS = 10;
 
 let source: 'schedstat' | 'stat' | 'none' | undefined;
+/** This thread's schedstat, kept open: read at offset 0, procfs renders it afresh each time (no open, stat and close per reading). */
+let schedstat: number | undefined;
+const buffer = Buffer.alloc(128);
 
 /**
  * CPU time the calling thread has used so far, in milliseconds, or undefined where
@@ -17,7 +20,10 @@ let source: 'schedstat' | 'stat' | 'none' | undefined;
 export function threadCpuMs(): number | undefined {
   if (source === undefined || source === 'schedstat') {
     try {
-      const ns = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ', 1)[0]);
+      // Opened by this thread, the descriptor stays this thread's entry.
+      schedstat ??= openSync('/proc/thread-self/schedstat', 'r');
+      const length = readSync(schedstat, buffer, 0, buffer.length, 0);
+      const ns = Number(buffer.toString('latin1', 0, length).split(' ', 1)[0]);
       if (Number.isFinite(ns)) {
         source = 'schedstat';
         return ns / 1e6;

@@ -13,6 +13,8 @@ import { WORKER_EVENT_TAG, type WorkerAnswer, type WorkerBatch, type WorkerEvent
 
 type Handler = (input: unknown, ctx: TaskContext) => unknown;
 
+const EMPTY = Object.freeze({});
+
 // The thread is terminated on cancel and timeout, so this signal never needs to fire.
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -108,8 +110,8 @@ function awaitAnswer(name: string, reqId: string): Promise<void> {
  * loading its module the first time included.
  */
 export default async function run(work: WorkerTask | WorkerBatch): Promise<WorkerReply | number> {
-  if (!('batch' in work)) return runTask(work);
-  for (const task of work.batch) postReply(task, await runTask(task));
+  if (!('batch' in work)) return runTask(work, work.channel as string);
+  for (const task of work.batch) postReply(task, await runTask(task, work.channel));
   return work.batch.length;
 }
 
@@ -124,15 +126,15 @@ function postReply(task: WorkerTask, reply: WorkerReply): void {
   }
 }
 
-async function runTask(task: WorkerTask): Promise<WorkerReply> {
+async function runTask(task: WorkerTask, channel: string): Promise<WorkerReply> {
   const start = threadCpuMs();
-  const reply = await runHandler(task);
+  const reply = await runHandler(task, channel);
   const end = threadCpuMs();
   if (start === undefined || end === undefined) return reply;
   return { ...reply, cpuMs: Math.round((end - start) * 10) / 10 };
 }
 
-async function runHandler(task: WorkerTask): Promise<WorkerReply> {
+async function runHandler(task: WorkerTask, channel: string): Promise<WorkerReply> {
   const loaded = await loadHandler(task);
   if (typeof loaded !== 'function') return loaded;
   let sent = 0;
@@ -150,7 +152,7 @@ async function runHandler(task: WorkerTask): Promise<WorkerReply> {
     taskId: task.taskId,
     attempt: task.attempt,
     signal: NEVER_ABORTED,
-    dependencies: task.dependencies,
+    dependencies: task.dependencies ?? EMPTY,
     progress(percent, message) {
       post({
         tag: WORKER_EVENT_TAG,
@@ -164,12 +166,12 @@ async function runHandler(task: WorkerTask): Promise<WorkerReply> {
     log(...values) {
       post({ tag: WORKER_EVENT_TAG, kind: 'log', taskId: task.taskId, attempt: task.attempt, data: formatLogLine(values) });
     },
-    step: makeStep(task.steps, (name, result) =>
+    step: makeStep(task.steps ?? EMPTY, (name, result) =>
       post({ tag: WORKER_EVENT_TAG, kind: 'step', taskId: task.taskId, attempt: task.attempt, name, result }),
     ),
     rateLimit(bucket, options) {
       const reqId = `${task.taskId}:${task.attempt}:${++requests}`;
-      const answer = awaitAnswer(task.channel, reqId);
+      const answer = awaitAnswer(channel, reqId);
       const cost = options?.cost;
       post({ tag: WORKER_EVENT_TAG, kind: 'token', taskId: task.taskId, attempt: task.attempt, reqId, bucket: String(bucket), ...(cost === undefined ? {} : { cost: Number(cost) }) });
       return answer;
@@ -177,7 +179,7 @@ async function runHandler(task: WorkerTask): Promise<WorkerReply> {
     reportUsage(bucket, used) {
       post({ tag: WORKER_EVENT_TAG, kind: 'usage', taskId: task.taskId, attempt: task.attempt, bucket: String(bucket), used: Number(used) });
     },
-    ...makeWaits(task.waits, (request) => suspended(request)),
+    ...makeWaits(task.waits ?? EMPTY, (request) => suspended(request)),
   };
   const scope: TaskScope = { taskId: task.taskId, attempt: task.attempt, done: false };
   try {

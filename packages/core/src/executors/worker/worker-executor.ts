@@ -10,7 +10,14 @@ import { BATCH_INTERRUPTION } from '../../journal/journal-record.js';
 /** The pool's options, resolved. */
 export type WorkerPoolOptions = Required<Pick<WorkersOptions, 'minThreads' | 'maxThreads' | 'idleTimeoutMs'>> & Pick<WorkersOptions, 'resourceLimits' | 'maxBatch'>;
 import { taskError, type TaskError } from '../../model/task-error.js';
-import { isWorkerEvent, type WorkerAnswer, type WorkerReply, type WorkerTask } from './worker-protocol.js';
+import { isWorkerEvent, type WorkerAnswer, type WorkerBatch, type WorkerReply, type WorkerTask } from './worker-protocol.js';
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+function hasAny(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
+}
 
 interface ActiveAttempt {
   readonly attempt: number;
@@ -154,18 +161,18 @@ export class WorkerExecutor implements Executor {
 
   execute(request: ExecutionRequest, sink: ExecutionSink): void {
     const definition = request.definition;
-    const task: WorkerTask = {
+    const task: Writable<WorkerTask> = {
       taskId: request.taskId,
       attempt: request.attempt,
       moduleUrl: definition.moduleUrl as string,
       exportName: definition.exportName ?? DEFINITION_DEFAULTS.export,
       input: request.input,
-      dependencies: request.dependencies,
-      steps: request.steps,
-      waits: request.waits ?? {},
-      channel: this.#channelName,
-      ...(request.traceContext === undefined ? {} : { traceContext: request.traceContext }),
     };
+    // Only what is there crosses: every field is cloned once per task.
+    if (hasAny(request.dependencies)) task.dependencies = request.dependencies;
+    if (hasAny(request.steps)) task.steps = request.steps;
+    if (request.waits !== undefined && hasAny(request.waits)) task.waits = request.waits;
+    if (request.traceContext !== undefined) task.traceContext = request.traceContext;
     const active: ActiveAttempt = { attempt: request.attempt, sink, received: 0, reply: undefined, done: false };
     this.#active.set(request.taskId, active);
     const lane = this.#laneFor(definition.resourceLimits);
@@ -193,7 +200,7 @@ export class WorkerExecutor implements Executor {
   #runOne(lane: Lane, { taskId, task, signal, active }: Queued): void {
     lane.running++;
     this.#messages++;
-    lane.pool.run(task, { signal }).then(
+    lane.pool.run({ ...task, channel: this.#channelName }, { signal }).then(
       (reply: WorkerReply) => {
         this.#freed(lane);
         if (active.received >= reply.sent) this.#finish(taskId, active, reply);
@@ -221,7 +228,8 @@ export class WorkerExecutor implements Executor {
       for (const member of members) member.signal.removeEventListener('abort', onAbort);
       this.#freed(lane);
     };
-    lane.pool.run({ batch: members.map((member) => member.task) }, { signal: stop.signal }).then(cleanUp, (error: unknown) => {
+    const batch: WorkerBatch = { batch: members.map((member) => member.task), channel: this.#channelName };
+    lane.pool.run(batch, { signal: stop.signal }).then(cleanUp, (error: unknown) => {
       cleanUp();
       // A turn later, so that replies the thread posted before it ended are read first.
       setImmediate(() => this.#batchStopped(lane, members, stop.signal.aborted, error));

@@ -15,12 +15,13 @@ export interface WorkerTask {
   readonly moduleUrl: string;
   readonly exportName: string;
   readonly input: unknown;
-  readonly dependencies: Readonly<Record<string, unknown>>;
-  readonly steps: Readonly<Record<string, unknown>>;
+  /** Absent when empty, as are `steps` and `waits`: less to clone per task. */
+  readonly dependencies?: Readonly<Record<string, unknown>>;
+  readonly steps?: Readonly<Record<string, unknown>>;
   /** How the task's durable waits have ended so far. */
-  readonly waits: WaitResults;
-  /** BroadcastChannel on which the main thread answers this runtime's requests (tokens). */
-  readonly channel: string;
+  readonly waits?: WaitResults;
+  /** BroadcastChannel on which the main thread answers this runtime's requests (tokens); a batch's tasks have it on the batch. */
+  readonly channel?: string;
   /** The attempt's span, made the active context around the handler (see inTraceContext). */
   readonly traceContext?: TraceCarrier;
 }
@@ -32,6 +33,7 @@ export interface WorkerTask {
  */
 export interface WorkerBatch {
   readonly batch: readonly WorkerTask[];
+  readonly channel: string;
 }
 
 /** The main thread's answer to a request of a worker thread. */
