@@ -1,4 +1,9 @@
-export { createRuntime, Runtime, type ListQuery, type MultipleItem, type ShutdownOptions, type TaskCallback } from './api/runtime.js';
+export { createRuntime, type CreateRuntimeOptions } from './api/create-runtime.js';
+export { localTransport, type ClaimedTask, type Transport, type TransportNode } from './transport/transport.js';
+export { clusterTransport } from './transport/cluster-transport.js';
+export type { ClusterBackend, ControlMessage } from './transport/cluster-backend.js';
+export type { JournalRecord } from './journal/journal-record.js';
+export { Runtime, type ListQuery, type MultipleItem, type ShutdownOptions, type TaskCallback } from './api/runtime.js';
 export { TaskHandle } from './api/task-handle.js';
 export type { SubmitOptions } from './model/submit-options.js';
 export type { RuntimeOptions } from './model/options.js';
@@ -51,6 +56,7 @@ export {
   StoreCorruptError,
   StoreFullError,
   StoreUnavailableError,
+  TransportUnavailableError,
   StoreVersionError,
   TaskFailedError,
   isStewardError,

@@ -1,4 +1,5 @@
-import { createRuntime, type Runtime } from './api/runtime.js';
+import { createRuntime } from './api/create-runtime.js';
+import type { Runtime } from './api/runtime.js';
 import type { RuntimeOptions } from './model/options.js';
 
 export { ManualClock } from './time/manual-clock.js';

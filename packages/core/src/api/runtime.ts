@@ -1,5 +1,4 @@
 import { filter, type Observable } from 'rxjs';
-import { Engine } from '../engine/engine.js';
 import type { EngineView } from '../engine/engine-view.js';
 import { parseEventId, type FeedEvent } from '../events/event-feed.js';
 import type { SubmitOptions } from '../model/submit-options.js';
@@ -14,12 +13,11 @@ import type { WorkflowSpec, WorkflowStatus } from '../workflows/workflow-types.j
 import { RUNTIME_EVENT_NAMES, type RuntimeEvent, type RuntimeEventMap, type RuntimeEventName } from '../events/events.js';
 import { deliverEvents, resolveEventSubscriptionOptions, type EventSubscriptionOptions } from '../events/event-delivery.js';
 import { buildMultiReport, type MultiReport } from '../reports/multi-report.js';
-import { resolveRuntimeOptions, RUNTIME_DEFAULTS, type RuntimeOptions } from '../model/options.js';
+import { RUNTIME_DEFAULTS } from '../model/options.js';
 import { followOutput } from '../output/output-follower.js';
 import type { TaskDefinition } from '../model/task-definition.js';
 import { TaskHandle } from './task-handle.js';
 import { RuntimeSchedules } from './runtime-schedules.js';
-import { loadOtelApi } from '../tracing/otel-api.js';
 import { toSnapshot } from '../model/task-record.js';
 import { type OutputChunk, type TaskOutcome, type TaskSnapshot, type TaskStatus } from '../model/types.js';
 import { buildMetrics, buildQueueStatus, type QueueStatus, type RuntimeMetrics } from './status-views.js';
@@ -388,12 +386,4 @@ export class Runtime extends RuntimeSchedules {
   [asyncDispose](): Promise<void> {
     return this.shutdown();
   }
-}
-
-/** Creates a runtime. With `dataDir` it journals to LevelDB and recovers what it finds there. */
-export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const resolved = resolveRuntimeOptions(options);
-  // An optional peer dependency, loaded here once so the task path never waits for it.
-  await loadOtelApi();
-  return new Runtime(await Engine.create(resolved));
 }

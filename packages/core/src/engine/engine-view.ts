@@ -7,7 +7,7 @@ import type { RecoveryReport } from '../journal/journal.js';
 import type { TaskTable } from '../journal/reducer.js';
 import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { SubmitOptions } from '../model/submit-options.js';
-import type { TaskDefinition } from '../model/task-definition.js';
+import type { ResolvedDefinition, TaskDefinition } from '../model/task-definition.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { TaskOutcome } from '../model/types.js';
 import type { TaskOutput } from '../output/task-output.js';
@@ -86,8 +86,12 @@ export interface EngineView {
 
   define(type: string, definition: TaskDefinition): void;
   isDefined(type: string): boolean;
+  /** The definition of `type` as resolved here, if this runtime defines it. */
+  definitionOf(type: string): ResolvedDefinition | undefined;
+  /** Journals and queues a task; `durable` settles once it is acknowledged (read `task.id` after it: a cluster may answer with the task an idempotency key already names). */
   submit(type: string, input: unknown, options: SubmitOptions | undefined): { task: Readonly<TaskRecord>; durable: Promise<void> };
-  cancel(id: string, reason?: string): { cancelled: boolean; status: TaskRecord['status'] };
+  /** Cancels a task (in a cluster, wherever it runs: hence the promise). */
+  cancel(id: string, reason?: string): { cancelled: boolean; status: TaskRecord['status'] } | Promise<{ cancelled: boolean; status: TaskRecord['status'] }>;
   retry(id: string): Readonly<TaskRecord>;
   outcome(id: string): Promise<TaskOutcome>;
   shutdown(timeoutMs: number, drain: boolean): Promise<void>;

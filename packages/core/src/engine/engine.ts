@@ -15,7 +15,7 @@ import { taskError } from '../model/task-error.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { SupervisionNode } from '../supervision/supervision.js';
 import { TimerWheel } from '../time/timer-wheel.js';
-import { prepareSubmission } from './submission.js';
+import { prepareSubmission, type SubmitInternal } from './submission.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import { recoverEngine } from './recovery.js';
 import { outcomeOf } from './settlement.js';
@@ -182,25 +182,15 @@ export class Engine implements EngineView {
   get schedules(): Services['schedules'] { return this.#services.schedules; }
   get throttlePeriods(): Services['throttlePeriods'] { return this.#services.throttlePeriods; }
   get waits(): Dispatcher['waits'] { return this.#dispatcher.waits; }
-  get runningCount(): number {
-    return this.#dispatcher.runningCount;
-  }
-  get retryingCount(): number {
-    return this.#dispatcher.retryingCount;
-  }
+  get runningCount(): number { return this.#dispatcher.runningCount; }
+  get retryingCount(): number { return this.#dispatcher.retryingCount; }
   /** Queued tasks: ready, and parked on a lock, a bucket or the guard. */
   get queuedCount(): number {
     return this.ready.size + this.#services.admission.parked.size;
   }
-  get restarts(): number {
-    return this.#services.supervision.restarts;
-  }
-  get workerThreads(): number {
-    return this.#executors.workerThreads;
-  }
-  get journalSeq(): number {
-    return this.#journal.store.lastSeq;
-  }
+  get restarts(): number { return this.#services.supervision.restarts; }
+  get workerThreads(): number { return this.#executors.workerThreads; }
+  get journalSeq(): number { return this.#journal.store.lastSeq; }
   readyTasks(): readonly TaskRecord[] {
     return this.ready.ordered();
   }
@@ -218,6 +208,9 @@ export class Engine implements EngineView {
   }
   isDefined(type: string): boolean {
     return this.#definitions.has(type);
+  }
+  definitionOf(type: string): ResolvedDefinition | undefined {
+    return this.#definitions.get(type);
   }
   announce(event: RuntimeEvent): void {
     this.emit(event);
@@ -240,7 +233,7 @@ export class Engine implements EngineView {
   }
 
   /** Journals a new task and queues it (or finds the one its idempotency key names); `internal`: it belongs to a workflow. */
-  submit(type: string, input: unknown, options: SubmitOptions | undefined, internal?: { workflowId: string; workflowTaskId: string }): { task: TaskRecord; durable: Promise<void> } {
+  submit(type: string, input: unknown, options: SubmitOptions | undefined, internal?: SubmitInternal): { task: TaskRecord; durable: Promise<void> } {
     this.#assertOpen();
     const waiting = this.queuedCount + this.#dispatcher.retryingCount + this.table.waiting;
     const prepared = prepareSubmission(type, input, options, { definitions: this.#definitions, table: this.table, waiting, runtime: this.options }, internal);

@@ -11,6 +11,13 @@ import type { TaskRecord } from '../model/task-record.js';
 import { normalizeLocks } from '../coordination/lock-table.js';
 import { checkWebhookUrl } from '../webhooks/webhook-url.js';
 
+/** What the runtime itself adds to a submission: its workflow, or (a task a transport claimed) the cluster's id for it. */
+export interface SubmitInternal {
+  readonly workflowId?: string;
+  readonly workflowTaskId?: string;
+  readonly id?: string;
+}
+
 /**
  * Checks a submission and turns it into the task its journal record carries, or
  * finds the task its idempotency key already names. Throws the StewardError of the
@@ -26,7 +33,7 @@ export function prepareSubmission(
     waiting: number;
     runtime: ResolvedRuntimeOptions;
   },
-  internal?: { workflowId: string; workflowTaskId: string },
+  internal?: SubmitInternal,
 ): { existing: TaskRecord } | { task: SubmittedTask } {
   const { definitions, table, runtime } = context;
   if (typeof type !== 'string' || type.length === 0) throw new InvalidOptionsError('type must be a non-empty string');
@@ -77,8 +84,8 @@ export function prepareSubmission(
     // Only known tasks can be named, so a new task can never close a cycle.
     if (!table.tasks.has(dependency)) throw new InvalidOptionsError(`options.dependsOn.${index}: no task with id "${dependency}"`);
   }
-  const id = runtime.idGenerator();
-  if (table.tasks.has(id)) throw new InvalidStateError(`idGenerator returned "${id}" twice`);
+  const id = internal?.id ?? runtime.idGenerator();
+  if (table.tasks.has(id)) throw new InvalidStateError(internal?.id === undefined ? `idGenerator returned "${id}" twice` : `task "${id}" is already here`);
   return {
     task: {
       id,
@@ -95,7 +102,7 @@ export function prepareSubmission(
       ...(locks.length === 0 ? {} : { locks }),
       ...(rateLimit === undefined ? {} : { rateLimit }),
       ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
-      ...(internal === undefined ? {} : { workflowId: internal.workflowId, workflowTaskId: internal.workflowTaskId }),
+      ...(internal?.workflowId === undefined ? {} : { workflowId: internal.workflowId, workflowTaskId: internal.workflowTaskId }),
       ...(options?.webhook === undefined ? {} : { webhook: { url: options.webhook.url, secret: options.webhook.secret } }),
       ...(options?.concurrencyKey === undefined ? {} : { concurrencyKey: options.concurrencyKey }),
       ...(options?.budget === undefined ? {} : { budget: { ...options.budget } }),

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RuntimeOptions } from '../model/options.js';
-import { createRuntime, type Runtime } from '../api/runtime.js';
+import { createRuntime } from '../api/create-runtime.js';
+import type { Runtime } from '../api/runtime.js';
 import type { TaskDefinition } from '../model/task-definition.js';
 
 /** How one executor expresses each behaviour the suite needs. */

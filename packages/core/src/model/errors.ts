@@ -15,6 +15,7 @@ export const STEWARD_ERROR_CODES = [
   'STEWARD_STORE_FULL',
   'STEWARD_STORE_UNAVAILABLE',
   'STEWARD_STORE_VERSION',
+  'STEWARD_TRANSPORT_UNAVAILABLE',
   'STEWARD_PAYLOAD_TOO_LARGE',
   'STEWARD_NOT_SERIALIZABLE',
   'STEWARD_INVALID_STATE',
@@ -187,6 +188,13 @@ export class StoreFullError extends StewardError {
 export class StoreUnavailableError extends StewardError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STEWARD_STORE_UNAVAILABLE', message, options);
+  }
+}
+
+/** Thrown (or rejected with) in cluster mode while the shared store cannot be reached: nothing was acknowledged. */
+export class TransportUnavailableError extends StewardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STEWARD_TRANSPORT_UNAVAILABLE', message, options);
   }
 }
 

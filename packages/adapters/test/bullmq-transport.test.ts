@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createRuntime, type Runtime } from '@steward/core';
+import { transportConformance } from '@steward/core/transport';
+import { bullmqTransport } from '../src/index.js';
+import { redisMissing, startRedis, type RedisServer } from './redis-server.js';
+
+// Cluster mode on a real redis-server started by this file (appendonly yes), through
+// BullMQ. Each test has its own key prefix, so they share the server and not their data.
+
+const missing = redisMissing();
+let redis: RedisServer | undefined;
+if (missing === undefined) {
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.close();
+  });
+}
+
+function transport(prefix: string, nodeId: string, stalledIntervalMs = 1_000) {
+  return bullmqTransport({ connection: { host: '127.0.0.1', port: (redis as RedisServer).port }, prefix, nodeId, stalledIntervalMs });
+}
+
+if (missing === undefined) {
+  transportConformance('bullmqTransport on a real redis-server', {
+    open: async () => {
+      const prefix = `t-${randomUUID()}`;
+      let nodes = 0;
+      return { options: () => ({ transport: transport(prefix, `node-${++nodes}`) }), close: async () => undefined };
+    },
+  });
+}
+
+describe('bullmqTransport', { skip: missing }, () => {
+  it('refuses bad options with STEWARD_INVALID_OPTIONS', () => {
+    assert.throws(() => bullmqTransport(null as never), { code: 'STEWARD_INVALID_OPTIONS' });
+    assert.throws(() => bullmqTransport({ connection: { port: 1 }, stalledIntervalMs: 5 }), { code: 'STEWARD_INVALID_OPTIONS' });
+    assert.throws(() => bullmqTransport({ connection: { port: 1 }, prefix: '' }), { code: 'STEWARD_INVALID_OPTIONS' });
+  });
+
+  it('three nodes: a task submitted on one runs on one that defines its type, and all three see it end', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const ranOn: string[] = [];
+    const nodes: Runtime[] = [];
+    try {
+      for (const name of ['a', 'b', 'c']) {
+        const rt = await createRuntime({ concurrency: 4, transport: transport(prefix, name) });
+        if (name !== 'a') rt.define('where', { handler: () => void ranOn.push(name) });
+        nodes.push(rt);
+      }
+      const [a, , c] = nodes as [Runtime, Runtime, Runtime];
+      const completedOnC = new Set<string>();
+      c.events$.subscribe((event) => {
+        if (event.type === 'task:completed') completedOnC.add(event.taskId);
+      });
+      const handles = await Promise.all(Array.from({ length: 40 }, () => a.submit('where')));
+      const outcomes = await Promise.all(handles.map((h) => h.result()));
+      assert.ok(outcomes.every((o) => o.status === 'completed'));
+      assert.equal(ranOn.length, 40);
+      assert.ok(ranOn.every((name) => name === 'b' || name === 'c'), 'node a does not define the type');
+      for (const h of handles) assert.equal((await c.task(h.id)?.result())?.status, 'completed');
+      await new Promise<void>((resolve) => {
+        const check = () => completedOnC.size === 40 && resolve();
+        c.events$.subscribe(check);
+        check();
+      });
+    } finally {
+      await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
+  it('rejects a submission with STEWARD_TRANSPORT_UNAVAILABLE while Redis is down, and works again once it is back', async () => {
+    const server = await startRedis();
+    const rt = await createRuntime({ concurrency: 2, transport: bullmqTransport({ connection: { host: '127.0.0.1', port: server.port }, prefix: 'down', nodeId: 'solo', stalledIntervalMs: 1_000 }) });
+    try {
+      rt.define('t', { handler: () => 'ok' });
+      assert.equal((await (await rt.submit('t')).result()).status, 'completed');
+      await server.stop();
+      await assert.rejects(() => rt.submit('t'), { code: 'STEWARD_TRANSPORT_UNAVAILABLE' });
+      await server.restart();
+      // The node reconnects by itself: a submission soon goes through again.
+      let handle;
+      for (let i = 0; i < 200 && handle === undefined; i++) {
+        handle = await rt.submit('t').catch(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          return undefined;
+        });
+      }
+      assert.ok(handle, 'a submission went through after Redis came back');
+      assert.equal((await handle.result()).status, 'completed');
+    } finally {
+      await rt.shutdown({ timeoutMs: 0 });
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,49 @@
+import type { JournalRecord } from '../journal/journal-record.js';
+
+/** A message for every node of the cluster: stop a task wherever it runs. */
+export interface ControlMessage {
+  readonly kind: 'cancel';
+  readonly taskId: string;
+  readonly reason?: string;
+}
+
+/**
+ * What a shared store must offer for the cluster transport: a journal every node
+ * appends to and follows (where task state lives), a claim queue (how a ready task is
+ * claimed: by a node that defines its type and has room, by priority, and by another
+ * node when the one that claimed it dies), key reservations and a control channel.
+ * `bullmqTransport` of `@steward/adapters` implements it on Redis and BullMQ; the
+ * tests have one in memory.
+ */
+export interface ClusterBackend {
+  /** This node's name in the cluster (shown with the tasks it runs). */
+  readonly nodeId: string;
+  /** Appends records to the shared journal, in order; resolves once the store has them. */
+  append(records: readonly JournalRecord[]): Promise<void>;
+  /**
+   * Hands every record of the shared journal to `apply`, in journal order: what is there
+   * now, then what any node appends from now on. Resolves once the records there now are applied.
+   */
+  follow(apply: (records: readonly JournalRecord[]) => void): Promise<void>;
+  /** Resolves once every record appended anywhere before the call has been applied here. */
+  caughtUp(): Promise<void>;
+  /** Reserves idempotency key `key` for task `id`; resolves with the id that holds it (`id`, or the one that had it first). */
+  reserve(key: string, id: string): Promise<string>;
+  /** Makes a task claimable by the nodes that define its type; a higher `priority` is claimed first. */
+  enqueue(task: { readonly id: string; readonly type: string; readonly priority: number }): Promise<void>;
+  /** Takes a task out of the claim queue if no node holds it; true when it did. */
+  dequeue(id: string, type: string): Promise<boolean>;
+  /**
+   * Claims tasks of `type` and runs each with `run`; the claim is released when `run`
+   * settles (a rejection hands the task to another claim). This node holds at most
+   * `concurrency` claims at once over every type it consumes, so it claims only when it
+   * has room and the rest wait in the shared queue, by priority. A claim whose node
+   * stops answering is handed to another node after the stall interval.
+   */
+  consume(type: string, concurrency: number, run: (id: string) => Promise<void>): Promise<void>;
+  /** Sends `message` to every node, this one included. */
+  broadcast(message: ControlMessage): Promise<void>;
+  onControl(listener: (message: ControlMessage) => void): void;
+  /** Stops claiming, lets claimed work settle, and closes the connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,295 @@
+import type { EngineView, ScheduleCommands, WorkflowCommands } from '../engine/engine-view.js';
+import { prepareSubmission } from '../engine/submission.js';
+import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
+import { InvalidOptionsError, InvalidStateError, ShuttingDownError, StewardError, TaskNotFoundError } from '../model/errors.js';
+import { taskError } from '../model/task-error.js';
+import type { SubmitOptions } from '../model/submit-options.js';
+import { resolveRetryPolicy, type ResolvedDefinition, type TaskDefinition } from '../model/task-definition.js';
+import type { TaskRecord } from '../model/task-record.js';
+import { isTerminal, type TaskOutcome } from '../model/types.js';
+import type { ClusterBackend, ControlMessage } from './cluster-backend.js';
+import { ClusterReplica } from './cluster-replica.js';
+import type { ClaimedTask, TransportNode } from './transport.js';
+
+type Status = TaskRecord['status'];
+
+/** What cluster mode does not carry yet: the command says so instead of doing something node-local. */
+function notInCluster<T extends object>(what: string): T {
+  return new Proxy({} as T, {
+    get: (_target, name) => () => {
+      throw new InvalidStateError(`${what}.${String(name)}: not available in cluster mode yet`);
+    },
+  });
+}
+
+/**
+ * The engine the facade sees in cluster mode. Task state is the shared journal, folded
+ * here into a replica (`table`, `events$`, `outcome`); a submission is appended to it
+ * and put in the claim queue; a claimed task runs on this node's own engine (its
+ * scheduling, admission, executors, timeouts, retries and steps unchanged), and what
+ * that engine journals about it is appended to the shared journal, so every node sees
+ * it. Everything about this node alone (its figures, supervision, admission) is the
+ * node's engine's.
+ */
+export class ClusterEngine implements EngineView {
+  readonly #local: EngineView;
+  readonly #node: TransportNode;
+  readonly #backend: ClusterBackend;
+  readonly #replica: ClusterReplica;
+  #state: 'running' | 'stopping' | 'stopped' = 'running';
+  readonly #consuming = new Set<string>();
+  /** Tasks this node runs now, with the attempts made before its claim (its own attempts count on from there). */
+  readonly #claimed = new Map<string, number>();
+  /** Cancels heard before the task was claimed here (its record may still be on its way): not started. */
+  readonly #cancelled = new Set<string>();
+  #pending: JournalRecord[] = [];
+  #appended: Promise<void> = Promise.resolve();
+  readonly workflows: WorkflowCommands = notInCluster<WorkflowCommands>('workflows');
+  readonly schedules: ScheduleCommands = notInCluster<ScheduleCommands>('schedules');
+  readonly waits: EngineView['waits'] = notInCluster<EngineView['waits']>('waits');
+
+  private constructor(node: TransportNode, backend: ClusterBackend) {
+    this.#node = node;
+    this.#local = node.engine;
+    this.#backend = backend;
+    this.#replica = new ClusterReplica(node.engine.options.agingMs);
+    node.onRecord((record) => this.#share(record));
+  }
+
+  /** Joins the cluster: reads the shared journal, then claims tasks of the types this node defines. */
+  static async connect(node: TransportNode, backend: ClusterBackend): Promise<ClusterEngine> {
+    const engine = new ClusterEngine(node, backend);
+    try {
+      await engine.#join();
+    } catch (error) {
+      await backend.close().catch(() => undefined);
+      throw error;
+    }
+    return engine;
+  }
+
+  async #join(): Promise<void> {
+    const backend = this.#backend;
+    const node = this.#node;
+    const engine = this;
+    await backend.follow((records) => engine.#replica.apply(records));
+    backend.onControl((message) => engine.#control(message));
+    // Progress and output are not journaled: those of the tasks running here are told here.
+    node.engine.events$.subscribe((event) => {
+      if ((event.type === 'task:progress' || event.type === 'task:output') && engine.#claimed.has(event.taskId)) engine.#replica.emit(event);
+    });
+    // A submitter that died between its append and its enqueue left a task nobody can claim:
+    // whatever has not ended is enqueued again (the queue keeps one entry per task id).
+    for (const task of engine.#replica.table.tasks.values()) {
+      if (!isTerminal(task.status) && task.status !== 'waiting') await backend.enqueue({ id: task.id, type: task.type, priority: task.priority });
+    }
+    for (const type of Object.keys(node.engine.options.tasks)) await engine.#consume(type);
+  }
+
+  // ---- the cluster's state ---------------------------------------------------
+
+  get table(): EngineView['table'] {
+    return this.#replica.table;
+  }
+  get events$(): EngineView['events$'] {
+    return this.#replica.events$;
+  }
+  get state(): EngineView['state'] {
+    return this.#state;
+  }
+
+  outcome(id: string): Promise<TaskOutcome> {
+    if (this.#state === 'stopped') return Promise.reject(new ShuttingDownError(`task "${id}" did not finish before shutdown`));
+    return this.#replica.outcome(id);
+  }
+
+  define(type: string, definition: TaskDefinition): void {
+    this.#local.define(type, definition);
+    void this.#consume(type).catch((error: unknown) => this.#local.options.logger.error(`steward: cannot claim tasks of type "${type}"`, error));
+  }
+
+  submit(type: string, input: unknown, options: SubmitOptions | undefined): { task: Readonly<TaskRecord>; durable: Promise<void> } {
+    if (this.#state !== 'running') throw new ShuttingDownError();
+    if (options?.dependsOn !== undefined && options.dependsOn.length > 0) throw new InvalidOptionsError('options.dependsOn: not available in cluster mode yet');
+    if (options?.webhook !== undefined) throw new InvalidOptionsError('options.webhook: not available in cluster mode yet');
+    const definitions = { get: (t: string) => this.#definitionFor(t) } as ReadonlyMap<string, ResolvedDefinition>;
+    const prepared = prepareSubmission(type, input, options, { definitions, table: this.#replica.table, waiting: 0, runtime: this.#local.options });
+    if ('existing' in prepared) return { task: prepared.existing, durable: this.#backend.caughtUp() };
+    const submitted = prepared.task;
+    const record = { v: JOURNAL_VERSION, type: 'task:submitted', at: this.#local.options.clock.now(), task: submitted } as const;
+    // The id is read once `durable` settles: an idempotency key another node reserved first names its task.
+    const answer = { id: submitted.id, type };
+    const durable = (async () => {
+      if (submitted.idempotencyKey !== undefined) {
+        const holder = await this.#backend.reserve(submitted.idempotencyKey, submitted.id);
+        if (holder !== submitted.id) {
+          answer.id = holder;
+          await this.#backend.caughtUp();
+          return;
+        }
+      }
+      await this.#backend.append([record]);
+      await this.#backend.enqueue({ id: submitted.id, type, priority: submitted.priority });
+      await this.#backend.caughtUp();
+    })();
+    return { task: answer as unknown as TaskRecord, durable };
+  }
+
+  /** Cancels a task wherever it is: out of the claim queue, or stopped on the node that runs it. */
+  async cancel(id: string, reason?: string): Promise<{ cancelled: boolean; status: Status }> {
+    if (this.#state === 'stopped') throw new ShuttingDownError('the runtime has shut down');
+    if (reason !== undefined && typeof reason !== 'string') throw new InvalidOptionsError('reason must be a string');
+    const task = this.#replica.table.tasks.get(id);
+    if (task === undefined) throw new TaskNotFoundError(id);
+    if (isTerminal(task.status)) return { cancelled: false, status: task.status };
+    await this.#backend.dequeue(id, task.type);
+    // Recorded first: a node that claims it later finds it ended; the one running it is told to stop.
+    await this.#backend.append([{ v: JOURNAL_VERSION, type: 'task:cancelled', at: this.#local.options.clock.now(), taskId: id, ...(reason === undefined ? {} : { reason }) }]);
+    await this.#backend.broadcast({ kind: 'cancel', taskId: id, ...(reason === undefined ? {} : { reason }) });
+    await this.#backend.caughtUp();
+    const now = task.status as Status; // moved on by the records just applied
+    return { cancelled: now === 'cancelled', status: now };
+  }
+
+  retry(): Readonly<TaskRecord> {
+    throw new InvalidStateError('rt.retry: not available in cluster mode yet');
+  }
+
+  announce(event: Parameters<EngineView['announce']>[0]): void {
+    this.#replica.emit(event);
+  }
+
+  async shutdown(timeoutMs: number, drain: boolean): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    // The node's own engine first: what runs here ends (or is interrupted, and its claim
+    // is released for another node), then the claims and connections go.
+    await this.#local.shutdown(timeoutMs, drain);
+    await this.#appended.catch(() => undefined);
+    await this.#backend.close();
+    this.#state = 'stopped';
+    this.#replica.close((id) => new ShuttingDownError(`task "${id}" did not finish before shutdown`));
+  }
+
+  // ---- this node's own (delegated) ---------------------------------------------
+
+  get options(): EngineView['options'] { return this.#local.options; }
+  get startedAt(): number { return this.#local.startedAt; }
+  get recovery(): EngineView['recovery'] { return this.#local.recovery; }
+  get journalSeq(): number { return this.#local.journalSeq; }
+  get feed$(): EngineView['feed$'] { return this.#local.feed$; }
+  get output(): EngineView['output'] { return this.#local.output; }
+  get metrics(): EngineView['metrics'] { return this.#local.metrics; }
+  get admission(): EngineView['admission'] { return this.#local.admission; }
+  get guard(): EngineView['guard'] { return this.#local.guard; }
+  get throttlePeriods(): EngineView['throttlePeriods'] { return this.#local.throttlePeriods; }
+  get queuedCount(): number { return this.#local.queuedCount; }
+  get retryingCount(): number { return this.#local.retryingCount; }
+  get runningCount(): number { return this.#local.runningCount; }
+  get restarts(): number { return this.#local.restarts; }
+  get workerThreads(): number { return this.#local.workerThreads; }
+  readyTasks(): ReturnType<EngineView['readyTasks']> { return this.#local.readyTasks(); }
+  blockReason(type: string, key?: string): string | undefined { return this.#local.blockReason(type, key); }
+  supervision(): ReturnType<EngineView['supervision']> { return this.#local.supervision(); }
+  replayEvents(afterSeq: number): ReturnType<EngineView['replayEvents']> { return this.#local.replayEvents(afterSeq); }
+  replayFeed(after: Parameters<EngineView['replayFeed']>[0]): ReturnType<EngineView['replayFeed']> { return this.#local.replayFeed(after); }
+  isDefined(type: string): boolean { return this.#local.isDefined(type); }
+  definitionOf(type: string): ResolvedDefinition | undefined { return this.#local.definitionOf(type); }
+
+  // ---- internals -------------------------------------------------------------
+
+  /** A type another node defines: submitted with no definition of its own here. */
+  #definitionFor(type: string): ResolvedDefinition {
+    return (
+      this.#local.definitionOf(type) ?? {
+        type,
+        kind: 'remote',
+        priority: undefined,
+        timeoutMs: 0,
+        retries: resolveRetryPolicy(undefined, undefined),
+        concurrency: Infinity,
+        keyConcurrency: Infinity,
+        locks: undefined,
+        lockTimeoutMs: undefined,
+        rateLimit: undefined,
+        source: {} as TaskDefinition,
+      }
+    );
+  }
+
+  async #consume(type: string): Promise<void> {
+    if (this.#consuming.has(type)) return;
+    this.#consuming.add(type);
+    await this.#backend.consume(type, this.#local.options.concurrency, (id) => this.#runClaimed(id));
+  }
+
+  /** A claim: the task runs here unless the journal says it has ended (cancelled while queued, or done before a stall). */
+  async #runClaimed(id: string): Promise<void> {
+    await this.#backend.caughtUp();
+    const task = this.#replica.table.tasks.get(id);
+    if (task === undefined || isTerminal(task.status) || this.#cancelled.delete(id)) return;
+    this.#claimed.set(id, task.attempts);
+    const claimed: ClaimedTask = {
+      id,
+      type: task.type,
+      input: task.input,
+      options: {
+        priority: task.priority,
+        ...(task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs }),
+        ...(task.retries === undefined ? {} : { retries: task.retries }),
+        ...(task.metadata === undefined ? {} : { metadata: task.metadata }),
+        ...(task.concurrencyKey === undefined ? {} : { concurrencyKey: task.concurrencyKey }),
+        ...(task.locks.length === 0 ? {} : { locks: [...task.locks] }),
+        ...(task.rateLimit === undefined ? {} : { rateLimit: task.rateLimit }),
+        ...(task.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: task.lockTimeoutMs }),
+        ...(task.budget === undefined ? {} : { budget: task.budget }),
+      },
+      steps: task.steps ?? {},
+    };
+    try {
+      await this.#node.run(claimed);
+    } catch (error) {
+      // This node shutting down: the claim goes back for another node. Anything else
+      // (a submission this node's engine refuses) would fail every claim alike: the task ends here.
+      if (!(error instanceof StewardError) || error.code === 'STEWARD_SHUTTING_DOWN') throw error;
+      this.#pending.push({ v: JOURNAL_VERSION, type: 'task:rejected', at: this.#local.options.clock.now(), taskId: id, error: taskError(error.code, error.message, false) });
+    } finally {
+      // What this node journaled about it is in the shared journal before the claim is let go.
+      this.#flush();
+      await this.#appended;
+      this.#claimed.delete(id);
+    }
+  }
+
+  /** A record of this node's engine: shared when it is about a task this node runs (attempts numbered on from the claim). */
+  #share(record: JournalRecord): void {
+    if (record.type === 'task:submitted' || !('taskId' in record) || record.taskId === undefined) return; // the node's copy of a claimed task: the cluster has its own
+    const base = this.#claimed.get(record.taskId);
+    if (base === undefined) return;
+    this.#pending.push('attempt' in record && typeof record.attempt === 'number' ? { ...record, attempt: base + record.attempt } : record);
+    if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    // In order; a failed append fails the claims waiting on it (their tasks are claimed again), not later ones.
+    this.#appended = this.#appended.catch(() => undefined).then(() => this.#backend.append(batch));
+  }
+
+  #control(message: ControlMessage): void {
+    if (message.kind !== 'cancel') return;
+    if (!this.#claimed.has(message.taskId)) {
+      // It may be claimed here next: remembered for a while (a claim elsewhere never asks).
+      this.#cancelled.add(message.taskId);
+      if (this.#cancelled.size > 10_000) this.#cancelled.delete(this.#cancelled.values().next().value as string);
+      return;
+    }
+    try {
+      void Promise.resolve(this.#local.cancel(message.taskId, message.reason)).catch(() => undefined);
+    } catch {
+      // not here any more
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import type { JournalRecord } from '../journal/journal-record.js';
+import { applyRecord, createTaskTable, type TaskTable } from '../journal/reducer.js';
+import { recordToEvents } from '../events/record-events.js';
+import type { RuntimeEvent } from '../events/events.js';
+import { EngineEvents } from '../engine/engine-events.js';
+import { outcomeOf } from '../engine/settlement.js';
+import { TaskNotFoundError } from '../model/errors.js';
+import { isTerminal, type TaskOutcome, type TerminalStatus } from '../model/types.js';
+
+/** Records that end or start an attempt: ignored for a task that has already ended (a cancel won the race). */
+const AFTER_END_IGNORED = new Set<JournalRecord['type']>(['attempt:started', 'attempt:ended', 'attempt:interrupted', 'task:cancelled', 'attempt:process']);
+
+/**
+ * This node's copy of the cluster's task table: every record of the shared journal
+ * folded with the same reducer as a local journal, and the same events derived from
+ * each record as it is applied. What `rt.get`, `rt.list`, handles and `rt.events$`
+ * read in cluster mode, on every node alike.
+ */
+export class ClusterReplica {
+  readonly table: TaskTable;
+  readonly #events = new EngineEvents();
+  readonly events$ = this.#events.events$;
+  readonly #waiters = new Map<string, Array<{ resolve: (outcome: TaskOutcome) => void; reject: (error: Error) => void }>>();
+
+  constructor(agingMs: number) {
+    this.table = createTaskTable(agingMs);
+  }
+
+  apply(records: readonly JournalRecord[]): void {
+    for (const record of records) {
+      if (AFTER_END_IGNORED.has(record.type) && 'taskId' in record && record.taskId !== undefined) {
+        const task = this.table.tasks.get(record.taskId);
+        if (task !== undefined && isTerminal(task.status)) continue;
+      }
+      if (record.type === 'task:submitted' && this.table.tasks.has(record.task.id)) continue; // appended twice (a resubmit after a lost answer)
+      const task = applyRecord(this.table, record);
+      this.table.changed.length = 0;
+      if (this.#events.observed) for (const event of recordToEvents(record, this.table)) this.#events.emit(event);
+      if (task !== undefined && isTerminal(task.status)) {
+        const waiters = this.#waiters.get(task.id);
+        if (waiters !== undefined) {
+          this.#waiters.delete(task.id);
+          const outcome = outcomeOf(task, task.status as TerminalStatus);
+          for (const waiter of waiters) waiter.resolve(outcome);
+        }
+      }
+    }
+  }
+
+  /** Tells events the replica does not derive from records (progress and output of tasks running on this node). */
+  emit(event: RuntimeEvent): void {
+    this.#events.emit(event);
+  }
+
+  /** Resolves with the task's outcome once a record ends it. */
+  outcome(id: string): Promise<TaskOutcome> {
+    const task = this.table.tasks.get(id);
+    if (task === undefined) return Promise.reject(new TaskNotFoundError(id));
+    if (isTerminal(task.status)) return Promise.resolve(outcomeOf(task, task.status as TerminalStatus));
+    return new Promise((resolve, reject) => {
+      const list = this.#waiters.get(id);
+      if (list === undefined) this.#waiters.set(id, [{ resolve, reject }]);
+      else list.push({ resolve, reject });
+    });
+  }
+
+  /** Ends the event stream; outcomes still awaited are rejected with `error(id)`. */
+  close(error: (id: string) => Error): void {
+    for (const [id, waiters] of this.#waiters) for (const waiter of waiters) waiter.reject(error(id));
+    this.#waiters.clear();
+    this.#events.complete();
+  }
+}

@@ -1,0 +1,45 @@
+import type { EngineView } from '../engine/engine-view.js';
+import type { JournalRecord } from '../journal/journal-record.js';
+import type { SubmitOptions } from '../model/submit-options.js';
+import type { TaskOutcome } from '../model/types.js';
+
+/** A task a transport hands this node to run: the cluster's id and what its record says. */
+export interface ClaimedTask {
+  readonly id: string;
+  readonly type: string;
+  readonly input: unknown;
+  readonly options: Pick<SubmitOptions, 'priority' | 'timeoutMs' | 'retries' | 'metadata' | 'concurrencyKey' | 'locks' | 'rateLimit' | 'budget' | 'lockTimeoutMs'>;
+  /** Results of the durable steps recorded so far, on any node: they do not run again. */
+  readonly steps: Readonly<Record<string, unknown>>;
+}
+
+/** What a node offers its transport: its own engine, which runs what the node claims. */
+export interface TransportNode {
+  /** The node's own engine: its definitions, executors, supervision, admission and figures. */
+  readonly engine: EngineView;
+  /**
+   * Runs a claimed task on this node's engine under the cluster's id, its steps
+   * already recorded; resolves with how it ended here. A task this node already has
+   * (claimed again after a stall) is not started twice: its run here is awaited.
+   */
+  run(task: ClaimedTask): Promise<TaskOutcome>;
+  /** Every record the node's engine journals, as it commits it, in order. */
+  onRecord(listener: (record: JournalRecord) => void): void;
+}
+
+/**
+ * Where task state lives and how a ready task is claimed. The local transport (the
+ * default) keeps both in this process: the journal is the record and the ready queue
+ * hands out the work, so the node's engine is the runtime. A cluster transport keeps
+ * them in a shared store and hands each node the tasks it claims (see clusterTransport).
+ */
+export interface Transport {
+  readonly kind: string;
+  /** Joins with `node`; resolves with the engine the runtime's facade reads and commands. */
+  connect(node: TransportNode): Promise<EngineView>;
+}
+
+/** The local transport: this process's journal and ready queue. */
+export function localTransport(): Transport {
+  return { kind: 'local', connect: async (node) => node.engine };
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createRuntime } from '../src/api/create-runtime.js';
+import type { Runtime } from '../src/api/runtime.js';
+import { clusterTransport } from '../src/transport/cluster-transport.js';
+import { MemoryCluster } from '../src/transport/memory-cluster.js';
+
+// Cluster mode across nodes, on the in-memory shared store (three runtimes in this
+// process): what one node submits runs on a node that defines the type, and every
+// node sees it. The same across processes on Redis: @steward/adapters and test/.
+
+async function nodes(cluster: MemoryCluster, count: number, define: (rt: Runtime, index: number) => void): Promise<Runtime[]> {
+  const made: Runtime[] = [];
+  for (let i = 0; i < count; i++) {
+    const rt = await createRuntime({ concurrency: 2, transport: clusterTransport(cluster.backend(`node-${i}`)) });
+    define(rt, i);
+    made.push(rt);
+  }
+  return made;
+}
+
+describe('cluster mode on an in-memory store', () => {
+  it('runs a task submitted on a node without its type on a node that has it; every node sees it end', async () => {
+    const cluster = new MemoryCluster();
+    const ranOn: string[] = [];
+    const [a, b, c] = await nodes(cluster, 3, (rt, i) => {
+      if (i === 1) rt.define('where', { handler: () => void ranOn.push('b') });
+    });
+    try {
+      const completedOnC: string[] = [];
+      c!.events$.subscribe((event) => {
+        if (event.type === 'task:completed') completedOnC.push(event.taskId);
+      });
+      const handles = await Promise.all(Array.from({ length: 5 }, () => a!.submit('where')));
+      const outcomes = await Promise.all(handles.map((h) => h.result()));
+      assert.ok(outcomes.every((o) => o.status === 'completed'));
+      assert.deepEqual(ranOn, ['b', 'b', 'b', 'b', 'b']);
+      for (const h of handles) {
+        assert.equal(c!.get(h.id)?.status, 'completed');
+        assert.equal((await c!.task(h.id)?.result())?.status, 'completed');
+      }
+      assert.deepEqual(completedOnC.sort(), handles.map((h) => h.id).sort());
+      assert.equal(a!.list({ status: 'completed' }).length, 5);
+    } finally {
+      await Promise.all([a, b, c].map((rt) => rt!.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
+  it('a cancel sent from one node stops the task where it runs', async () => {
+    const cluster = new MemoryCluster();
+    let aborted = false;
+    const [a, b] = await nodes(cluster, 2, (rt, i) => {
+      if (i === 1) {
+        rt.define('long', {
+          handler: (_input, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve((aborted = true)))),
+        });
+      }
+    });
+    try {
+      const handle = await a!.submit('long');
+      await new Promise<void>((resolve) => {
+        const check = () => a!.get(handle.id)?.status === 'running' && resolve();
+        a!.events$.subscribe(check);
+        check();
+      });
+      const answer = await a!.cancel(handle.id, 'enough');
+      assert.equal(answer.cancelled, true);
+      const outcome = await handle.result();
+      assert.equal(outcome.status, 'cancelled');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(aborted, true);
+      assert.equal(b!.get(handle.id)?.status, 'cancelled');
+    } finally {
+      await Promise.all([a, b].map((rt) => rt!.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
+  it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
+    const cluster = new MemoryCluster();
+    const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));
+    try {
+      const done = await a!.submit('t');
+      await done.result();
+      await assert.rejects(() => a!.submit('t', null, { dependsOn: [done.id] }), { code: 'STEWARD_INVALID_OPTIONS' });
+      await assert.rejects(() => a!.retry(done.id), { code: 'STEWARD_INVALID_STATE' });
+      assert.throws(() => a!.schedules(), { code: 'STEWARD_INVALID_STATE' });
+    } finally {
+      await a!.shutdown({ timeoutMs: 0 });
+    }
+  });
+});
