@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Result, Scenario } from './scenario.js';
 import { admission } from './scenarios/admission.js';
 import { durableVsBullmq } from './scenarios/bullmq.js';
+import { cluster } from './scenarios/cluster.js';
 import { latency } from './scenarios/latency.js';
 import { payload } from './scenarios/payload.js';
 import { inlineVsPQueue, processVsSpawn } from './scenarios/peers.js';
@@ -32,6 +33,7 @@ export const SCENARIOS: readonly Scenario[] = [
   replay,
   admission,
   realisticWork,
+  cluster,
 ];
 
 const DEFAULT_THREADS = 2;

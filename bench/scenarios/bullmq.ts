@@ -22,7 +22,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A redis-server of our own on 127.0.0.1, persistence off or appendonly with fsync every second. */
-async function startRedis(persistence: 'off' | 'aof-everysec'): Promise<{ port: number; stop: () => Promise<void> }> {
+export async function startRedis(persistence: 'off' | 'aof-everysec'): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'steward-bench-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
@@ -46,7 +46,7 @@ async function startRedis(persistence: 'off' | 'aof-everysec'): Promise<{ port: 
 }
 
 /** `count` no-op jobs through BullMQ, with the worker in this process or in a second one. */
-async function bullRate(port: number, count: number, concurrency: number, remote: boolean): Promise<number> {
+export async function bullRate(port: number, count: number, concurrency: number, remote: boolean): Promise<number> {
   // Each BullMQ object its own connection (workers block on theirs), built here: BullMQ under ESM wants instances.
   const connections: Redis[] = [];
   const connect = () => {

@@ -93,7 +93,8 @@ class BullmqBackend implements ClusterBackend {
     this.nodeId = options.nodeId ?? `${process.env.HOSTNAME ?? 'node'}-${process.pid}`;
     this.#stalledMs = options.stalledIntervalMs ?? 30_000;
     this.#journalKey = `${this.#prefix}:journal`;
-    this.#commands = this.#connect({ enableOfflineQueue: false });
+    // Commands of one turn go out in one write (a burst of submissions is one round trip).
+    this.#commands = this.#connect({ enableOfflineQueue: false, enableAutoPipelining: true });
   }
 
   #connect(extra: RedisOptions = {}): Redis {
@@ -107,7 +108,7 @@ class BullmqBackend implements ClusterBackend {
   #queue(type: string): Queue {
     let queue = this.#queues.get(type);
     if (queue === undefined) {
-      queue = new Queue(queueName(type), { connection: this.#connect(), prefix: this.#prefix });
+      queue = new Queue(queueName(type), { connection: this.#connect({ enableAutoPipelining: true }), prefix: this.#prefix });
       queue.on('error', () => undefined);
       this.#queues.set(type, queue);
     }

@@ -18,7 +18,7 @@ export interface ControlMessage {
 export interface ClusterBackend {
   /** This node's name in the cluster (shown with the tasks it runs). */
   readonly nodeId: string;
-  /** Appends records to the shared journal, in order; resolves once the store has them. */
+  /** Appends records to the shared journal; resolves once the store has them. Appends keep the order of the calls, also while earlier ones are still on their way. */
   append(records: readonly JournalRecord[]): Promise<void>;
   /**
    * Hands every record of the shared journal to `apply`, in journal order: what is there

@@ -43,7 +43,10 @@ export class ClusterEngine implements EngineView {
   /** Cancels heard before the task was claimed here (its record may still be on its way): not started. */
   readonly #cancelled = new Set<string>();
   #pending: JournalRecord[] = [];
+  #submitBatch: { records: Array<JournalRecord & { type: 'task:submitted' }>; done: Promise<void> } | undefined;
+  /** The newest append of this node's records, and for each task the one that holds its latest records. */
   #appended: Promise<void> = Promise.resolve();
+  readonly #appendOf = new Map<string, Promise<void>>();
   readonly workflows: WorkflowCommands = notInCluster<WorkflowCommands>('workflows');
   readonly schedules: ScheduleCommands = notInCluster<ScheduleCommands>('schedules');
   readonly waits: EngineView['waits'] = notInCluster<EngineView['waits']>('waits');
@@ -128,11 +131,30 @@ export class ClusterEngine implements EngineView {
           return;
         }
       }
-      await this.#backend.append([record]);
-      await this.#backend.enqueue({ id: submitted.id, type, priority: submitted.priority });
-      await this.#backend.caughtUp();
+      await this.#submitted(record);
     })();
     return { task: answer as unknown as TaskRecord, durable };
+  }
+
+  /**
+   * The submissions of one turn, appended as one batch and then enqueued: one write to
+   * the shared journal however many are submitted at once. Known here as soon as they are
+   * appended (the copies that come back through the journal are skipped), so rt.get
+   * answers as soon as submit does.
+   */
+  #submitted(record: JournalRecord & { type: 'task:submitted' }): Promise<void> {
+    if (this.#submitBatch === undefined) {
+      const records: Array<JournalRecord & { type: 'task:submitted' }> = [];
+      const done = Promise.resolve().then(async () => {
+        this.#submitBatch = undefined;
+        await this.#backend.append(records);
+        this.#replica.apply(records);
+        await Promise.all(records.map(({ task }) => this.#backend.enqueue({ id: task.id, type: task.type, priority: task.priority })));
+      });
+      this.#submitBatch = { records, done };
+    }
+    this.#submitBatch.records.push(record);
+    return this.#submitBatch.done;
   }
 
   /** Cancels a task wherever it is: out of the claim queue, or stopped on the node that runs it. */
@@ -225,7 +247,10 @@ export class ClusterEngine implements EngineView {
 
   /** A claim: the task runs here unless the journal says it has ended (cancelled while queued, or done before a stall). */
   async #runClaimed(id: string): Promise<void> {
-    await this.#backend.caughtUp();
+    // A task this node has not seen yet, or one that ran before (its steps, or its end,
+    // may have been stored a moment ago elsewhere): read the journal up to now first.
+    const known = this.#replica.table.tasks.get(id);
+    if (known === undefined || known.attempts > 0) await this.#backend.caughtUp();
     const task = this.#replica.table.tasks.get(id);
     if (task === undefined || isTerminal(task.status) || this.#cancelled.delete(id)) return;
     this.#claimed.set(id, task.attempts);
@@ -256,8 +281,10 @@ export class ClusterEngine implements EngineView {
     } finally {
       // What this node journaled about it is in the shared journal before the claim is let go.
       this.#flush();
-      await this.#appended;
+      const appended = this.#appendOf.get(id);
+      this.#appendOf.delete(id);
       this.#claimed.delete(id);
+      await appended;
     }
   }
 
@@ -274,8 +301,12 @@ export class ClusterEngine implements EngineView {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
-    // In order; a failed append fails the claims waiting on it (their tasks are claimed again), not later ones.
-    this.#appended = this.#appended.catch(() => undefined).then(() => this.#backend.append(batch));
+    // Sent at once: the backend keeps the order of appends (one connection), so a claim
+    // waits only for the batch that holds its own records, not for everyone's before it.
+    const appended = this.#backend.append(batch);
+    appended.catch(() => undefined);
+    for (const record of batch) if ('taskId' in record && record.taskId !== undefined) this.#appendOf.set(record.taskId, appended);
+    this.#appended = appended;
   }
 
   #control(message: ControlMessage): void {
