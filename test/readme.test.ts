@@ -37,9 +37,9 @@ function fencedBlocks(markdown: string): Block[] {
 }
 
 /** Runs `file` with this Node in the repository's root; resolves with its exit code and output. */
-function runNode(file: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+function runNode(file: string, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [file], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -75,16 +75,31 @@ describe('the README', () => {
     assert.deepEqual(broken, []);
   });
 
+  // Cluster snippets need a Redis: the one the adapters' tests start (redis-server on a
+  // free loopback port), told to the snippet as REDIS_PORT. Skipped, with the reason,
+  // only where redis-server is missing and not under CI.
+  const redisHelper = new URL('../../packages/adapters/dist/test/redis-server.js', import.meta.url).href;
+  type RedisHelper = { redisMissing(): string | undefined; startRedis(): Promise<{ port: number; close(): Promise<void> }> };
   for (const block of blocks.filter((b) => b.lang === 'js')) {
+    const needsRedis = block.code.includes('bullmqTransport');
     // A hang guard only (a snippet that forgets shutdown() keeps its process alive); no timing is asserted.
-    it(`runs the js block at README.md:${block.line} to exit code 0`, { timeout: 300_000 }, async () => {
+    it(`runs the js block at README.md:${block.line} to exit code 0`, { timeout: 300_000 }, async (t) => {
+      let redis: { port: number; close(): Promise<void> } | undefined;
+      if (needsRedis) {
+        const helper = (await import(redisHelper)) as RedisHelper;
+        const missing = helper.redisMissing();
+        if (missing !== undefined) return t.skip(missing);
+        redis = await helper.startRedis();
+      }
       const file = join(root, `.readme-snippet-${process.pid}-${block.line}.mjs`);
       writeFileSync(file, block.code);
       try {
-        const { code, signal, output } = await runNode(file);
+        const env = redis === undefined ? process.env : { ...process.env, REDIS_PORT: String(redis.port) };
+        const { code, signal, output } = await runNode(file, env);
         assert.equal(code, 0, `README.md:${block.line} exited with ${code ?? signal}:\n${output}`);
       } finally {
         rmSync(file, { force: true });
+        await redis?.close();
       }
     });
   }

@@ -72,6 +72,38 @@ describe('bullmqTransport', { skip: missing }, () => {
     }
   });
 
+  it('a cancel sent from one node stops the task on the node that runs it', { timeout: 60_000 }, async () => {
+    const prefix = `t-${randomUUID()}`;
+    let stopped!: () => void;
+    const abortedOnB = new Promise<void>((resolve) => (stopped = resolve));
+    const a = await createRuntime({ concurrency: 2, transport: transport(prefix, 'a') });
+    const b = await createRuntime({ concurrency: 2, transport: transport(prefix, 'b') });
+    try {
+      b.define('long', {
+        handler: (_input, ctx) =>
+          new Promise((resolve) =>
+            ctx.signal.addEventListener('abort', () => {
+              stopped();
+              resolve(null);
+            }),
+          ),
+      });
+      const handle = await a.submit('long');
+      await new Promise<void>((resolve) => {
+        const check = () => a.get(handle.id)?.status === 'running' && resolve();
+        a.events$.subscribe(check);
+        check();
+      });
+      assert.equal((await a.cancel(handle.id, 'enough')).cancelled, true);
+      assert.equal((await handle.result()).status, 'cancelled');
+      // Stopped there, for real: the handler on b saw its signal fire (else this never settles).
+      await abortedOnB;
+      assert.equal(b.get(handle.id)?.status, 'cancelled');
+    } finally {
+      await Promise.all([a.shutdown({ timeoutMs: 0 }), b.shutdown({ timeoutMs: 0 })]);
+    }
+  });
+
   it('rejects a submission with STEWARD_TRANSPORT_UNAVAILABLE while Redis is down, and works again once it is back', async () => {
     const server = await startRedis();
     const rt = await createRuntime({ concurrency: 2, transport: bullmqTransport({ connection: { host: '127.0.0.1', port: server.port }, prefix: 'down', nodeId: 'solo', stalledIntervalMs: 1_000 }) });
