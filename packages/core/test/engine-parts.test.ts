@@ -85,7 +85,12 @@ describe('decideEnd', () => {
 
   it('journals an attempt stopped by shutdown as interrupted, not as an end', () => {
     const decision = decideEnd(end({ end: 'cancelled', context: { reason: 'shutdown' }, interrupting: true }));
-    assert.deepEqual(decision, { kind: 'interrupted', record: { type: 'attempt:interrupted', at: 5_000, taskId: 't1', attempt: 1, reason: 'shutdown' } });
+    assert.deepEqual(decision, { kind: 'interrupted', reason: 'shutdown', record: { type: 'attempt:interrupted', at: 5_000, taskId: 't1', attempt: 1, reason: 'shutdown' } });
+  });
+
+  it('journals an attempt its executor interrupted (a batch) as interrupted with that reason, no retry spent', () => {
+    const decision = decideEnd(end({ end: 'interrupted', context: { reason: 'batch' } }));
+    assert.deepEqual(decision, { kind: 'interrupted', reason: 'batch', record: { type: 'attempt:interrupted', at: 5_000, taskId: 't1', attempt: 1, reason: 'batch' } });
   });
 
   it('keeps what the executor measured on the record', () => {

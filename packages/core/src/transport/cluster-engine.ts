@@ -293,6 +293,8 @@ export class ClusterEngine implements EngineView {
     if (record.type === 'task:submitted' || !('taskId' in record) || record.taskId === undefined) return; // the node's copy of a claimed task: the cluster has its own
     const base = this.#claimed.get(record.taskId);
     if (base === undefined) return;
+    // The steps a claim was given are seeded into the node's engine as records: the cluster has them already.
+    if (record.type === 'step:completed' && Object.hasOwn(this.#replica.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) return;
     this.#pending.push('attempt' in record && typeof record.attempt === 'number' ? { ...record, attempt: base + record.attempt } : record);
     if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
   }

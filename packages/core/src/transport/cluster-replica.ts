@@ -33,6 +33,9 @@ export class ClusterReplica {
         if (task !== undefined && isTerminal(task.status)) continue;
       }
       if (record.type === 'task:submitted' && this.table.tasks.has(record.task.id)) continue; // appended twice (a resubmit after a lost answer)
+      // The first stored completion of a step is the one: a later one (two claims of one
+      // task at once, after a live node was taken for dead) never replaces the result.
+      if (record.type === 'step:completed' && Object.hasOwn(this.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) continue;
       const task = applyRecord(this.table, record);
       this.table.changed.length = 0;
       if (this.#events.observed) for (const event of recordToEvents(record, this.table)) this.#events.emit(event);
