@@ -28,7 +28,7 @@ describe('cluster mode on an in-memory store', () => {
     });
     try {
       const completedOnC: string[] = [];
-      c!.events$.subscribe((event) => {
+      c!.events({ policy: 'block' }).subscribe((event) => {
         if (event.type === 'task:completed') completedOnC.push(event.taskId);
       });
       const handles = await Promise.all(Array.from({ length: 5 }, () => a!.submit('where')));

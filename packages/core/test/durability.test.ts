@@ -207,7 +207,7 @@ describe('durability with a data directory', () => {
       const second = await open(dir, { logger: { warn: (m: string) => warnings.push(m), error: () => undefined } });
       try {
         const events: number[] = [];
-        second.events$.subscribe((e) => { if (e.type === 'journal:torn-tail') events.push(e.seq); });
+        second.events({ policy: 'block' }).subscribe((e) => { if (e.type === 'journal:torn-tail') events.push(e.seq); });
         await settle();
         assert.equal(second.get(kept.id)?.result, 'kept');
         assert.equal(warnings.length, 1);

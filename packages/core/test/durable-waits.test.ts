@@ -52,7 +52,7 @@ describe('durable waits', () => {
       let runs = 0;
       rt.define('review', { handler: async (input: unknown, ctx) => { runs++; return approval(input, ctx); } });
       const events: RuntimeEvent[] = [];
-      rt.events$.subscribe((e) => { if (e.type === 'task:waiting' || e.type === 'task:signalled') events.push(e); });
+      rt.events({ policy: 'block' }).subscribe((e) => { if (e.type === 'task:waiting' || e.type === 'task:signalled') events.push(e); });
       const handle = await rt.submit('review');
       await until(rt, () => statusOf(rt, handle.id).status === 'waiting');
       const waiting = statusOf(rt, handle.id);

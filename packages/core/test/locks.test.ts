@@ -129,7 +129,7 @@ describe('named locks', () => {
     withRuntime({ concurrency: 2 }, async (rt) => {
       const { finish } = holders(rt);
       const events: string[] = [];
-      rt.events$.subscribe((e) => {
+      rt.events({ policy: 'block' }).subscribe((e) => {
         if (e.type === 'lock:waiting') events.push(`waiting ${e.lock}`);
         if (e.type === 'lock:acquired') events.push(`acquired ${e.locks.join(',')}`);
       });

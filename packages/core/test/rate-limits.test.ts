@@ -112,7 +112,7 @@ describe('the resource guard', () => {
       { clock, concurrency: 4, resourceGuard: { maxCpuPercent: 80, protect: 'high', intervalMs: 1_000, mode: 'pause', sampler: () => reading } },
       async (rt) => {
         const events: string[] = [];
-        rt.events$.subscribe((e) => {
+        rt.events({ policy: 'block' }).subscribe((e) => {
           if (e.type === 'resource:throttled' || e.type === 'resource:recovered') events.push(`${e.type} ${e.concurrency}`);
         });
         const release: Array<() => void> = [];

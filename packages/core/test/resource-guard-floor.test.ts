@@ -27,7 +27,7 @@ function holdable(rt: Runtime) {
 
 function guardEvents(rt: Runtime): Array<Extract<RuntimeEvent, { type: 'resource:throttled' | 'resource:recovered' }>> {
   const events: Array<Extract<RuntimeEvent, { type: 'resource:throttled' | 'resource:recovered' }>> = [];
-  rt.events$.subscribe((e) => {
+  rt.events({ policy: 'block' }).subscribe((e) => {
     if (e.type === 'resource:throttled' || e.type === 'resource:recovered') events.push(e);
   });
   return events;

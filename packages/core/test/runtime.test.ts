@@ -104,7 +104,7 @@ describe('the runtime', () => {
       rt.define('p', { handler: (_input, ctx) => { ctx.progress(30, 'a third'); ctx.log('hi'); return 1; } });
       const seen: RuntimeEvent['type'][] = [];
       const completed: string[] = [];
-      rt.events$.subscribe((e) => seen.push(e.type));
+      rt.events({ policy: 'block' }).subscribe((e) => seen.push(e.type));
       const off = rt.on('task:completed', (e) => completed.push(e.taskId));
       const handle = await rt.submit('p');
       const progress: unknown[] = [];

@@ -24,7 +24,7 @@ const NO_RETRY = { attempts: 0 };
 /** Collects the `attempt:interrupted` events of the runtime. */
 function interruptions(rt: Runtime): Array<Extract<RuntimeEvent, { type: 'attempt:interrupted' }>> {
   const seen: Array<Extract<RuntimeEvent, { type: 'attempt:interrupted' }>> = [];
-  rt.events$.subscribe((event) => {
+  rt.events({ policy: 'block' }).subscribe((event) => {
     if (event.type === 'attempt:interrupted') seen.push(event);
   });
   return seen;
@@ -168,7 +168,7 @@ describe('batches of tasks on one worker thread', () => {
         ]);
         const progress = new Map<string, Array<[number, string | undefined]>>();
         const steps = new Map<string, string[]>();
-        rt.events$.subscribe((event) => {
+        rt.events({ policy: 'block' }).subscribe((event) => {
           if (event.type === 'task:progress') progress.set(event.taskId, [...(progress.get(event.taskId) ?? []), [event.percent, event.message]]);
           if (event.type === 'task:step') steps.set(event.taskId, [...(steps.get(event.taskId) ?? []), event.name]);
         });

@@ -34,7 +34,8 @@ describe('workflows', () => {
     withRuntime({ concurrency: 4 }, async (rt) => {
       const log = defineTypes(rt);
       const events: string[] = [];
-      rt.events$.subscribe((e) => {
+      // Every event handed over as it happens: the default policy may deliver late ones a turn later on a loaded machine.
+      rt.events({ policy: 'block' }).subscribe((e) => {
         if (e.type.startsWith('workflow:')) events.push(`${e.type}${'phaseId' in e ? ` ${e.phaseId}` : ''}`);
       });
       const wf = await rt.workflow(threePhases);
