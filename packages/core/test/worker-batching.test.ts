@@ -82,6 +82,27 @@ describe('batches of tasks on one worker thread', () => {
     }
   });
 
+  it('a restart of the pool hands the tasks that waited for a thread to the new pool, none to the old one', async () => {
+    // One task per message, so that some still wait after the new pool has taken its first.
+    const executor = new WorkerExecutor({ minThreads: 1, maxThreads: 1, idleTimeoutMs: 1_000, maxBatch: 1 }, () => undefined);
+    try {
+      const slow = { type: 'slow', kind: 'worker', moduleUrl: WORKERS.href, exportName: 'slowNoop' } as ResolvedDefinition;
+      const running = recordingSink(); // slowNoop: 60 ms, so the others are still waiting when the pools change
+      executor.execute(request('running', slow, null), running.sink);
+      const waiting = Array.from({ length: 3 }, (_, n) => {
+        const { promise, sink } = recordingSink();
+        executor.execute(request(`w${n}`, slow, null), sink);
+        return promise;
+      });
+      await executor.restart();
+      // The one on the old pool ends with it; the three that waited run on the new one.
+      assert.equal((await running.promise).error?.code, 'STEWARD_WORKER_CRASHED');
+      assert.deepEqual((await Promise.all(waiting)).map((end) => end.result ?? end.error?.code), ['slow done', 'slow done', 'slow done']);
+    } finally {
+      await executor.close();
+    }
+  });
+
   it('a timeout inside a batch: that task times out, the others of its batch run again, interrupted, no retry spent', () =>
     withRuntime(BATCHING, async (rt) => {
       rt.define('noop', { module: WORKERS, export: 'noop', retries: NO_RETRY });

@@ -141,8 +141,9 @@ export class WorkerExecutor implements Executor {
   async restart(): Promise<void> {
     const old = [this.#lane, ...this.#limitedLanes.values()];
     const limited = [...this.#limitedLanes.entries()];
-    this.#lane = this.#createLane(this.#options.resourceLimits, this.#lane.waiting);
-    for (const [key, lane] of limited) this.#limitedLanes.set(key, this.#createLane(JSON.parse(key) as WorkerPoolOptions['resourceLimits'], lane.waiting));
+    // Moved, not shared: an old lane freed by its dying pool must find nothing left to run.
+    this.#lane = this.#createLane(this.#options.resourceLimits, this.#lane.waiting.splice(0));
+    for (const [key, lane] of limited) this.#limitedLanes.set(key, this.#createLane(JSON.parse(key) as WorkerPoolOptions['resourceLimits'], lane.waiting.splice(0)));
     for (const lane of [this.#lane, ...this.#limitedLanes.values()]) this.#drain(lane);
     await Promise.all(old.map((lane) => lane.pool.destroy()));
   }
