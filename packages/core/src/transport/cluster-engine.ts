@@ -73,20 +73,17 @@ export class ClusterEngine implements EngineView {
 
   async #join(): Promise<void> {
     const backend = this.#backend;
-    const node = this.#node;
-    const engine = this;
-    await backend.follow((records) => engine.#replica.apply(records));
-    backend.onControl((message) => engine.#control(message));
+    await backend.follow((records) => this.#replica.apply(records));
+    backend.onControl((message) => this.#control(message));
     // Progress and output are not journaled: those of the tasks running here are told here.
-    node.engine.events$.subscribe((event) => {
-      if ((event.type === 'task:progress' || event.type === 'task:output') && engine.#claimed.has(event.taskId)) engine.#replica.emit(event);
+    this.#local.events$.subscribe((event) => {
+      if ((event.type === 'task:progress' || event.type === 'task:output') && this.#claimed.has(event.taskId)) this.#replica.emit(event);
     });
     // A submitter that died between its append and its enqueue left a task nobody can claim:
     // whatever has not ended is enqueued again (the queue keeps one entry per task id).
-    for (const task of engine.#replica.table.tasks.values()) {
-      if (!isTerminal(task.status) && task.status !== 'waiting') await backend.enqueue({ id: task.id, type: task.type, priority: task.priority });
-    }
-    for (const type of Object.keys(node.engine.options.tasks)) await engine.#consume(type);
+    const open = [...this.#replica.table.tasks.values()].filter((task) => !isTerminal(task.status) && task.status !== 'waiting');
+    await Promise.all(open.map((task) => backend.enqueue({ id: task.id, type: task.type, priority: task.priority })));
+    for (const type of Object.keys(this.#local.options.tasks)) await this.#consume(type);
   }
 
   // ---- the cluster's state ---------------------------------------------------
