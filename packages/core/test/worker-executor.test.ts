@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { WORKER_ENTRY } from '../src/executors/worker/worker-executor.js';
 import { withRuntime } from '../src/testing.js';
 import { settle, WORKERS } from './helpers.js';
 
 const workers = { minThreads: 1, maxThreads: 2 };
 
 describe('worker-thread execution', () => {
+  // Piscina require()s its entry first. For an ES module entry, Node 20.19+ takes its
+  // synchronous require(esm) path there, and a thread terminated inside it aborts the
+  // whole host process (FATAL ERROR: v8::Module::IsGraphAsync ...; seen once in CI).
+  // Reproducing that race takes luck, so this checks the property that rules it out.
+  it('hands Piscina a CommonJS entry, so a thread never loads it through require(esm)', () => {
+    const loaded: unknown = createRequire(import.meta.url)(fileURLToPath(WORKER_ENTRY));
+    assert.equal(typeof loaded, 'function', 'require() of the entry gives the handler itself, as only a CommonJS module can');
+  });
+
   it('runs the module’s export in a worker thread with a working ctx', () =>
     withRuntime({ concurrency: 2, workers }, async (rt) => {
       rt.define('double', { module: WORKERS });

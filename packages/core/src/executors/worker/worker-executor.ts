@@ -53,7 +53,8 @@ export function batchSize(waiting: number, freeThreads: number, maxBatch: number
   return Math.min(maxBatch, Math.ceil(waiting / freeThreads));
 }
 
-const ENTRY = new URL('./worker-entry.js', import.meta.url).href;
+/** The file each thread loads: CommonJS, so that Piscina's require() of it never takes Node's require(esm) path (see worker-boot.cts). */
+export const WORKER_ENTRY = new URL('./worker-boot.cjs', import.meta.url).href;
 
 /** Maps what Piscina rejects with (the thread died) onto a task error. */
 function crashError(error: unknown): { error: TaskError; crashed: boolean } {
@@ -124,7 +125,7 @@ export class WorkerExecutor implements Executor {
   #createLane(resourceLimits: WorkerPoolOptions['resourceLimits'], waiting: Queued[] = []): Lane {
     const options = this.#options;
     const pool = new Piscina({
-      filename: ENTRY,
+      filename: WORKER_ENTRY,
       minThreads: options.minThreads,
       maxThreads: options.maxThreads,
       idleTimeout: options.idleTimeoutMs,
