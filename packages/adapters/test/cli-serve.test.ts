@@ -3,7 +3,7 @@
 // no token behind, and Ctrl-C says what happens to the work that is running.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,37 +12,45 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '../src/cli/serve.js';
 
 const BIN = fileURLToPath(new URL('../../bin/steward.mjs', import.meta.url));
+const SLOW_CONFIG = fileURLToPath(new URL('../../test/fixtures/slow-start.config.mjs', import.meta.url));
 
 /** A started `steward` process with its output collected; `until` resolves when the output matches. */
-function start(args: string[]): { child: ChildProcess; out: () => string; err: () => string; until(pattern: RegExp): Promise<void>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
+function start(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; out: () => string; err: () => string; until(pattern: RegExp): Promise<void>; untilErr(pattern: RegExp): Promise<void>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const seen = { out: '', err: '' };
+  const watchers: Array<{ stream: 'out' | 'err'; pattern: RegExp; resolve: () => void }> = [];
   const check = () => {
     for (const w of [...watchers]) {
-      if (w.pattern.test(stdout)) {
+      if (w.pattern.test(seen[w.stream])) {
         watchers.splice(watchers.indexOf(w), 1);
         w.resolve();
       }
     }
   };
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
+    seen.out += chunk;
     check();
   });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    seen.err += chunk;
+    check();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const until = (stream: 'out' | 'err', pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      watchers.push({ stream, pattern, resolve });
+      check();
+      void exited.then(() => reject(new Error(`steward exited before printing ${pattern}:\n${seen.out}\n${seen.err}`)));
+    });
   return {
     child,
-    out: () => stdout,
-    err: () => stderr,
-    until: (pattern) =>
-      new Promise<void>((resolve, reject) => {
-        watchers.push({ pattern, resolve });
-        check();
-        void exited.then(() => reject(new Error(`steward exited before printing ${pattern}:\n${stdout}\n${stderr}`)));
-      }),
+    out: () => seen.out,
+    err: () => seen.err,
+    until: (pattern) => until('out', pattern),
+    untilErr: (pattern) => until('err', pattern),
     exited,
   };
 }
@@ -128,5 +136,19 @@ describe('steward serve', () => {
     assert.match(out, /1 running task/);
     assert.match(out, /runs? again on the next start/);
     assert.match(out, /stopped/);
+  });
+
+  it('stops cleanly on a SIGTERM that comes while it is still starting', async () => {
+    const dataDir = tempDir();
+    const go = join(dataDir, 'go');
+    const server = start(['serve', '--data', dataDir, '--port', '0', '--config', SLOW_CONFIG], { STEWARD_TEST_GO: go });
+    // The config is loading and waits for `go`: the server is provably still starting.
+    await server.untilErr(/config: loading/);
+    server.child.kill('SIGTERM');
+    // Only once the signal has been sent may startup go on (if the process is still there).
+    writeFileSync(go, '');
+    assert.equal(await server.exited, 0, 'stopped by its own handler, not killed by the signal');
+    assert.match(server.out(), /steward: stopping/);
+    assert.equal(existsSync(join(dataDir, 'server.json')), false, 'no server file is left behind');
   });
 });

@@ -50,6 +50,9 @@ program
   .option('--allow <commands>', 'comma-separated executables that may run as commands sent over HTTP')
   .action((opts: { data?: string; config?: string; port: string; host: string; allow?: string }) =>
     run(async () => {
+      // Heard from the start: a Ctrl-C or SIGTERM while it is still starting stops it
+      // cleanly once it is up, instead of killing it with half its startup done.
+      const signals = holdStopSignals();
       const { stop } = await serve({
         dataDir: resolveDataDir(opts.data),
         ...(opts.config === undefined ? {} : { config: opts.config }),
@@ -57,19 +60,33 @@ program
         host: opts.host,
         ...(opts.allow === undefined ? {} : { allow: opts.allow.split(',').map((s) => s.trim()).filter(Boolean) }),
       });
-      await new Promise<void>((resolve) => {
-        let signalled = false;
-        const quit = (signal: NodeJS.Signals) => {
-          // A second Ctrl-C does not wait: what runs is recovered as interrupted on the next start.
-          if (signalled) process.exit(130);
-          signalled = true;
-          void stop(signal).then(resolve);
-        };
-        process.on('SIGINT', quit);
-        process.on('SIGTERM', quit);
-      });
+      await signals.stopWith(stop);
     }),
   );
+
+/**
+ * SIGINT and SIGTERM, listened for from now on. `stopWith(stop)` resolves once `stop`
+ * has run for the first of them (at once if one came already); a second one exits
+ * with 130 without waiting: what runs is recovered as interrupted on the next start.
+ */
+function holdStopSignals(): { stopWith(stop: (signal: NodeJS.Signals) => Promise<void>): Promise<void> } {
+  let first: NodeJS.Signals | undefined;
+  let onFirst: ((signal: NodeJS.Signals) => void) | undefined;
+  const quit = (signal: NodeJS.Signals) => {
+    if (first !== undefined) process.exit(130);
+    first = signal;
+    onFirst?.(signal);
+  };
+  process.on('SIGINT', quit);
+  process.on('SIGTERM', quit);
+  return {
+    stopWith: (stop) =>
+      new Promise<void>((resolve) => {
+        onFirst = (signal) => void stop(signal).then(resolve);
+        if (first !== undefined) onFirst(first);
+      }),
+  };
+}
 
 program
   .command('mcp')
