@@ -1,5 +1,5 @@
 import { decode, Encoder } from '@msgpack/msgpack';
-import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type ClusterBackend, type ControlMessage, type JournalRecord, type Transport } from '@steward/core';
+import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type ClusterBackend, type ControlMessage, type EnqueuedTask, type JournalRecord, type Transport } from '@steward/core';
 import { Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 
@@ -17,6 +17,9 @@ export interface BullmqTransportOptions {
 
 /** As the local journal encodes: an absent field stays absent (not nil). */
 const encoder = new Encoder({ ignoreUndefined: true });
+
+/** At most this many tasks go into the claim queue in one transaction (none of them can be claimed before all are in). */
+const ENQUEUE_CHUNK = 64;
 
 /** BullMQ's priority: 1 is first. Steward's higher levels map to lower numbers. */
 function bullPriority(priority: number): number {
@@ -175,13 +178,32 @@ class BullmqBackend implements ClusterBackend {
     return (await reach('submit', () => this.#commands.get(name))) ?? id;
   }
 
-  async enqueue(task: { readonly id: string; readonly type: string; readonly priority: number }): Promise<void> {
+  async enqueue(tasks: readonly EnqueuedTask[]): Promise<void> {
+    const chunks: EnqueuedTask[][] = [];
+    const open = new Map<string, EnqueuedTask[]>();
+    for (const task of tasks) {
+      let chunk = open.get(task.type);
+      if (chunk === undefined || chunk.length >= ENQUEUE_CHUNK) {
+        chunk = [];
+        open.set(task.type, chunk);
+        chunks.push(chunk);
+      }
+      chunk.push(task);
+    }
+    // A transaction per chunk: each is claimable as soon as it is in, while the next ones
+    // are still on their way. The job id is the task id: a task already there stays as it is.
     await reach('submit', () =>
-      this.#queue(task.type).add(
-        'task',
-        { id: task.id },
-        // A claim that fails (its node shut down mid-run) goes back at once for another node.
-        { jobId: task.id, priority: bullPriority(task.priority), attempts: 1_000_000, removeOnComplete: true, removeOnFail: true },
+      Promise.all(
+        chunks.map((chunk) =>
+          this.#queue((chunk[0] as EnqueuedTask).type).addBulk(
+            chunk.map((task) => ({
+              name: 'task',
+              data: { id: task.id },
+              // A claim that fails (its node shut down mid-run) goes back at once for another node.
+              opts: { jobId: task.id, priority: bullPriority(task.priority), attempts: 1_000_000, removeOnComplete: true, removeOnFail: true },
+            })),
+          ),
+        ),
       ),
     );
   }

@@ -1,5 +1,12 @@
 import type { JournalRecord } from '../journal/journal-record.js';
 
+/** A task as the claim queue holds it. */
+export interface EnqueuedTask {
+  readonly id: string;
+  readonly type: string;
+  readonly priority: number;
+}
+
 /** A message for every node of the cluster: stop a task wherever it runs. */
 export interface ControlMessage {
   readonly kind: 'cancel';
@@ -29,8 +36,11 @@ export interface ClusterBackend {
   caughtUp(): Promise<void>;
   /** Reserves idempotency key `key` for task `id`; resolves with the id that holds it (`id`, or the one that had it first). */
   reserve(key: string, id: string): Promise<string>;
-  /** Makes a task claimable by the nodes that define its type; a higher `priority` is claimed first. */
-  enqueue(task: { readonly id: string; readonly type: string; readonly priority: number }): Promise<void>;
+  /**
+   * Makes tasks claimable by the nodes that define their types; a higher `priority` is
+   * claimed first. A task already in the queue (or held by a claim) stays as it is.
+   */
+  enqueue(tasks: readonly EnqueuedTask[]): Promise<void>;
   /** Takes a task out of the claim queue if no node holds it; true when it did. */
   dequeue(id: string, type: string): Promise<boolean>;
   /**

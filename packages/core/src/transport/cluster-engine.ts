@@ -13,6 +13,13 @@ import type { ClaimedTask, TransportNode } from './transport.js';
 
 type Status = TaskRecord['status'];
 
+/**
+ * At most this many submissions of one turn go in one append: a burst goes out in
+ * chunks, one after another, so the first tasks can be claimed while the rest are
+ * still being written.
+ */
+const SUBMIT_CHUNK = 256;
+
 /** What cluster mode does not carry yet: the command says so instead of doing something node-local. */
 function notInCluster<T extends object>(what: string): T {
   return new Proxy({} as T, {
@@ -82,7 +89,7 @@ export class ClusterEngine implements EngineView {
     // A submitter that died between its append and its enqueue left a task nobody can claim:
     // whatever has not ended is enqueued again (the queue keeps one entry per task id).
     const open = [...this.#replica.table.tasks.values()].filter((task) => !isTerminal(task.status) && task.status !== 'waiting');
-    await Promise.all(open.map((task) => backend.enqueue({ id: task.id, type: task.type, priority: task.priority })));
+    await backend.enqueue(open.map((task) => ({ id: task.id, type: task.type, priority: task.priority })));
     for (const type of Object.keys(this.#local.options.tasks)) await this.#consume(type);
   }
 
@@ -140,13 +147,13 @@ export class ClusterEngine implements EngineView {
    * answers as soon as submit does.
    */
   #submitted(record: JournalRecord & { type: 'task:submitted' }): Promise<void> {
-    if (this.#submitBatch === undefined) {
+    if (this.#submitBatch === undefined || this.#submitBatch.records.length >= SUBMIT_CHUNK) {
       const records: Array<JournalRecord & { type: 'task:submitted' }> = [];
       const done = Promise.resolve().then(async () => {
-        this.#submitBatch = undefined;
+        if (this.#submitBatch?.records === records) this.#submitBatch = undefined;
         await this.#backend.append(records);
         this.#replica.apply(records);
-        await Promise.all(records.map(({ task }) => this.#backend.enqueue({ id: task.id, type: task.type, priority: task.priority })));
+        await this.#backend.enqueue(records.map(({ task }) => ({ id: task.id, type: task.type, priority: task.priority })));
       });
       this.#submitBatch = { records, done };
     }
@@ -244,10 +251,15 @@ export class ClusterEngine implements EngineView {
 
   /** A claim: the task runs here unless the journal says it has ended (cancelled while queued, or done before a stall). */
   async #runClaimed(id: string): Promise<void> {
-    // A task this node has not seen yet, or one that ran before (its steps, or its end,
-    // may have been stored a moment ago elsewhere): read the journal up to now first.
-    const known = this.#replica.table.tasks.get(id);
-    if (known === undefined || known.attempts > 0) await this.#backend.caughtUp();
+    // A task this node has not seen yet: its submission was appended before it was
+    // enqueued, so it is on its way here (or, read up to now, not there at all).
+    if (!this.#replica.table.tasks.has(id)) {
+      const arrival = this.#replica.arrival(id);
+      await Promise.race([arrival.arrived, this.#backend.caughtUp()]);
+      arrival.forget();
+    }
+    // One that ran before: its steps, or its end, may have been stored a moment ago elsewhere.
+    if ((this.#replica.table.tasks.get(id)?.attempts ?? 0) > 0) await this.#backend.caughtUp();
     const task = this.#replica.table.tasks.get(id);
     if (task === undefined || isTerminal(task.status) || this.#cancelled.delete(id)) return;
     this.#claimed.set(id, task.attempts);

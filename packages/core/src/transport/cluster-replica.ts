@@ -21,6 +21,8 @@ export class ClusterReplica {
   readonly #events = new EngineEvents();
   readonly events$ = this.#events.events$;
   readonly #waiters = new Map<string, Array<{ resolve: (outcome: TaskOutcome) => void; reject: (error: Error) => void }>>();
+  /** Claims of tasks whose submission has not been applied here yet, by task id. */
+  readonly #arrivals = new Map<string, () => void>();
 
   constructor(agingMs: number) {
     this.table = createTaskTable(agingMs);
@@ -38,6 +40,7 @@ export class ClusterReplica {
       if (record.type === 'step:completed' && Object.hasOwn(this.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) continue;
       const task = applyRecord(this.table, record);
       this.table.changed.length = 0;
+      if (record.type === 'task:submitted' && this.#arrivals.size > 0) this.#arrivals.get(record.task.id)?.();
       if (this.#events.observed) for (const event of recordToEvents(record, this.table)) this.#events.emit(event);
       if (task !== undefined && isTerminal(task.status)) {
         const waiters = this.#waiters.get(task.id);
@@ -48,6 +51,16 @@ export class ClusterReplica {
         }
       }
     }
+  }
+
+  /**
+   * Resolves once the submission of task `id` has been applied here (at once if it has);
+   * `forget` gives up the wait. A claim can come in before its task's record does.
+   */
+  arrival(id: string): { readonly arrived: Promise<void>; forget(): void } {
+    if (this.table.tasks.has(id)) return { arrived: Promise.resolve(), forget: () => undefined };
+    const arrived = new Promise<void>((resolve) => this.#arrivals.set(id, resolve));
+    return { arrived, forget: () => this.#arrivals.delete(id) };
   }
 
   /** Tells events the replica does not derive from records (progress and output of tasks running on this node). */

@@ -72,14 +72,16 @@ export class MemoryCluster {
         this.#reservations.set(key, id);
         return id;
       },
-      enqueue: async ({ id, type, priority }) => {
-        if (this.#present.has(id)) return;
-        this.#present.add(id);
-        const queue = this.#queues.get(type) ?? [];
-        this.#queues.set(type, queue);
-        queue.push({ id, priority, order: this.#order++ });
-        queue.sort((a, b) => b.priority - a.priority || a.order - b.order);
-        this.#dispatch(type);
+      enqueue: async (tasks) => {
+        for (const { id, type, priority } of tasks) {
+          if (this.#present.has(id)) continue;
+          this.#present.add(id);
+          const queue = this.#queues.get(type) ?? [];
+          this.#queues.set(type, queue);
+          queue.push({ id, priority, order: this.#order++ });
+          queue.sort((a, b) => b.priority - a.priority || a.order - b.order);
+          this.#dispatch(type);
+        }
       },
       dequeue: async (id, type) => {
         const queue = this.#queues.get(type) ?? [];
