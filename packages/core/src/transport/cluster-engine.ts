@@ -305,7 +305,7 @@ export class ClusterEngine implements EngineView {
     // The steps a claim was given are seeded into the node's engine as records: the cluster has them already.
     if (record.type === 'step:completed' && Object.hasOwn(this.#replica.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) return;
     this.#pending.push('attempt' in record && typeof record.attempt === 'number' ? { ...record, attempt: base + record.attempt } : record);
-    if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
+    if (this.#pending.length === 1) setImmediate(() => this.#flush());
   }
 
   #flush(): void {
