@@ -14,6 +14,8 @@ const CONCURRENCY = 8;
 /** How long a node may take to join, or to shut down on SIGTERM, before the run gives up on it. */
 const NODE_TIMEOUT_MS = 30_000;
 const SCALING_BASELINE = 'cluster 1 node';
+/** No-op tasks run per node process before a scaling run is timed, so that no node runs the timed work with cold code. */
+const WARMUP_PER_NODE = 300;
 const NOOP_CONFIG = 'cluster noop 1 node';
 const BULL_CONFIG = 'bare second-process';
 
@@ -88,12 +90,14 @@ async function dropPrefix(port: number, prefix: string): Promise<void> {
  * `type`, submitted all at once by a runtime in this process that defines no types,
  * and run by `nodes` node processes of a fresh cluster.
  */
-async function clusterWallMs(port: number, nodes: number, type: 'sleep50' | 'noop', count: number, log: (line: string) => void): Promise<number> {
+async function clusterWallMs(port: number, nodes: number, type: 'sleep50' | 'noop', count: number, log: (line: string) => void, warmup = 0): Promise<number> {
   const prefix = freshPrefix();
   const workers = await startNodes(port, prefix, nodes, log);
   try {
     const rt = await createRuntime({ transport: bullmqTransport({ connection: { host: '127.0.0.1', port }, prefix, nodeId: 'bench-submitter', stalledIntervalMs: 5_000 }) });
     try {
+      // Untimed: the node processes are fresh, and a first burst runs their code cold.
+      if (warmup > 0) await Promise.all((await Promise.all(Array.from({ length: warmup }, (_, i) => rt.submit('noop', { i })))).map((h) => h.result()));
       const start = performance.now();
       const handles = await Promise.all(Array.from({ length: count }, (_, i) => rt.submit(type, { i })));
       const outcomes = await Promise.all(handles.map((h) => h.result()));
@@ -117,7 +121,7 @@ function scaling(port: number, tasks: number, repetitions: number, log: (line: s
   const runners: Runner[] = [1, 2, 3].map((nodes) => ({
     system: 'steward',
     config: nodes === 1 ? SCALING_BASELINE : `cluster ${nodes} nodes`,
-    run: () => clusterWallMs(port, nodes, 'sleep50', tasks, log),
+    run: () => clusterWallMs(port, nodes, 'sleep50', tasks, log, WARMUP_PER_NODE * nodes),
   }));
   return runAlternating(runners, repetitions, (r) => r.run(), { scenario: NAME, metric: 'wall time', unit: 'ms', params: { tasks, taskMs: 50, concurrency: CONCURRENCY, repetitions } }, log);
 }
