@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createRuntime, type Runtime } from '@steward/core';
 import { transportConformance } from '@steward/core/transport';
-import { bullmqTransport } from '../src/index.js';
+import { bullmqTransport, redisUrl } from '../src/index.js';
 import { redisMissing, startRedis, type RedisServer } from './redis-server.js';
 
 // Cluster mode on a real redis-server started by this file (appendonly yes), through
@@ -33,6 +33,21 @@ if (missing === undefined) {
     },
   });
 }
+
+describe('redisUrl', () => {
+  it('reads host, port, user, password, database and TLS from a redis:// or rediss:// URL', () => {
+    assert.deepEqual(redisUrl('redis://127.0.0.1'), { host: '127.0.0.1', port: 6379 });
+    assert.deepEqual(redisUrl('redis://app:p%40ss@cache.local:6380/2'), { host: 'cache.local', port: 6380, username: 'app', password: 'p@ss', db: 2 });
+    assert.deepEqual(redisUrl('rediss://[::1]:7000'), { host: '::1', port: 7000, tls: {} });
+  });
+
+  it('refuses anything else with STEWARD_INVALID_OPTIONS', () => {
+    for (const bad of ['127.0.0.1:6379', 'http://127.0.0.1:6379', 'redis://127.0.0.1/x', 'redis://127.0.0.1/-1']) {
+      assert.throws(() => redisUrl(bad), { code: 'STEWARD_INVALID_OPTIONS' }, bad);
+      assert.throws(() => bullmqTransport({ connection: bad }), { code: 'STEWARD_INVALID_OPTIONS' }, bad);
+    }
+  });
+});
 
 describe('bullmqTransport', { skip: missing }, () => {
   it('refuses bad options with STEWARD_INVALID_OPTIONS', () => {

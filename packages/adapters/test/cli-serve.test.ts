@@ -7,9 +7,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createRuntime, type TaskSnapshot } from '@steward/core';
 import { serve } from '../src/cli/serve.js';
+import { bullmqTransport } from '../src/index.js';
+import { freePort, redisMissing, startRedis, type RedisServer } from './redis-server.js';
 
 const BIN = fileURLToPath(new URL('../../bin/steward.mjs', import.meta.url));
 const SLOW_CONFIG = fileURLToPath(new URL('../../test/fixtures/slow-start.config.mjs', import.meta.url));
@@ -150,5 +153,79 @@ describe('steward serve', () => {
     assert.equal(await server.exited, 0, 'stopped by its own handler, not killed by the signal');
     assert.match(server.out(), /steward: stopping/);
     assert.equal(existsSync(join(dataDir, 'server.json')), false, 'no server file is left behind');
+  });
+});
+
+/** Runs a `steward` client command to its end; its exit code and output. */
+async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const run = start(args);
+  const code = await run.exited;
+  return { code, out: run.out(), err: run.err() };
+}
+
+const missing = redisMissing();
+describe('steward serve --redis (cluster mode)', { skip: missing }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.close();
+  });
+
+  it('serves the whole cluster: a task submitted over HTTP runs on another node, and the API, status and dashboard say which', async () => {
+    const url = `redis://127.0.0.1:${redis.port}`;
+    const prefix = `serve-${process.pid}-${Date.now()}`;
+    const dataDir = tempDir();
+    const server = start(['serve', '--data', dataDir, '--port', '0', '--redis', url, '--prefix', prefix, '--node-id', 'node-a']);
+    await server.until(/steward: try /);
+    assert.match(server.out(), /node node-a of the cluster at redis:\/\/127\.0\.0\.1:\d+/);
+    const base = /serving (http:\/\/[^\s:]+:\d+)/.exec(server.out())?.[1] as string;
+    const token = /token \(shown once; also in .*token\): ([0-9a-f]{64})/.exec(server.out())?.[1] as string;
+    const get = async <T>(path: string): Promise<T> => {
+      const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(response.status, 200, path);
+      return (await response.json()) as T;
+    };
+    // Node B is this process: it defines the type, node A (the server) does not.
+    const b = await createRuntime({ transport: bullmqTransport({ connection: url, prefix, nodeId: 'node-b' }), tasks: { hello: { handler: async (input: { name: string }) => ({ hi: input.name }) } } });
+    try {
+      const response = await fetch(`${base}/api/tasks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'hello', input: { name: 'ada' } }),
+      });
+      assert.equal(response.status, 201);
+      const { id } = (await response.json()) as { id: string };
+      // Node A hears of the end through the shared journal, once node B has run it.
+      let task = await get<TaskSnapshot>(`/api/tasks/${id}`);
+      while (task.status === 'queued' || task.status === 'running') {
+        await new Promise((resolve) => setImmediate(resolve));
+        task = await get<TaskSnapshot>(`/api/tasks/${id}`);
+      }
+      assert.equal(task.status, 'completed');
+      assert.equal(task.node, 'node-b', 'the API says which node ran it');
+      assert.deepEqual(task.result, { hi: 'ada' });
+      const status = await cli(['status', '--data', dataDir]);
+      assert.equal(status.code, 0, status.err);
+      assert.match(status.out, /NODE/);
+      assert.match(status.out, new RegExp(`${id.slice(0, 8)}\\s+hello\\s+completed.*node-b`));
+      const dashboard = await get<{ recent: Array<{ id: string; node?: string }>; schedules: unknown[] }>('/api/dashboard');
+      assert.equal(dashboard.recent.find((row) => row.id === id)?.node, 'node-b', 'the dashboard says which node ran it');
+      assert.deepEqual(dashboard.schedules, [], 'no schedules in cluster mode yet: the dashboard still shows');
+    } finally {
+      await b.shutdown();
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+    }
+  });
+
+  it('refuses a --redis that is not a redis:// URL, and says so when Redis cannot be reached', async () => {
+    const notRedis = await cli(['serve', '--data', tempDir(), '--port', '0', '--redis', 'http://127.0.0.1:6379']);
+    assert.equal(notRedis.code, 1);
+    assert.match(notRedis.err, /STEWARD_INVALID_OPTIONS: .*must start with redis:\/\/ or rediss:\/\//);
+    const nobody = await cli(['serve', '--data', tempDir(), '--port', '0', '--redis', `redis://127.0.0.1:${await freePort()}`]);
+    assert.equal(nobody.code, 1);
+    assert.match(nobody.err, /STEWARD_TRANSPORT_UNAVAILABLE: .*Redis cannot be reached/);
   });
 });

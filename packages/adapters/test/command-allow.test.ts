@@ -86,7 +86,7 @@ describe('the allow list, checked against the program that would run', () => {
 
   it('holds for the runtime of steward serve --allow as well', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'steward-allow-serve-'));
-    const served = await startRuntime(dataDir, {}, ['sh']);
+    const served = await startRuntime({ dataDir }, {}, ['sh']);
     try {
       const impostor = await (await served.rt.submit(COMMAND_TYPE, { command: join(dir, 'sh') })).result();
       assert.equal(impostor.error?.code, 'STEWARD_COMMAND_NOT_ALLOWED');

@@ -75,6 +75,26 @@ describe('cluster mode on an in-memory store', () => {
     }
   });
 
+  it('says on every node which node ran a task, and counts what waits and runs in the whole cluster', async () => {
+    const cluster = new MemoryCluster();
+    const [a, b] = await nodes(cluster, 2, (rt, i) => {
+      if (i === 1) rt.define('here', { handler: () => 1 });
+    });
+    try {
+      const ran = await a!.submit('here');
+      await ran.result();
+      assert.equal(a!.get(ran.id)?.node, 'node-1');
+      assert.equal(b!.node, 'node-1');
+      // No node defines `nowhere`: its tasks wait in the cluster, and node 0 counts and lists them.
+      const waiting = await Promise.all([b!.submit('nowhere', null, { priority: 'low' }), b!.submit('nowhere', null, { priority: 'high' })]);
+      const status = a!.queueStatus();
+      assert.equal(status.queued, 2);
+      assert.deepEqual(status.items.map((item) => item.id), [waiting[1]!.id, waiting[0]!.id], 'best first');
+    } finally {
+      await Promise.all([a!.shutdown({ timeoutMs: 0 }), b!.shutdown({ timeoutMs: 0 })]);
+    }
+  });
+
   it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
     const cluster = new MemoryCluster();
     const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));
@@ -83,7 +103,9 @@ describe('cluster mode on an in-memory store', () => {
       await done.result();
       await assert.rejects(() => a!.submit('t', null, { dependsOn: [done.id] }), { code: 'STEWARD_INVALID_OPTIONS' });
       await assert.rejects(() => a!.retry(done.id), { code: 'STEWARD_INVALID_STATE' });
-      assert.throws(() => a!.schedules(), { code: 'STEWARD_INVALID_STATE' });
+      // Reading answers that there is none (a dashboard over the cluster still shows); setting one is refused.
+      assert.deepEqual(a!.schedules(), []);
+      await assert.rejects(async () => a!.schedule('s', { every: 60_000, type: 't' }), { code: 'STEWARD_INVALID_STATE' });
     } finally {
       await a!.shutdown({ timeoutMs: 0 });
     }

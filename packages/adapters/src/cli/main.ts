@@ -48,7 +48,10 @@ program
   .option('--port <port>', 'port (0 picks a free one)', '4780')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--allow <commands>', 'comma-separated executables that may run as commands sent over HTTP')
-  .action((opts: { data?: string; config?: string; port: string; host: string; allow?: string }) =>
+  .option('--redis <url>', 'cluster mode: join the cluster on this Redis (redis://host:port) instead of keeping tasks in the data directory')
+  .option('--prefix <name>', 'cluster mode: the cluster\'s key prefix in Redis', 'steward')
+  .option('--node-id <name>', 'cluster mode: this node\'s name (default: host name and pid)')
+  .action((opts: { data?: string; config?: string; port: string; host: string; allow?: string; redis?: string; prefix: string; nodeId?: string }) =>
     run(async () => {
       // Heard from the start: a Ctrl-C or SIGTERM while it is still starting stops it
       // cleanly once it is up, instead of killing it with half its startup done.
@@ -59,6 +62,7 @@ program
         port: Number(opts.port),
         host: opts.host,
         ...(opts.allow === undefined ? {} : { allow: opts.allow.split(',').map((s) => s.trim()).filter(Boolean) }),
+        ...(opts.redis === undefined ? {} : { redis: opts.redis, prefix: opts.prefix, ...(opts.nodeId === undefined ? {} : { nodeId: opts.nodeId }) }),
       });
       await signals.stopWith(stop);
     }),
@@ -152,6 +156,7 @@ program
             ['status', task.status],
             ['priority', String(task.priority)],
             ['attempts', String(task.attempts)],
+            ...(task.node === undefined ? [] : [['node', task.node]]),
             ['progress', task.progress === undefined ? '' : `${task.progress.percent}% ${task.progress.message ?? ''}`],
             ['duration', human(task.durationMs)],
             ...(task.error === undefined ? [] : [['error', `${task.error.code}: ${task.error.message}`]]),
@@ -161,10 +166,20 @@ program
         return;
       }
       const { tasks } = await client.request<{ tasks: TaskSnapshot[] }>('GET', `/api/tasks?limit=${Number(opts.limit)}`);
+      // Cluster mode: a NODE column, which node runs (or ran) each task.
+      const nodes = tasks.some((t) => t.node !== undefined);
       print(opts.json === true, tasks, () =>
         table([
-          ['ID', 'TYPE', 'STATUS', 'PRIO', 'PROGRESS', 'TIME'],
-          ...tasks.map((t) => [t.id.slice(0, 8), t.type, t.status, String(t.priority), t.progress === undefined ? '' : `${Math.round(t.progress.percent)}%`, human(t.durationMs)]),
+          ['ID', 'TYPE', 'STATUS', 'PRIO', 'PROGRESS', 'TIME', ...(nodes ? ['NODE'] : [])],
+          ...tasks.map((t) => [
+            t.id.slice(0, 8),
+            t.type,
+            t.status,
+            String(t.priority),
+            t.progress === undefined ? '' : `${Math.round(t.progress.percent)}%`,
+            human(t.durationMs),
+            ...(nodes ? [t.node ?? ''] : []),
+          ]),
         ]),
       );
     }),

@@ -17,7 +17,7 @@ export async function runMcp(options: { dataDir: string; config?: string }): Pro
   if (reachable) {
     backend = serverBackend(new Client(options.dataDir));
   } else {
-    const { rt } = await startRuntime(options.dataDir, await loadServeConfig(options.config), []);
+    const { rt } = await startRuntime({ dataDir: options.dataDir }, await loadServeConfig(options.config), []);
     backend = embeddedBackend(rt);
   }
   const server = createMcpServer(backend);

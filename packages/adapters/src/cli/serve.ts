@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { createRuntime, type Runtime, type RuntimeOptions, type TaskDefinition } from '@steward/core';
 import { createHttpHost, type HttpHost } from '../http/http-host.js';
 import { processExecutor, type ProcessExecutor } from '../process/process-executor.js';
+import { bullmqTransport } from '../cluster/bullmq-transport.js';
 import { CliError } from '../client/client.js';
 import { loadToken, removeServerInfo, saveToken, writeServerInfo } from '../client/data-dir.js';
 
@@ -22,8 +23,17 @@ export interface ServeOptions {
   port: number;
   host: string;
   allow?: string[];
+  /** Cluster mode: join the cluster on this Redis (`redis://host:port`) instead of keeping the journal in `dataDir`. */
+  redis?: string;
+  /** The cluster's key prefix in Redis (default `steward`). */
+  prefix?: string;
+  /** This node's name in the cluster (default: host name and pid). */
+  nodeId?: string;
   log?: (line: string) => void;
 }
+
+/** Where a served runtime keeps its tasks: its data directory, or a cluster on Redis. */
+export type ServeStore = { readonly dataDir: string } | { readonly cluster: { readonly redis: string; readonly prefix?: string; readonly nodeId?: string } };
 
 /** The task type that runs commands sent with `steward add -- <command>`. */
 export const COMMAND_TYPE = 'command';
@@ -36,11 +46,15 @@ export async function loadServeConfig(path: string | undefined): Promise<ServeCo
 }
 
 /** A runtime on `dataDir` with the config's task types and the process executor (with its allow list). */
-export async function startRuntime(dataDir: string, config: ServeConfig, extraAllow: string[]): Promise<{ rt: Runtime; processes: ProcessExecutor; allow: string[] }> {
+export async function startRuntime(store: ServeStore, config: ServeConfig, extraAllow: string[]): Promise<{ rt: Runtime; processes: ProcessExecutor; allow: string[] }> {
   const { tasks, allow: configAllow, ...runtimeOptions } = config;
   const allow = [...(configAllow ?? []), ...extraAllow];
   const processes = processExecutor(allow.length > 0 ? { allow } : {});
-  const rt = await createRuntime({ ...runtimeOptions, dataDir, executors: [processes] });
+  const where =
+    'dataDir' in store
+      ? { dataDir: store.dataDir }
+      : { transport: bullmqTransport({ connection: store.cluster.redis, ...(store.cluster.prefix === undefined ? {} : { prefix: store.cluster.prefix }), ...(store.cluster.nodeId === undefined ? {} : { nodeId: store.cluster.nodeId }) }) };
+  const rt = await createRuntime({ ...runtimeOptions, ...where, executors: [processes] });
   for (const [type, definition] of Object.entries(tasks ?? {})) rt.define(type, definition);
   // Commands sent over HTTP run only through the allow list.
   if (allow.length > 0) {
@@ -63,7 +77,11 @@ export const STOP_GRACE_MS = 5_000;
  */
 export async function serve(options: ServeOptions): Promise<{ host: HttpHost; stop: (signal?: string) => Promise<void> }> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const { rt, processes, allow } = await startRuntime(options.dataDir, await loadServeConfig(options.config), options.allow ?? []);
+  const store: ServeStore =
+    options.redis === undefined
+      ? { dataDir: options.dataDir }
+      : { cluster: { redis: options.redis, ...(options.prefix === undefined ? {} : { prefix: options.prefix }), ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }) } };
+  const { rt, processes, allow } = await startRuntime(store, await loadServeConfig(options.config), options.allow ?? []);
   const { token, created, path } = loadToken(options.dataDir);
   let host: HttpHost;
   try {
@@ -78,7 +96,11 @@ export async function serve(options: ServeOptions): Promise<{ host: HttpHost; st
     throw listenError(error, options);
   }
   if (created) saveToken(options.dataDir, token);
-  log(`steward: serving ${host.url} (data in ${options.dataDir})`);
+  log(
+    options.redis === undefined
+      ? `steward: serving ${host.url} (data in ${options.dataDir})`
+      : `steward: serving ${host.url}: node ${rt.node ?? '?'} of the cluster at ${redacted(options.redis)} (prefix ${options.prefix ?? 'steward'}; token and server file in ${options.dataDir})`,
+  );
   if (created) {
     log(`steward: token (shown once; also in ${path}): ${token}`);
     log(`steward: dashboard ${host.url}/#token=${token}`);
@@ -113,6 +135,17 @@ function stoppingLine(rt: Runtime, signal: string): string {
   const later = queued + retrying + waiting;
   if (later > 0) parts.push(`${plural(later, 'waiting task')} stay${later === 1 ? 's' : ''} in the journal for the next start`);
   return `steward: stopping (${signal}): ${parts.join('; ')}. ${signal === 'SIGINT' ? 'Ctrl-C again stops at once.' : ''}`.trimEnd();
+}
+
+/** A Redis URL fit to print: without its password. */
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
 }
 
 /** A failed listen in words a person can act on: which port, and how to pick another. */

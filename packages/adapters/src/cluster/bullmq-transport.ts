@@ -3,16 +3,42 @@ import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type 
 import { Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 
+/** Where Redis listens (ioredis options: host, port, password, db, tls...). */
+export type RedisConnection = Pick<RedisOptions, 'host' | 'port' | 'password' | 'username' | 'db' | 'tls' | 'path'>;
+
 /** Options of {@link bullmqTransport}. */
 export interface BullmqTransportOptions {
-  /** Where Redis listens (ioredis options: host, port, password, db, tls...). */
-  readonly connection: Pick<RedisOptions, 'host' | 'port' | 'password' | 'username' | 'db' | 'tls' | 'path'>;
+  /** Where Redis listens: ioredis options, or a `redis://[user:password@]host[:port][/db]` URL (`rediss://` for TLS). */
+  readonly connection: RedisConnection | string;
   /** Namespace of every key this cluster keeps in Redis (default `steward`). */
   readonly prefix?: string;
   /** This node's name (default: host name and pid). */
   readonly nodeId?: string;
   /** How soon a dead node's claims go to the others, in ms (default 30_000): BullMQ's lock duration and stall check. */
   readonly stalledIntervalMs?: number;
+}
+
+/** A `redis://` or `rediss://` URL as ioredis options; anything else is refused with STEWARD_INVALID_OPTIONS. */
+export function redisUrl(text: string): RedisConnection {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidOptionsError(`bullmqTransport: connection "${text}" is not a URL; give redis://host:port`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new InvalidOptionsError(`bullmqTransport: connection "${text}" must start with redis:// or rediss://`);
+  }
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
+  if (db !== undefined && (!Number.isInteger(db) || db < 0)) throw new InvalidOptionsError(`bullmqTransport: "${url.pathname.slice(1)}" in "${text}" is not a database number`);
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: url.port === '' ? 6379 : Number(url.port),
+    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+    ...(db === undefined ? {} : { db }),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }
 
 /** As the local journal encodes: an absent field stays absent (not nil). */
@@ -72,7 +98,7 @@ async function reach<T>(what: string, fn: () => Promise<T>): Promise<T> {
  */
 class BullmqBackend implements ClusterBackend {
   readonly nodeId: string;
-  readonly #options: BullmqTransportOptions;
+  readonly #options: Omit<BullmqTransportOptions, 'connection'> & { readonly connection: RedisConnection };
   readonly #prefix: string;
   readonly #stalledMs: number;
   readonly #journalKey: string;
@@ -90,7 +116,7 @@ class BullmqBackend implements ClusterBackend {
   #limit = Infinity;
   #paused = false;
 
-  constructor(options: BullmqTransportOptions) {
+  constructor(options: Omit<BullmqTransportOptions, 'connection'> & { readonly connection: RedisConnection }) {
     this.#options = options;
     this.#prefix = options.prefix ?? 'steward';
     this.nodeId = options.nodeId ?? `${process.env.HOSTNAME ?? 'node'}-${process.pid}`;
@@ -290,9 +316,10 @@ class BullmqBackend implements ClusterBackend {
  * cluster. Run Redis with `appendonly yes`: it is the store of record.
  */
 export function bullmqTransport(options: BullmqTransportOptions): Transport {
-  if (options === null || typeof options !== 'object' || options.connection === null || typeof options.connection !== 'object') {
-    throw new InvalidOptionsError('bullmqTransport: options.connection must be an object (host, port)');
+  if (options === null || typeof options !== 'object' || options.connection === null || !['object', 'string'].includes(typeof options.connection)) {
+    throw new InvalidOptionsError('bullmqTransport: options.connection must be an object (host, port) or a redis:// URL');
   }
+  const connection = typeof options.connection === 'string' ? redisUrl(options.connection) : options.connection;
   if (options.stalledIntervalMs !== undefined && (!Number.isInteger(options.stalledIntervalMs) || options.stalledIntervalMs < 100)) {
     throw new InvalidOptionsError('bullmqTransport: options.stalledIntervalMs must be an integer of at least 100');
   }
@@ -302,6 +329,6 @@ export function bullmqTransport(options: BullmqTransportOptions): Transport {
   return {
     kind: 'bullmq',
     // The connections open when a runtime joins, not when the options are written.
-    connect: (node) => clusterTransport(new BullmqBackend(options)).connect(node),
+    connect: (node) => clusterTransport(new BullmqBackend({ ...options, connection })).connect(node),
   };
 }

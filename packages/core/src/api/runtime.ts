@@ -50,6 +50,11 @@ export class Runtime extends RuntimeSchedules {
     return this.#engine.recovery ?? { snapshotSeq: 0, replayedRecords: 0, tasks: 0, durationMs: 0 };
   }
 
+  /** Cluster mode: this node's name in the cluster (what task snapshots show as `node`); undefined on one machine. */
+  get node(): string | undefined {
+    return this.#engine.node;
+  }
+
   /** Sequence number of the newest journal record: every event emitted so far stands at or below it. */
   get journalSeq(): number {
     return this.#engine.journalSeq;

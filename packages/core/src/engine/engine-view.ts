@@ -48,6 +48,8 @@ export type ScheduleCommands = Pick<Schedules, 'set' | 'list' | 'info' | 'pause'
 export interface EngineView {
   readonly options: ResolvedRuntimeOptions;
   readonly state: 'running' | 'stopping' | 'stopped';
+  /** Cluster mode: this node's name in the cluster (undefined on one machine). */
+  readonly node?: string;
   readonly startedAt: number;
   /** What recovery found when the runtime opened. */
   readonly recovery: RecoveryReport | undefined;

@@ -58,6 +58,8 @@ export type JournalRecord =
       lockWaitMs?: number;
       /** True when it had to wait for a rate-limit token. */
       rateLimited?: boolean;
+      /** Cluster mode: the node that runs the attempt. */
+      node?: string;
     }
   | {
       v: typeof JOURNAL_VERSION;

@@ -159,6 +159,7 @@ export function applyRecord(table: TaskTable, record: JournalRecord): TaskRecord
       task.startedAt = record.at;
       task.endedAt = undefined;
       task.progress = undefined;
+      if (record.node !== undefined) task.node = record.node;
       break;
     case 'attempt:ended':
       if (record.counts !== false) task.budgetUsed++;
@@ -318,7 +319,6 @@ function settleDependents(table: TaskTable, ended: TaskRecord, at: number): void
     settleDependents(table, task, at);
   }
 }
-
 type WorkflowJournalRecord = Extract<JournalRecord, { type: `workflow:${string}` }>;
 
 /** Folds the outbox: an enqueued delivery, then each attempt's result. */

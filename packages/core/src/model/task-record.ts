@@ -70,6 +70,8 @@ export interface TaskRecord extends ReadyItem {
    * null, from an older snapshot) when there are none.
    */
   processGroups?: Array<{ attempt: number; kind: string; group: ProcessGroup }> | null;
+  /** Cluster mode: the node that runs its attempt, or ran the latest one. */
+  node?: string;
   /** What its attempts used, as their executors reported it (unset when none did). */
   resources?: TaskResources;
   /** While a wait or a sleep suspends it: what it waits for (a wait on dependencies has none). */
@@ -96,6 +98,7 @@ export function toSnapshot(record: TaskRecord, now?: number): TaskSnapshot {
   };
   if (record.progress !== undefined) snapshot.progress = { ...record.progress };
   if (record.startedAt !== undefined) snapshot.startedAt = record.startedAt;
+  if (record.node !== undefined) snapshot.node = record.node;
   if (record.status === 'running') {
     if (now !== undefined && record.startedAt !== undefined) snapshot.elapsedMs = Math.max(0, now - record.startedAt);
     // The group its current attempt journaled (the leader's pid), if it runs a process.

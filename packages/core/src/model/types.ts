@@ -44,6 +44,8 @@ export interface TaskSnapshot {
   createdAt: number;
   /** When the latest attempt started. */
   startedAt?: number;
+  /** Cluster mode: the node that runs its attempt, or ran the latest one. */
+  node?: string;
   endedAt?: number;
   /** Run time of the attempt that ended the task. */
   durationMs?: number;

@@ -20,12 +20,18 @@ type Status = TaskRecord['status'];
  */
 const SUBMIT_CHUNK = 256;
 
-/** What cluster mode does not carry yet: the command says so instead of doing something node-local. */
-function notInCluster<T extends object>(what: string): T {
+/**
+ * What cluster mode does not carry yet: a command says so instead of doing something
+ * node-local; the reads in `reads` answer that there is nothing (a dashboard still shows).
+ */
+function notInCluster<T extends object>(what: string, reads: Partial<T> = {}): T {
   return new Proxy({} as T, {
-    get: (_target, name) => () => {
-      throw new InvalidStateError(`${what}.${String(name)}: not available in cluster mode yet`);
-    },
+    get: (_target, name) =>
+      Object.hasOwn(reads, name)
+        ? reads[name as keyof T]
+        : () => {
+            throw new InvalidStateError(`${what}.${String(name)}: not available in cluster mode yet`);
+          },
   });
 }
 
@@ -55,7 +61,7 @@ export class ClusterEngine implements EngineView {
   #appended: Promise<void> = Promise.resolve();
   readonly #appendOf = new Map<string, Promise<void>>();
   readonly workflows: WorkflowCommands = notInCluster<WorkflowCommands>('workflows');
-  readonly schedules: ScheduleCommands = notInCluster<ScheduleCommands>('schedules');
+  readonly schedules: ScheduleCommands = notInCluster<ScheduleCommands>('schedules', { list: () => [] });
   readonly waits: EngineView['waits'] = notInCluster<EngineView['waits']>('waits');
 
   private constructor(node: TransportNode, backend: ClusterBackend) {
@@ -103,6 +109,9 @@ export class ClusterEngine implements EngineView {
   }
   get state(): EngineView['state'] {
     return this.#state;
+  }
+  get node(): string {
+    return this.#backend.nodeId;
   }
 
   outcome(id: string): Promise<TaskOutcome> {
@@ -197,6 +206,22 @@ export class ClusterEngine implements EngineView {
     this.#replica.close((id) => new ShuttingDownError(`task "${id}" did not finish before shutdown`));
   }
 
+  // What waits and what runs in the whole cluster, from the replica.
+  get queuedCount(): number { return this.#count('queued'); }
+  get retryingCount(): number { return this.#count('retrying'); }
+  get runningCount(): number { return this.#count('running'); }
+  /** The cluster's queued tasks, best first (those this node holds parked for its admission are listed by it). */
+  readyTasks(): ReturnType<EngineView['readyTasks']> {
+    const parked = new Set(this.#local.admission.parked.items().map((p) => p.item.id));
+    return [...this.#replica.table.tasks.values()].filter((t) => t.status === 'queued' && !parked.has(t.id)).sort((a, b) => b.rank - a.rank || a.order - b.order);
+  }
+
+  #count(status: Status): number {
+    let n = 0;
+    for (const task of this.#replica.table.tasks.values()) if (task.status === status) n++;
+    return n;
+  }
+
   // ---- this node's own (delegated) ---------------------------------------------
 
   get options(): EngineView['options'] { return this.#local.options; }
@@ -209,12 +234,8 @@ export class ClusterEngine implements EngineView {
   get admission(): EngineView['admission'] { return this.#local.admission; }
   get guard(): EngineView['guard'] { return this.#local.guard; }
   get throttlePeriods(): EngineView['throttlePeriods'] { return this.#local.throttlePeriods; }
-  get queuedCount(): number { return this.#local.queuedCount; }
-  get retryingCount(): number { return this.#local.retryingCount; }
-  get runningCount(): number { return this.#local.runningCount; }
   get restarts(): number { return this.#local.restarts; }
   get workerThreads(): number { return this.#local.workerThreads; }
-  readyTasks(): ReturnType<EngineView['readyTasks']> { return this.#local.readyTasks(); }
   blockReason(type: string, key?: string): string | undefined { return this.#local.blockReason(type, key); }
   supervision(): ReturnType<EngineView['supervision']> { return this.#local.supervision(); }
   replayEvents(afterSeq: number): ReturnType<EngineView['replayEvents']> { return this.#local.replayEvents(afterSeq); }
@@ -304,7 +325,8 @@ export class ClusterEngine implements EngineView {
     if (base === undefined) return;
     // The steps a claim was given are seeded into the node's engine as records: the cluster has them already.
     if (record.type === 'step:completed' && Object.hasOwn(this.#replica.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) return;
-    this.#pending.push('attempt' in record && typeof record.attempt === 'number' ? { ...record, attempt: base + record.attempt } : record);
+    if (record.type === 'attempt:started') this.#pending.push({ ...record, attempt: base + record.attempt, node: this.#backend.nodeId });
+    else this.#pending.push('attempt' in record && typeof record.attempt === 'number' ? { ...record, attempt: base + record.attempt } : record);
     if (this.#pending.length === 1) setImmediate(() => this.#flush());
   }
 

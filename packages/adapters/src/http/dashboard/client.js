@@ -83,10 +83,15 @@ function renderHeader() {
   $('n-throughput').textContent = (ended / minutes).toFixed(1);
 }
 
+/** Cluster mode: which node runs (or ran) the task. */
+function onNode(t) {
+  return t.node === undefined ? '' : `<span class="sub node">on ${esc(t.node)}</span>`;
+}
+
 function renderRunning() {
   const rows = view.running.map((t) => {
     const p = t.progress;
-    return `<tr id="task-${esc(t.id)}">${taskCell(t)}` + (t.pid === undefined ? '' : `<span class="sub">pid ${esc(t.pid)}</span>`) +
+    return `<tr id="task-${esc(t.id)}">${taskCell(t)}` + onNode(t) + (t.pid === undefined ? '' : `<span class="sub">pid ${esc(t.pid)}</span>`) +
       (p === undefined ? '' : `<div class="bar" title="${esc(p.message)}"><div style="width:${p.percent}%"></div></div>` +
         `<span class="progress-text">${Math.round(p.percent)}%${p.message ? ` ${esc(p.message)}` : ''}</span>`) + '</td>' +
       `<td class="priority">${esc(t.priority)}</td>` +
@@ -112,7 +117,7 @@ function renderQueue() {
 }
 
 function renderRecent() {
-  const rows = view.recent.map((t) => `<tr id="task-${esc(t.id)}">${taskCell(t)}</td>` +
+  const rows = view.recent.map((t) => `<tr id="task-${esc(t.id)}">${taskCell(t)}${onNode(t)}</td>` +
     `<td>${badge(t.status)}${t.error && t.status !== 'cancelled' ? `<span class="sub code" title="${esc(t.error.message)}">${breakable(t.error.code)}</span>` : ''}</td>` +
     `<td><span class="ended" title="${esc(new Date(t.endedAt).toISOString())}">${clock(t.endedAt)}</span><span class="sub">${t.durationMs === undefined ? '' : `took ${dur(t.durationMs)}`}</span></td>` +
     `<td>${t.status === 'completed' ? '' : `<button data-retry="${esc(t.id)}">retry</button>`}</td></tr>`);

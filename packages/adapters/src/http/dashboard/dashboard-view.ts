@@ -30,6 +30,8 @@ export interface DashboardTask {
   workflowId?: string;
   /** The process id of a running process task, when the runtime reports it. */
   pid?: number;
+  /** Cluster mode: the node that runs it, or ran its latest attempt. */
+  node?: string;
   /** Units of rate buckets its attempts used, by bucket. */
   usage?: Record<string, number>;
   /** Its cap per bucket over all attempts, when the snapshot carries it. */
@@ -145,6 +147,7 @@ function row(snapshot: TaskSnapshot, commandType: string | undefined): Dashboard
     ...(command === undefined ? {} : { command }),
     ...(snapshot.workflowId === undefined ? {} : { workflowId: snapshot.workflowId }),
     ...(pidOf(snapshot) === undefined ? {} : { pid: pidOf(snapshot) }),
+    ...(snapshot.node === undefined ? {} : { node: snapshot.node }),
     ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }),
     ...(budget === undefined ? {} : { budget }),
     ...(key === undefined ? {} : { concurrencyKey: key }),
