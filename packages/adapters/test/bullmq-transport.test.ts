@@ -87,6 +87,39 @@ describe('bullmqTransport', { skip: missing }, () => {
     }
   });
 
+  it('rt.retry from a node that does not run the type queues a failed task again, and a node runs it with the steps it had stored', async () => {
+    const prefix = `t-${randomUUID()}`;
+    let tries = 0;
+    const stepRuns: string[] = [];
+    const nodes: Runtime[] = [];
+    try {
+      const worker = await createRuntime({ concurrency: 2, transport: transport(prefix, 'worker') });
+      nodes.push(worker);
+      worker.define('flaky', {
+        retries: { attempts: 0 },
+        handler: async (_input, ctx) => {
+          const fetched = await ctx.step('fetch', () => {
+            stepRuns.push('fetch');
+            return 'data';
+          });
+          if (++tries === 1) throw new Error('the first try fails after its step');
+          return fetched;
+        },
+      });
+      const front = await createRuntime({ transport: transport(prefix, 'front') });
+      nodes.push(front);
+      const first = await front.submit('flaky');
+      assert.equal((await first.result()).status, 'failed');
+      const again = await (await front.retry(first.id)).result();
+      assert.equal(again.status, 'completed');
+      assert.equal(again.result, 'data');
+      assert.equal(again.attempts, 2);
+      assert.deepEqual(stepRuns, ['fetch'], 'the stored step is not run again');
+    } finally {
+      await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
   it('a cancel sent from one node stops the task on the node that runs it', { timeout: 60_000 }, async () => {
     const prefix = `t-${randomUUID()}`;
     let stopped!: () => void;

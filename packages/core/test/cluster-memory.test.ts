@@ -95,6 +95,39 @@ describe('cluster mode on an in-memory store', () => {
     }
   });
 
+  it('rt.retry on any node runs an ended task again, once even when two nodes retry it at once', async () => {
+    const cluster = new MemoryCluster();
+    let calls = 0;
+    const all = await nodes(cluster, 3, (rt, i) => {
+      if (i === 1) {
+        rt.define('flaky', {
+          retries: { attempts: 0 },
+          handler: () => {
+            calls++;
+            if (calls === 1) throw new Error('the first try fails');
+            return calls;
+          },
+        });
+      }
+    });
+    const [a, , c] = all;
+    try {
+      const first = await a!.submit('flaky');
+      assert.equal((await first.result()).status, 'failed');
+      // Node 1 ran it and keeps its own copy of the failed task: the retry runs it there again.
+      const [retried] = await Promise.all([a!.retry(first.id), c!.retry(first.id)]);
+      const outcome = await retried.result();
+      assert.equal(outcome.status, 'completed');
+      assert.equal(outcome.result, 2);
+      assert.equal(outcome.attempts, 2, 'the attempts go on from the cluster count');
+      assert.equal(calls, 2, 'two retries at once run it once');
+      assert.equal(c!.get(first.id)?.status, 'completed');
+      await assert.rejects(() => a!.retry(first.id), { code: 'STEWARD_INVALID_STATE' });
+    } finally {
+      await Promise.all(all.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
   it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
     const cluster = new MemoryCluster();
     const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));

@@ -321,7 +321,7 @@ export class Runtime extends RuntimeSchedules {
 
   /** Runs a failed, cancelled or timed-out task again, with a fresh retry budget. */
   async retry<T = unknown>(id: string): Promise<TaskHandle<T>> {
-    const task = this.#engine.retry(id);
+    const task = await this.#engine.retry(id);
     return new TaskHandle<T>(this.#engine, task.id, task.type);
   }
 

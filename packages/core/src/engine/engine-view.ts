@@ -94,7 +94,7 @@ export interface EngineView {
   submit(type: string, input: unknown, options: SubmitOptions | undefined): { task: Readonly<TaskRecord>; durable: Promise<void> };
   /** Cancels a task (in a cluster, wherever it runs: hence the promise). */
   cancel(id: string, reason?: string): { cancelled: boolean; status: TaskRecord['status'] } | Promise<{ cancelled: boolean; status: TaskRecord['status'] }>;
-  retry(id: string): Readonly<TaskRecord>;
+  retry(id: string): Readonly<TaskRecord> | Promise<Readonly<TaskRecord>>;
   outcome(id: string): Promise<TaskOutcome>;
   shutdown(timeoutMs: number, drain: boolean): Promise<void>;
   /** Emits an event the facade itself stands for (an aggregation's start and end): the engine is still the one that emits. */

@@ -23,7 +23,7 @@ import { TaskOutput } from '../output/task-output.js';
 import { recordToEvents, workflowMarks } from '../events/record-events.js';
 import { EventFeed, type FeedEvent, type FeedPosition } from '../events/event-feed.js';
 import { replayJournalEvents } from '../events/event-replay.js';
-import { isTerminal, type TaskOutcome } from '../model/types.js';
+import { isRetryable, isTerminal, type TaskOutcome } from '../model/types.js';
 import { ExecutorRegistry } from './executor-registry.js';
 import { Dispatcher } from './dispatcher.js';
 import { EngineEvents } from './engine-events.js';
@@ -273,7 +273,7 @@ export class Engine implements EngineView {
   retry(id: string): TaskRecord {
     this.#assertOpen();
     const task = this.#taskOrThrow(id);
-    if (task.status !== 'failed' && task.status !== 'cancelled' && task.status !== 'timed_out') {
+    if (!isRetryable(task.status)) {
       throw new InvalidStateError(`task "${id}" is ${task.status}; only a failed, cancelled or timed-out task can be retried`);
     }
     const at = this.options.clock.now();

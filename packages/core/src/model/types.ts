@@ -101,3 +101,8 @@ export interface ProgressUpdate {
 export function isTerminal(status: TaskStatus): status is TerminalStatus {
   return status === 'completed' || status === 'failed' || status === 'cancelled' || status === 'timed_out';
 }
+
+/** True for the statuses `rt.retry` takes: a task that ended without completing. */
+export function isRetryable(status: TaskStatus | undefined): boolean {
+  return status === 'failed' || status === 'cancelled' || status === 'timed_out';
+}

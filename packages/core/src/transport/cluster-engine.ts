@@ -6,7 +6,7 @@ import { taskError } from '../model/task-error.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import { resolveRetryPolicy, type ResolvedDefinition, type TaskDefinition } from '../model/task-definition.js';
 import type { TaskRecord } from '../model/task-record.js';
-import { isTerminal, type TaskOutcome } from '../model/types.js';
+import { isRetryable, isTerminal, type TaskOutcome } from '../model/types.js';
 import type { ClusterBackend, ControlMessage } from './cluster-backend.js';
 import { ClusterReplica } from './cluster-replica.js';
 import type { ClaimedTask, TransportNode } from './transport.js';
@@ -186,8 +186,16 @@ export class ClusterEngine implements EngineView {
     return { cancelled: now === 'cancelled', status: now };
   }
 
-  retry(): Readonly<TaskRecord> {
-    throw new InvalidStateError('rt.retry: not available in cluster mode yet');
+  /** Queues an ended task again for the whole cluster: `task:retried` appended (the first of two at once wins), then enqueued. */
+  async retry(id: string): Promise<Readonly<TaskRecord>> {
+    if (this.#state !== 'running') throw new ShuttingDownError();
+    const task = this.#replica.table.tasks.get(id);
+    if (task === undefined) throw new TaskNotFoundError(id);
+    if (!isRetryable(task.status)) throw new InvalidStateError(`task "${id}" is ${task.status}; only a failed, cancelled or timed-out task can be retried`);
+    await this.#backend.append([{ v: JOURNAL_VERSION, type: 'task:retried', at: this.#local.options.clock.now(), taskId: id }]);
+    await this.#backend.caughtUp();
+    await this.#backend.enqueue([{ id, type: task.type, priority: task.priority }]);
+    return task;
   }
 
   announce(event: Parameters<EngineView['announce']>[0]): void {
@@ -283,7 +291,8 @@ export class ClusterEngine implements EngineView {
     if ((this.#replica.table.tasks.get(id)?.attempts ?? 0) > 0) await this.#backend.caughtUp();
     const task = this.#replica.table.tasks.get(id);
     if (task === undefined || isTerminal(task.status) || this.#cancelled.delete(id)) return;
-    this.#claimed.set(id, task.attempts);
+    // The node's engine numbers its own attempts; a task it ran before (retried since) goes on from its count there.
+    this.#claimed.set(id, task.attempts - (this.#local.table.tasks.get(id)?.attempts ?? 0));
     const claimed: ClaimedTask = {
       id,
       type: task.type,

@@ -5,7 +5,7 @@ import type { RuntimeEvent } from '../events/events.js';
 import { EngineEvents } from '../engine/engine-events.js';
 import { outcomeOf } from '../engine/settlement.js';
 import { TaskNotFoundError } from '../model/errors.js';
-import { isTerminal, type TaskOutcome, type TerminalStatus } from '../model/types.js';
+import { isRetryable, isTerminal, type TaskOutcome, type TerminalStatus } from '../model/types.js';
 
 /** Records that end or start an attempt: ignored for a task that has already ended (a cancel won the race). */
 const AFTER_END_IGNORED = new Set<JournalRecord['type']>(['attempt:started', 'attempt:ended', 'attempt:interrupted', 'task:cancelled', 'attempt:process']);
@@ -35,6 +35,8 @@ export class ClusterReplica {
         if (task !== undefined && isTerminal(task.status)) continue;
       }
       if (record.type === 'task:submitted' && this.table.tasks.has(record.task.id)) continue; // appended twice (a resubmit after a lost answer)
+      // Two nodes retrying one task at once: the first record in the journal queues it, the other finds it queued.
+      if (record.type === 'task:retried' && !isRetryable(this.table.tasks.get(record.taskId)?.status)) continue;
       // The first stored completion of a step is the one: a later one (two claims of one
       // task at once, after a live node was taken for dead) never replaces the result.
       if (record.type === 'step:completed' && Object.hasOwn(this.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) continue;

@@ -1,7 +1,7 @@
 import { MemoryLogStore, type LogStore } from '@steward/store';
 import type { Engine } from '../engine/engine.js';
 import type { JournalRecord } from '../journal/journal-record.js';
-import type { TaskOutcome } from '../model/types.js';
+import { isRetryable, type TaskOutcome } from '../model/types.js';
 import type { ClaimedTask, TransportNode } from './transport.js';
 
 /**
@@ -33,9 +33,12 @@ export function transportNode(engine: Engine, listeners: Array<(record: JournalR
   return {
     engine,
     run(task: ClaimedTask): Promise<TaskOutcome> {
+      const known = engine.table.tasks.get(task.id);
+      // Ended here before and queued again in the cluster (rt.retry): a new run here too.
+      if (known !== undefined && isRetryable(known.status)) engine.retry(task.id);
       // Claimed again (its claim was thought lost while it ran here): the run here is the one.
-      if (engine.table.tasks.has(task.id)) return engine.outcome(task.id);
-      engine.submit(task.type, task.input, task.options, { id: task.id });
+      else if (known !== undefined) return engine.outcome(task.id);
+      else engine.submit(task.type, task.input, task.options, { id: task.id });
       // Before its first attempt, which starts a turn later at the earliest.
       const at = engine.options.clock.now();
       for (const [name, result] of Object.entries(task.steps)) engine.commit({ type: 'step:completed', at, taskId: task.id, name, result });
