@@ -120,6 +120,29 @@ describe('bullmqTransport', { skip: missing }, () => {
     }
   });
 
+  it('dependsOn across nodes: a task defined on one node runs once its dependency, run on another, has completed', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const ran: string[] = [];
+    const nodes: Runtime[] = [];
+    try {
+      for (const name of ['front', 'w1', 'w2']) {
+        const rt = await createRuntime({ concurrency: 2, transport: transport(prefix, name) });
+        if (name === 'w1') rt.define('fetch', { handler: () => void ran.push('fetch') });
+        if (name === 'w2') rt.define('report', { handler: () => void ran.push('report') });
+        nodes.push(rt);
+      }
+      const [front] = nodes as [Runtime];
+      const fetches = await Promise.all(Array.from({ length: 5 }, () => front.submit('fetch')));
+      const report = await front.submit('report', null, { dependsOn: fetches.map((h) => h.id) });
+      const outcome = await report.result();
+      assert.equal(outcome.status, 'completed');
+      assert.equal(ran.length, 6);
+      assert.equal(ran.at(-1), 'report', 'it ran after all five of its dependencies');
+    } finally {
+      await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
   it('a cancel sent from one node stops the task on the node that runs it', { timeout: 60_000 }, async () => {
     const prefix = `t-${randomUUID()}`;
     let stopped!: () => void;

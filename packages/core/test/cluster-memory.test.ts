@@ -128,13 +128,46 @@ describe('cluster mode on an in-memory store', () => {
     }
   });
 
+  it('runs a task once its dependencies have completed, whichever node ran them, and fails it with a failed one', async () => {
+    const cluster = new MemoryCluster();
+    const order: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const all = await nodes(cluster, 3, (rt, i) => {
+      if (i === 1) rt.define('first', { handler: async () => { await gate; order.push('first'); return 1; } });
+      if (i === 2) {
+        rt.define('then', { handler: () => void order.push('then') });
+        rt.define('broken', { retries: { attempts: 0 }, handler: () => { throw new Error('broken'); } });
+      }
+    });
+    const [a, b] = all;
+    try {
+      const first = await a!.submit('first');
+      const then = await a!.submit('then', null, { dependsOn: [first.id] });
+      assert.equal(b!.get(then.id)?.status, 'waiting', 'every node sees it wait');
+      open();
+      assert.equal((await then.result()).status, 'completed');
+      assert.deepEqual(order, ['first', 'then']);
+      // Submitted after its dependency completed: it runs at once.
+      assert.equal((await (await b!.submit('then', null, { dependsOn: [first.id] })).result()).status, 'completed');
+      const broken = await a!.submit('broken');
+      const blocked = await a!.submit('then', null, { dependsOn: [broken.id] });
+      const outcome = await blocked.result();
+      assert.equal(outcome.status, 'failed');
+      assert.equal(outcome.error?.code, 'STEWARD_DEPENDENCY_FAILED');
+      assert.equal(order.length, 3, 'the dependent of the failed task never ran');
+    } finally {
+      await Promise.all(all.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
   it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
     const cluster = new MemoryCluster();
     const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));
     try {
       const done = await a!.submit('t');
       await done.result();
-      await assert.rejects(() => a!.submit('t', null, { dependsOn: [done.id] }), { code: 'STEWARD_INVALID_OPTIONS' });
+      await assert.rejects(() => a!.submit('t', null, { webhook: { url: 'http://127.0.0.1:1/', secret: 's' } }), { code: 'STEWARD_INVALID_OPTIONS' });
       await assert.rejects(() => a!.retry(done.id), { code: 'STEWARD_INVALID_STATE' });
       // Reading answers that there is none (a dashboard over the cluster still shows); setting one is refused.
       assert.deepEqual(a!.schedules(), []);

@@ -7,7 +7,7 @@ import type { SubmitOptions } from '../model/submit-options.js';
 import { resolveRetryPolicy, type ResolvedDefinition, type TaskDefinition } from '../model/task-definition.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { isRetryable, isTerminal, type TaskOutcome } from '../model/types.js';
-import type { ClusterBackend, ControlMessage } from './cluster-backend.js';
+import type { ClusterBackend, ControlMessage, EnqueuedTask } from './cluster-backend.js';
 import { ClusterReplica } from './cluster-replica.js';
 import type { ClaimedTask, TransportNode } from './transport.js';
 
@@ -56,6 +56,7 @@ export class ClusterEngine implements EngineView {
   /** Cancels heard before the task was claimed here (its record may still be on its way): not started. */
   readonly #cancelled = new Set<string>();
   #pending: JournalRecord[] = [];
+  readonly #readyBatch: EnqueuedTask[] = [];
   #submitBatch: { records: Array<JournalRecord & { type: 'task:submitted' }>; done: Promise<void> } | undefined;
   /** The newest append of this node's records, and for each task the one that holds its latest records. */
   #appended: Promise<void> = Promise.resolve();
@@ -70,6 +71,7 @@ export class ClusterEngine implements EngineView {
     this.#backend = backend;
     this.#replica = new ClusterReplica(node.engine.options.agingMs);
     node.onRecord((record) => this.#share(record));
+    this.#replica.onReady((task) => this.#ready(task));
   }
 
   /** Joins the cluster: reads the shared journal, then claims tasks of the types this node defines. */
@@ -126,7 +128,6 @@ export class ClusterEngine implements EngineView {
 
   submit(type: string, input: unknown, options: SubmitOptions | undefined): { task: Readonly<TaskRecord>; durable: Promise<void> } {
     if (this.#state !== 'running') throw new ShuttingDownError();
-    if (options?.dependsOn !== undefined && options.dependsOn.length > 0) throw new InvalidOptionsError('options.dependsOn: not available in cluster mode yet');
     if (options?.webhook !== undefined) throw new InvalidOptionsError('options.webhook: not available in cluster mode yet');
     const definitions = { get: (t: string) => this.#definitionFor(t) } as ReadonlyMap<string, ResolvedDefinition>;
     const prepared = prepareSubmission(type, input, options, { definitions, table: this.#replica.table, waiting: 0, runtime: this.#local.options });
@@ -162,7 +163,9 @@ export class ClusterEngine implements EngineView {
         if (this.#submitBatch?.records === records) this.#submitBatch = undefined;
         await this.#backend.append(records);
         this.#replica.apply(records);
-        await this.#backend.enqueue(records.map(({ task }) => ({ id: task.id, type: task.type, priority: task.priority })));
+        // Those that wait for dependencies are enqueued when these end (#ready); those a failed one failed, never.
+        const ready = records.filter(({ task }) => this.#replica.table.tasks.get(task.id)?.status === 'queued');
+        await this.#backend.enqueue(ready.map(({ task }) => ({ id: task.id, type: task.type, priority: task.priority })));
       });
       this.#submitBatch = { records, done };
     }
@@ -349,6 +352,21 @@ export class ClusterEngine implements EngineView {
     appended.catch(() => undefined);
     for (const record of batch) if ('taskId' in record && record.taskId !== undefined) this.#appendOf.set(record.taskId, appended);
     this.#appended = appended;
+  }
+
+  /**
+   * A task whose dependencies have ended: every node that sees it enqueues it (the queue
+   * keeps one entry per task id), so it cannot be missed whichever node's records let it run.
+   */
+  #ready(task: Readonly<TaskRecord>): void {
+    if (this.#state === 'stopped') return;
+    if (this.#readyBatch.length === 0) {
+      queueMicrotask(() => {
+        const batch = this.#readyBatch.splice(0);
+        this.#backend.enqueue(batch).catch((error: unknown) => this.#local.options.logger.error('steward: cannot enqueue tasks whose dependencies ended (a node joining enqueues them)', error));
+      });
+    }
+    this.#readyBatch.push({ id: task.id, type: task.type, priority: task.priority });
   }
 
   #control(message: ControlMessage): void {

@@ -6,6 +6,9 @@ import { EngineEvents } from '../engine/engine-events.js';
 import { outcomeOf } from '../engine/settlement.js';
 import { TaskNotFoundError } from '../model/errors.js';
 import { isRetryable, isTerminal, type TaskOutcome, type TerminalStatus } from '../model/types.js';
+import type { TaskRecord } from '../model/task-record.js';
+
+const NONE: readonly TaskRecord[] = [];
 
 /** Records that end or start an attempt: ignored for a task that has already ended (a cancel won the race). */
 const AFTER_END_IGNORED = new Set<JournalRecord['type']>(['attempt:started', 'attempt:ended', 'attempt:interrupted', 'task:cancelled', 'attempt:process']);
@@ -21,6 +24,7 @@ export class ClusterReplica {
   readonly #events = new EngineEvents();
   readonly events$ = this.#events.events$;
   readonly #waiters = new Map<string, Array<{ resolve: (outcome: TaskOutcome) => void; reject: (error: Error) => void }>>();
+  #onReady: ((task: TaskRecord) => void) | undefined;
   /** Claims of tasks whose submission has not been applied here yet, by task id. */
   readonly #arrivals = new Map<string, () => void>();
 
@@ -41,18 +45,30 @@ export class ClusterReplica {
       // task at once, after a live node was taken for dead) never replaces the result.
       if (record.type === 'step:completed' && Object.hasOwn(this.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) continue;
       const task = applyRecord(this.table, record);
-      this.table.changed.length = 0;
+      // Other tasks the record moved: dependents it made ready, or failed with it.
+      const changed = this.table.changed.length === 0 ? NONE : this.table.changed.splice(0);
       if (record.type === 'task:submitted' && this.#arrivals.size > 0) this.#arrivals.get(record.task.id)?.();
-      if (this.#events.observed) for (const event of recordToEvents(record, this.table)) this.#events.emit(event);
-      if (task !== undefined && isTerminal(task.status)) {
-        const waiters = this.#waiters.get(task.id);
-        if (waiters !== undefined) {
-          this.#waiters.delete(task.id);
-          const outcome = outcomeOf(task, task.status as TerminalStatus);
-          for (const waiter of waiters) waiter.resolve(outcome);
-        }
+      if (this.#events.observed) for (const event of recordToEvents(record, this.table, changed)) this.#events.emit(event);
+      if (task !== undefined) this.#settle(task);
+      for (const other of changed) {
+        this.#settle(other);
+        if (other.status === 'queued') this.#onReady?.(other);
       }
     }
+  }
+
+  /** Called with each task whose dependencies a record has let run: it must be put in the claim queue. */
+  onReady(listener: (task: TaskRecord) => void): void {
+    this.#onReady = listener;
+  }
+
+  #settle(task: TaskRecord): void {
+    if (!isTerminal(task.status)) return;
+    const waiters = this.#waiters.get(task.id);
+    if (waiters === undefined) return;
+    this.#waiters.delete(task.id);
+    const outcome = outcomeOf(task, task.status as TerminalStatus);
+    for (const waiter of waiters) waiter.resolve(outcome);
   }
 
   /**
