@@ -161,6 +161,22 @@ describe('cluster mode on an in-memory store', () => {
     }
   });
 
+  it('holds maxQueue for the whole cluster: what waits there counts, whichever node submitted it', async () => {
+    const cluster = new MemoryCluster();
+    const a = await createRuntime({ maxQueue: 3, transport: clusterTransport(cluster.backend('node-a')) });
+    const b = await createRuntime({ transport: clusterTransport(cluster.backend('node-b')) });
+    try {
+      // No node defines `later`: its tasks wait in the cluster.
+      await b.submit('later');
+      const burst = await Promise.allSettled([a.submit('later'), a.submit('later'), a.submit('later')]);
+      assert.deepEqual(burst.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected'], 'one from node b and two from this burst fill it');
+      assert.equal((burst[2] as PromiseRejectedResult).reason.code, 'STEWARD_QUEUE_FULL');
+      assert.equal(a.queueStatus().queued, 3, 'nothing refused was kept');
+    } finally {
+      await Promise.all([a.shutdown({ timeoutMs: 0 }), b.shutdown({ timeoutMs: 0 })]);
+    }
+  });
+
   it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
     const cluster = new MemoryCluster();
     const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));

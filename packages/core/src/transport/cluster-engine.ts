@@ -57,6 +57,8 @@ export class ClusterEngine implements EngineView {
   readonly #cancelled = new Set<string>();
   #pending: JournalRecord[] = [];
   readonly #readyBatch: EnqueuedTask[] = [];
+  /** Submissions of this node not yet in its replica (appends on their way). */
+  #unapplied = 0;
   #submitBatch: { records: Array<JournalRecord & { type: 'task:submitted' }>; done: Promise<void> } | undefined;
   /** The newest append of this node's records, and for each task the one that holds its latest records. */
   #appended: Promise<void> = Promise.resolve();
@@ -130,7 +132,9 @@ export class ClusterEngine implements EngineView {
     if (this.#state !== 'running') throw new ShuttingDownError();
     if (options?.webhook !== undefined) throw new InvalidOptionsError('options.webhook: not available in cluster mode yet');
     const definitions = { get: (t: string) => this.#definitionFor(t) } as ReadonlyMap<string, ResolvedDefinition>;
-    const prepared = prepareSubmission(type, input, options, { definitions, table: this.#replica.table, waiting: 0, runtime: this.#local.options });
+    // maxQueue holds for the cluster: what waits there, and what this node has submitted that is not in yet.
+    const waiting = this.#replica.pending + this.#unapplied;
+    const prepared = prepareSubmission(type, input, options, { definitions, table: this.#replica.table, waiting, runtime: this.#local.options });
     if ('existing' in prepared) return { task: prepared.existing, durable: this.#backend.caughtUp() };
     const submitted = prepared.task;
     const record = { v: JOURNAL_VERSION, type: 'task:submitted', at: this.#local.options.clock.now(), task: submitted } as const;
@@ -161,8 +165,12 @@ export class ClusterEngine implements EngineView {
       const records: Array<JournalRecord & { type: 'task:submitted' }> = [];
       const done = Promise.resolve().then(async () => {
         if (this.#submitBatch?.records === records) this.#submitBatch = undefined;
-        await this.#backend.append(records);
-        this.#replica.apply(records);
+        try {
+          await this.#backend.append(records);
+          this.#replica.apply(records);
+        } finally {
+          this.#unapplied -= records.length;
+        }
         // Those that wait for dependencies are enqueued when these end (#ready); those a failed one failed, never.
         const ready = records.filter(({ task }) => this.#replica.table.tasks.get(task.id)?.status === 'queued');
         await this.#backend.enqueue(ready.map(({ task }) => ({ id: task.id, type: task.type, priority: task.priority })));
@@ -170,6 +178,7 @@ export class ClusterEngine implements EngineView {
       this.#submitBatch = { records, done };
     }
     this.#submitBatch.records.push(record);
+    this.#unapplied++;
     return this.#submitBatch.done;
   }
 

@@ -10,6 +10,11 @@ import type { TaskRecord } from '../model/task-record.js';
 
 const NONE: readonly TaskRecord[] = [];
 
+/** 1 for a status that counts against `maxQueue` (as on one machine: queued, retrying, waiting), else 0. */
+function isPending(status: TaskRecord['status'] | undefined): number {
+  return status === 'queued' || status === 'retrying' || status === 'waiting' ? 1 : 0;
+}
+
 /** Records that end or start an attempt: ignored for a task that has already ended (a cancel won the race). */
 const AFTER_END_IGNORED = new Set<JournalRecord['type']>(['attempt:started', 'attempt:ended', 'attempt:interrupted', 'task:cancelled', 'attempt:process']);
 
@@ -25,6 +30,7 @@ export class ClusterReplica {
   readonly events$ = this.#events.events$;
   readonly #waiters = new Map<string, Array<{ resolve: (outcome: TaskOutcome) => void; reject: (error: Error) => void }>>();
   #onReady: ((task: TaskRecord) => void) | undefined;
+  #pending = 0;
   /** Claims of tasks whose submission has not been applied here yet, by task id. */
   readonly #arrivals = new Map<string, () => void>();
 
@@ -44,17 +50,25 @@ export class ClusterReplica {
       // The first stored completion of a step is the one: a later one (two claims of one
       // task at once, after a live node was taken for dead) never replaces the result.
       if (record.type === 'step:completed' && Object.hasOwn(this.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) continue;
+      const before = record.type === 'task:submitted' ? undefined : 'taskId' in record && record.taskId !== undefined ? this.table.tasks.get(record.taskId)?.status : undefined;
       const task = applyRecord(this.table, record);
+      if (task !== undefined) this.#pending += isPending(task.status) - isPending(before);
       // Other tasks the record moved: dependents it made ready, or failed with it.
       const changed = this.table.changed.length === 0 ? NONE : this.table.changed.splice(0);
       if (record.type === 'task:submitted' && this.#arrivals.size > 0) this.#arrivals.get(record.task.id)?.();
       if (this.#events.observed) for (const event of recordToEvents(record, this.table, changed)) this.#events.emit(event);
       if (task !== undefined) this.#settle(task);
       for (const other of changed) {
+        this.#pending += isPending(other.status) - 1; // each was waiting for its dependencies
         this.#settle(other);
         if (other.status === 'queued') this.#onReady?.(other);
       }
     }
+  }
+
+  /** Tasks queued, retrying or waiting in the cluster: what `maxQueue` bounds. */
+  get pending(): number {
+    return this.#pending;
   }
 
   /** Called with each task whose dependencies a record has let run: it must be put in the claim queue. */
