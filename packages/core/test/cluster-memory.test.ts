@@ -188,6 +188,10 @@ describe('cluster mode on an in-memory store', () => {
       // Reading answers that there is none (a dashboard over the cluster still shows); setting one is refused.
       assert.deepEqual(a!.schedules(), []);
       await assert.rejects(async () => a!.schedule('s', { every: 60_000, type: 't' }), { code: 'STEWARD_INVALID_STATE' });
+      await assert.rejects(
+        () => createRuntime({ transport: clusterTransport(cluster.backend('node-s')), schedules: { s: { every: 60_000, type: 't' } } }),
+        { code: 'STEWARD_INVALID_OPTIONS', message: /options\.schedules/ },
+      );
     } finally {
       await a!.shutdown({ timeoutMs: 0 });
     }

@@ -32,6 +32,10 @@ export async function createRuntime(options: CreateRuntimeOptions = {}): Promise
   if (local.dataDir !== undefined || local.store !== undefined) {
     throw new InvalidOptionsError('options.transport keeps the record of tasks itself: dataDir and store are for the local transport');
   }
+  // The node's own engine would fire them into itself, where the cluster never sees them.
+  if (local.schedules !== undefined && Object.keys(local.schedules).length > 0) {
+    throw new InvalidOptionsError('options.schedules: not available in cluster mode yet (a schedule would fire on this node only)');
+  }
   const { store, listeners } = tappedMemoryStore();
   const resolved = resolveRuntimeOptions({ ...local, store });
   await loadOtelApi();
