@@ -4,6 +4,7 @@ import { createRuntime } from '../src/api/create-runtime.js';
 import type { Runtime } from '../src/api/runtime.js';
 import { clusterTransport } from '../src/transport/cluster-transport.js';
 import { MemoryCluster } from '../src/transport/memory-cluster.js';
+import { ManualClock } from '../src/testing.js';
 
 // Cluster mode across nodes, on the in-memory shared store (three runtimes in this
 // process): what one node submits runs on a node that defines the type, and every
@@ -172,6 +173,31 @@ describe('cluster mode on an in-memory store', () => {
       assert.deepEqual(burst.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected'], 'one from node b and two from this burst fill it');
       assert.equal((burst[2] as PromiseRejectedResult).reason.code, 'STEWARD_QUEUE_FULL');
       assert.equal(a.queueStatus().queued, 3, 'nothing refused was kept');
+    } finally {
+      await Promise.all([a.shutdown({ timeoutMs: 0 }), b.shutdown({ timeoutMs: 0 })]);
+    }
+  });
+
+  it('forgets ended tasks past their retention on every node, as a local journal does', async () => {
+    const cluster = new MemoryCluster();
+    const clock = new ManualClock();
+    const retention = { completedMs: 1_000, failedMs: 5_000 };
+    const a = await createRuntime({ clock, retention, transport: clusterTransport(cluster.backend('node-a')) });
+    const b = await createRuntime({ clock, retention, transport: clusterTransport(cluster.backend('node-b')) });
+    try {
+      b.define('ok', { handler: () => 1 });
+      b.define('bad', { retries: { attempts: 0 }, handler: () => { throw new Error('bad'); } });
+      const ok = await a.submit('ok');
+      const bad = await a.submit('bad');
+      assert.equal((await ok.result()).status, 'completed');
+      assert.equal((await bad.result()).status, 'failed');
+      clock.advance(1_500);
+      // The next record anywhere in the cluster moves every replica's "now" on.
+      await (await a.submit('ok')).result();
+      for (const rt of [a, b]) {
+        assert.equal(rt.get(ok.id), undefined, 'the completed task is past its 1 s');
+        assert.equal(rt.get(bad.id)?.status, 'failed', 'the failed one is kept for 5 s');
+      }
     } finally {
       await Promise.all([a.shutdown({ timeoutMs: 0 }), b.shutdown({ timeoutMs: 0 })]);
     }

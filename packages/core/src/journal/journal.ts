@@ -7,6 +7,9 @@ import { applyRecord, createTaskTable, type TaskTable } from './reducer.js';
 import { restoreInto, snapshotOf, type TableSnapshot } from './snapshot.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { isTerminal } from '../model/types.js';
+import { EndedTasks, type RetentionPolicy } from './ended-tasks.js';
+
+export type { RetentionPolicy } from './ended-tasks.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -29,13 +32,6 @@ export interface RecoveryReport {
   durationMs: number;
 }
 
-/** How long terminal tasks are kept. */
-export interface RetentionPolicy {
-  readonly completedMs: number;
-  /** Failed, cancelled and timed-out tasks. */
-  readonly failedMs: number;
-}
-
 /**
  * The journal: the task table and the log it is rebuilt from. `commit` appends a
  * record and folds it into the table in the same synchronous step, so the table
@@ -51,8 +47,7 @@ export class Journal {
   readonly #snapshots: boolean;
   readonly #snapshotEvery: number;
   /** Ids of tasks in the order they ended, for retention without scanning the table. */
-  readonly #ended: string[] = [];
-  #endedHead = 0;
+  readonly #ended = new EndedTasks();
   #sinceSnapshot = 0;
   #snapshotting: Promise<void> | undefined;
   #tornTailSeq: number | undefined;
@@ -246,7 +241,7 @@ export class Journal {
    * and deletes the records below the snapshot. Returns the ids dropped.
    */
   compact(now: number, retention: RetentionPolicy): { dropped: string[]; done: Promise<void> } {
-    const dropped = this.#applyRetention(now, retention);
+    const dropped = this.#ended.drop(this.table, now, retention);
     // Taken synchronously: the snapshot is the table at exactly this sequence number.
     const seq = this.store.lastSeq;
     this.#sinceSnapshot = 0;
@@ -264,41 +259,6 @@ export class Journal {
     };
     this.#snapshotting = done.then(clear, clear);
     return { dropped, done: done.catch((error: unknown) => Promise.reject(translateStoreError(error, 'the data directory'))) };
-  }
-
-  /** Forgets ended tasks older than their retention, oldest first. */
-  #applyRetention(now: number, retention: RetentionPolicy): string[] {
-    const dropped: string[] = [];
-    const keepMs = Math.min(retention.completedMs, retention.failedMs);
-    const skipped: string[] = [];
-    while (this.#endedHead < this.#ended.length) {
-      const id = this.#ended[this.#endedHead] as string;
-      const task = this.table.tasks.get(id);
-      if (task !== undefined && isTerminal(task.status) && task.endedAt !== undefined) {
-        const age = now - task.endedAt;
-        // The queue is in end order, so once the youngest bound is not reached, stop.
-        if (age < keepMs) break;
-        const limit = task.status === 'completed' ? retention.completedMs : retention.failedMs;
-        if (age >= limit) {
-          this.table.tasks.delete(id);
-          for (const deliveryId of this.table.deliveriesByOwner.get(id) ?? []) this.table.deliveries.delete(deliveryId);
-          this.table.deliveriesByOwner.delete(id);
-          if (task.idempotencyKey !== undefined && this.table.byIdempotencyKey.get(task.idempotencyKey) === id) {
-            this.table.byIdempotencyKey.delete(task.idempotencyKey);
-          }
-          dropped.push(id);
-        } else {
-          skipped.push(id); // kept longer by its own status: look again next time
-        }
-      }
-      this.#endedHead++;
-    }
-    if (this.#endedHead > 1024 && this.#endedHead * 2 > this.#ended.length) {
-      this.#ended.splice(0, this.#endedHead);
-      this.#endedHead = 0;
-    }
-    if (skipped.length > 0) this.#ended.splice(this.#endedHead, 0, ...skipped);
-    return dropped;
   }
 
   /** Waits for a snapshot in progress, if any. */

@@ -71,7 +71,7 @@ export class ClusterEngine implements EngineView {
     this.#node = node;
     this.#local = node.engine;
     this.#backend = backend;
-    this.#replica = new ClusterReplica(node.engine.options.agingMs);
+    this.#replica = new ClusterReplica(node.engine.options.agingMs, node.engine.options.retention);
     node.onRecord((record) => this.#share(record));
     this.#replica.onReady((task) => this.#ready(task));
   }

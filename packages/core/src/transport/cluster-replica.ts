@@ -7,6 +7,7 @@ import { outcomeOf } from '../engine/settlement.js';
 import { TaskNotFoundError } from '../model/errors.js';
 import { isRetryable, isTerminal, type TaskOutcome, type TerminalStatus } from '../model/types.js';
 import type { TaskRecord } from '../model/task-record.js';
+import { EndedTasks, type RetentionPolicy } from '../journal/ended-tasks.js';
 
 const NONE: readonly TaskRecord[] = [];
 
@@ -34,8 +35,14 @@ export class ClusterReplica {
   /** Claims of tasks whose submission has not been applied here yet, by task id. */
   readonly #arrivals = new Map<string, () => void>();
 
-  constructor(agingMs: number) {
+  readonly #retention: RetentionPolicy;
+  readonly #ended = new EndedTasks();
+  /** The newest record time seen: "now" for retention, the same on every replica at the same place in the journal. */
+  #now = 0;
+
+  constructor(agingMs: number, retention: RetentionPolicy) {
     this.table = createTaskTable(agingMs);
+    this.#retention = retention;
   }
 
   apply(records: readonly JournalRecord[]): void {
@@ -57,12 +64,15 @@ export class ClusterReplica {
       const changed = this.table.changed.length === 0 ? NONE : this.table.changed.splice(0);
       if (record.type === 'task:submitted' && this.#arrivals.size > 0) this.#arrivals.get(record.task.id)?.();
       if (this.#events.observed) for (const event of recordToEvents(record, this.table, changed)) this.#events.emit(event);
-      if (task !== undefined) this.#settle(task);
+      if (task !== undefined) this.#settle(task, before);
       for (const other of changed) {
         this.#pending += isPending(other.status) - 1; // each was waiting for its dependencies
-        this.#settle(other);
+        this.#settle(other, 'waiting');
         if (other.status === 'queued') this.#onReady?.(other);
       }
+      // Ended tasks past their retention are forgotten, as a local journal's compaction does.
+      if (record.at > this.#now) this.#now = record.at;
+      this.#ended.drop(this.table, this.#now, this.#retention);
     }
   }
 
@@ -76,8 +86,10 @@ export class ClusterReplica {
     this.#onReady = listener;
   }
 
-  #settle(task: TaskRecord): void {
+  /** A task that has just ended (it was `before`): its waiters are answered, and retention counts from now. */
+  #settle(task: TaskRecord, before: TaskRecord['status'] | undefined): void {
     if (!isTerminal(task.status)) return;
+    if (before === undefined || !isTerminal(before)) this.#ended.push(task.id);
     const waiters = this.#waiters.get(task.id);
     if (waiters === undefined) return;
     this.#waiters.delete(task.id);
