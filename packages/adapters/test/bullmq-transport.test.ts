@@ -143,6 +143,59 @@ describe('bullmqTransport', { skip: missing }, () => {
     }
   });
 
+  it('durable waits across nodes: parked on one node, signalled from another, woken after its sleep, a kept signal taken at once', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const drafted: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const nodes: Runtime[] = [];
+    try {
+      const worker = await createRuntime({ concurrency: 2, transport: transport(prefix, 'worker') });
+      nodes.push(worker);
+      worker.define('review', {
+        handler: async (_input, ctx) => {
+          const draft = await ctx.step('draft', () => {
+            drafted.push(ctx.taskId);
+            return 'draft';
+          });
+          const decision = await ctx.waitForSignal<{ approved: boolean }>('approval');
+          await ctx.sleep('cool-down', 20);
+          return { draft, approved: decision.approved };
+        },
+      });
+      worker.define('late', {
+        handler: async (_input, ctx) => {
+          await gate;
+          return ctx.waitForSignal<string>('go');
+        },
+      });
+      const front = await createRuntime({ transport: transport(prefix, 'front') });
+      nodes.push(front);
+      const status = (id: string, wanted: (t: ReturnType<Runtime['get']>) => boolean) =>
+        new Promise<void>((resolve) => {
+          const check = () => wanted(front.get(id)) && resolve();
+          front.events$.subscribe(check);
+          check();
+        });
+      const review = await front.submit('review');
+      await status(review.id, (t) => t?.waitingFor?.name === 'approval');
+      await front.signal(review.id, 'approval', { approved: true });
+      const outcome = await review.result();
+      assert.equal(outcome.status, 'completed');
+      assert.deepEqual(outcome.result, { draft: 'draft', approved: true });
+      assert.deepEqual(drafted, [review.id], 'the step ran once over three runs');
+      // A signal sent while the task runs is kept; the wait takes it as soon as it parks.
+      const late = await front.submit('late');
+      await status(late.id, (t) => t?.status === 'running');
+      await front.signal(late.id, 'go', 'now');
+      open();
+      assert.equal((await late.result()).result, 'now');
+    } finally {
+      open();
+      await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
   it('a cancel sent from one node stops the task on the node that runs it', { timeout: 60_000 }, async () => {
     const prefix = `t-${randomUUID()}`;
     let stopped!: () => void;

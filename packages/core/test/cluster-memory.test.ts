@@ -203,6 +203,81 @@ describe('cluster mode on an in-memory store', () => {
     }
   });
 
+  it('durable waits across nodes: a task parked on a node is woken by a signal sent from another, or by its sleep ending, and runs on without re-running its steps', async () => {
+    const cluster = new MemoryCluster();
+    const clock = new ManualClock();
+    const drafted: string[] = [];
+    const all = await nodes(cluster, 0, () => undefined);
+    const front = await createRuntime({ clock, transport: clusterTransport(cluster.backend('front')) });
+    const worker = await createRuntime({ clock, concurrency: 2, transport: clusterTransport(cluster.backend('worker')) });
+    all.push(front, worker);
+    worker.define('review', {
+      handler: async (input: { id: string }, ctx) => {
+        const draft = await ctx.step('draft', () => {
+          drafted.push(input.id);
+          return `draft ${input.id}`;
+        });
+        const decision = await ctx.waitForSignal<{ approved: boolean }>('approval');
+        await ctx.sleep('cool-down', 60_000);
+        return { draft, approved: decision.approved };
+      },
+    });
+    const waitingFor = (rt: Runtime, id: string, name: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => rt.get(id)?.waitingFor?.name === name && resolve();
+        rt.events({ policy: 'block' }).subscribe(check);
+        check();
+      });
+    try {
+      const handle = await front.submit('review', { id: 'r1' });
+      await waitingFor(front, handle.id, 'approval');
+      assert.equal(front.get(handle.id)?.status, 'waiting', 'the front node sees it wait');
+      assert.equal(worker.queueStatus().running, 0, 'the worker holds no claim while it waits');
+      const receipt = await front.signal(handle.id, 'approval', { approved: true });
+      assert.equal(receipt.delivered, true);
+      await waitingFor(front, handle.id, 'cool-down');
+      clock.advance(60_000);
+      const outcome = await handle.result();
+      assert.equal(outcome.status, 'completed');
+      assert.deepEqual(outcome.result, { draft: 'draft r1', approved: true });
+      assert.deepEqual(drafted, ['r1'], 'the step ran once over three runs');
+      assert.equal(outcome.attempts, 3);
+      await assert.rejects(() => front.signal(handle.id, 'approval', {}), { code: 'STEWARD_INVALID_STATE' });
+      await assert.rejects(() => front.signal(handle.id, '', {}), { code: 'STEWARD_INVALID_OPTIONS' });
+    } finally {
+      await Promise.all(all.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
+  it('a signal sent before the task waits for it is kept, and the wait takes it at once', async () => {
+    const cluster = new MemoryCluster();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const front = await createRuntime({ transport: clusterTransport(cluster.backend('front')) });
+    const worker = await createRuntime({ transport: clusterTransport(cluster.backend('worker')) });
+    worker.define('late', {
+      handler: async (_input, ctx) => {
+        await gate;
+        return ctx.waitForSignal<string>('go');
+      },
+    });
+    try {
+      const handle = await front.submit('late');
+      await new Promise<void>((resolve) => {
+        const check = () => front.get(handle.id)?.status === 'running' && resolve();
+        front.events({ policy: 'block' }).subscribe(check);
+        check();
+      });
+      assert.equal((await front.signal(handle.id, 'go', 'now')).taskStatus, 'running', 'kept: no wait has taken it yet');
+      open();
+      const outcome = await handle.result();
+      assert.equal(outcome.status, 'completed');
+      assert.equal(outcome.result, 'now');
+    } finally {
+      await Promise.all([front.shutdown({ timeoutMs: 0 }), worker.shutdown({ timeoutMs: 0 })]);
+    }
+  });
+
   it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
     const cluster = new MemoryCluster();
     const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));

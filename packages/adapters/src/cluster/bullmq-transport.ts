@@ -238,7 +238,7 @@ class BullmqBackend implements ClusterBackend {
     return (await reach('cancel', () => this.#queue(type).remove(id))) === 1;
   }
 
-  async consume(type: string, concurrency: number, run: (id: string) => Promise<void>): Promise<void> {
+  async consume(type: string, concurrency: number, run: (id: string) => Promise<void>, released?: (id: string) => void): Promise<void> {
     this.#limit = concurrency;
     const worker = new Worker(queueName(type), (job) => this.#claimed((job.data as { id: string }).id, run), {
       connection: this.#connect(),
@@ -250,6 +250,8 @@ class BullmqBackend implements ClusterBackend {
       maxStalledCount: 1_000_000,
     });
     worker.on('error', () => undefined);
+    // After BullMQ has finished the job (removed it): the task id is free for a new job.
+    if (released !== undefined) worker.on('completed', (job) => released((job.data as { id: string }).id));
     this.#workers.push(worker);
     await worker.waitUntilReady();
   }

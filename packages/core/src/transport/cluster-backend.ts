@@ -48,9 +48,10 @@ export interface ClusterBackend {
    * settles (a rejection hands the task to another claim). This node holds at most
    * `concurrency` claims at once over every type it consumes, so it claims only when it
    * has room and the rest wait in the shared queue, by priority. A claim whose node
-   * stops answering is handed to another node after the stall interval.
+   * stops answering is handed to another node after the stall interval. `released`
+   * is told of each claim once the store has let it go (the task can be enqueued again).
    */
-  consume(type: string, concurrency: number, run: (id: string) => Promise<void>): Promise<void>;
+  consume(type: string, concurrency: number, run: (id: string) => Promise<void>, released?: (id: string) => void): Promise<void>;
   /** Sends `message` to every node, this one included. */
   broadcast(message: ControlMessage): Promise<void>;
   onControl(listener: (message: ControlMessage) => void): void;

@@ -4,11 +4,13 @@ import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.j
 import { InvalidOptionsError, InvalidStateError, ShuttingDownError, StewardError, TaskNotFoundError } from '../model/errors.js';
 import { taskError } from '../model/task-error.js';
 import type { SubmitOptions } from '../model/submit-options.js';
-import { resolveRetryPolicy, type ResolvedDefinition, type TaskDefinition } from '../model/task-definition.js';
+import type { ResolvedDefinition, TaskDefinition } from '../model/task-definition.js';
+import { remoteDefinition } from './remote-definition.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { isRetryable, isTerminal, type TaskOutcome } from '../model/types.js';
 import type { ClusterBackend, ControlMessage, EnqueuedTask } from './cluster-backend.js';
 import { ClusterReplica } from './cluster-replica.js';
+import { ClusterWaits } from './cluster-waits.js';
 import type { ClaimedTask, TransportNode } from './transport.js';
 
 type Status = TaskRecord['status'];
@@ -19,6 +21,7 @@ type Status = TaskRecord['status'];
  * still being written.
  */
 const SUBMIT_CHUNK = 256;
+
 
 /**
  * What cluster mode does not carry yet: a command says so instead of doing something
@@ -65,7 +68,8 @@ export class ClusterEngine implements EngineView {
   readonly #appendOf = new Map<string, Promise<void>>();
   readonly workflows: WorkflowCommands = notInCluster<WorkflowCommands>('workflows');
   readonly schedules: ScheduleCommands = notInCluster<ScheduleCommands>('schedules', { list: () => [] });
-  readonly waits: EngineView['waits'] = notInCluster<EngineView['waits']>('waits');
+  readonly #waits: ClusterWaits;
+  readonly waits: EngineView['waits'];
 
   private constructor(node: TransportNode, backend: ClusterBackend) {
     this.#node = node;
@@ -74,6 +78,8 @@ export class ClusterEngine implements EngineView {
     this.#replica = new ClusterReplica(node.engine.options.agingMs, node.engine.options.retention);
     node.onRecord((record) => this.#share(record));
     this.#replica.onReady((task) => this.#ready(task));
+    this.#waits = new ClusterWaits({ replica: this.#replica, backend, options: node.engine.options, open: () => this.#state !== 'stopped' });
+    this.waits = { signal: (taskId, name, payload) => this.#waits.signal(taskId, name, payload) };
   }
 
   /** Joins the cluster: reads the shared journal, then claims tasks of the types this node defines. */
@@ -100,6 +106,7 @@ export class ClusterEngine implements EngineView {
     // whatever has not ended is enqueued again (the queue keeps one entry per task id).
     const open = [...this.#replica.table.tasks.values()].filter((task) => !isTerminal(task.status) && task.status !== 'waiting');
     await backend.enqueue(open.map((task) => ({ id: task.id, type: task.type, priority: task.priority })));
+    this.#waits.armAll();
     for (const type of Object.keys(this.#local.options.tasks)) await this.#consume(type);
   }
 
@@ -221,6 +228,7 @@ export class ClusterEngine implements EngineView {
     // is released for another node), then the claims and connections go.
     await this.#local.shutdown(timeoutMs, drain);
     await this.#appended.catch(() => undefined);
+    this.#waits.clearAll();
     await this.#backend.close();
     this.#state = 'stopped';
     this.#replica.close((id) => new ShuttingDownError(`task "${id}" did not finish before shutdown`));
@@ -265,29 +273,15 @@ export class ClusterEngine implements EngineView {
 
   // ---- internals -------------------------------------------------------------
 
-  /** A type another node defines: submitted with no definition of its own here. */
+  /** This node's definition of `type`, or the stand-in for a type another node defines. */
   #definitionFor(type: string): ResolvedDefinition {
-    return (
-      this.#local.definitionOf(type) ?? {
-        type,
-        kind: 'remote',
-        priority: undefined,
-        timeoutMs: 0,
-        retries: resolveRetryPolicy(undefined, undefined),
-        concurrency: Infinity,
-        keyConcurrency: Infinity,
-        locks: undefined,
-        lockTimeoutMs: undefined,
-        rateLimit: undefined,
-        source: {} as TaskDefinition,
-      }
-    );
+    return this.#local.definitionOf(type) ?? remoteDefinition(type);
   }
 
   async #consume(type: string): Promise<void> {
     if (this.#consuming.has(type)) return;
     this.#consuming.add(type);
-    await this.#backend.consume(type, this.#local.options.concurrency, (id) => this.#runClaimed(id));
+    await this.#backend.consume(type, this.#local.options.concurrency, (id) => this.#runClaimed(id), (id) => this.#waits.released(id));
   }
 
   /** A claim: the task runs here unless the journal says it has ended (cancelled while queued, or done before a stall). */
@@ -302,7 +296,8 @@ export class ClusterEngine implements EngineView {
     // One that ran before: its steps, or its end, may have been stored a moment ago elsewhere.
     if ((this.#replica.table.tasks.get(id)?.attempts ?? 0) > 0) await this.#backend.caughtUp();
     const task = this.#replica.table.tasks.get(id);
-    if (task === undefined || isTerminal(task.status) || this.#cancelled.delete(id)) return;
+    // Ended, or parked on a wait (a claim of it from before the wait, handed on after a stall): not run.
+    if (task === undefined || isTerminal(task.status) || task.status === 'waiting' || this.#cancelled.delete(id)) return;
     // The node's engine numbers its own attempts; a task it ran before (retried since) goes on from its count there.
     this.#claimed.set(id, task.attempts - (this.#local.table.tasks.get(id)?.attempts ?? 0));
     const claimed: ClaimedTask = {
@@ -321,9 +316,11 @@ export class ClusterEngine implements EngineView {
         ...(task.budget === undefined ? {} : { budget: task.budget }),
       },
       steps: task.steps ?? {},
+      ...(task.waits == null ? {} : { waits: task.waits }),
+      ...(task.signals == null ? {} : { signals: task.signals }),
     };
     try {
-      await this.#node.run(claimed);
+      if ((await this.#node.run(claimed)) === 'suspended') this.#waits.parked(id);
     } catch (error) {
       // This node shutting down: the claim goes back for another node. Anything else
       // (a submission this node's engine refuses) would fail every claim alike: the task ends here.

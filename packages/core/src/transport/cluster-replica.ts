@@ -11,6 +11,9 @@ import { EndedTasks, type RetentionPolicy } from '../journal/ended-tasks.js';
 
 const NONE: readonly TaskRecord[] = [];
 
+/** The records of durable waits: they may park a task, or put it back in the queue. */
+const WAIT_RECORDS = new Set<JournalRecord['type']>(['task:suspended', 'task:signalled', 'task:woken']);
+
 /** 1 for a status that counts against `maxQueue` (as on one machine: queued, retrying, waiting), else 0. */
 function isPending(status: TaskRecord['status'] | undefined): number {
   return status === 'queued' || status === 'retrying' || status === 'waiting' ? 1 : 0;
@@ -31,6 +34,7 @@ export class ClusterReplica {
   readonly events$ = this.#events.events$;
   readonly #waiters = new Map<string, Array<{ resolve: (outcome: TaskOutcome) => void; reject: (error: Error) => void }>>();
   #onReady: ((task: TaskRecord) => void) | undefined;
+  #onTimedWait: ((task: TaskRecord) => void) | undefined;
   #pending = 0;
   /** Claims of tasks whose submission has not been applied here yet, by task id. */
   readonly #arrivals = new Map<string, () => void>();
@@ -64,7 +68,14 @@ export class ClusterReplica {
       const changed = this.table.changed.length === 0 ? NONE : this.table.changed.splice(0);
       if (record.type === 'task:submitted' && this.#arrivals.size > 0) this.#arrivals.get(record.task.id)?.();
       if (this.#events.observed) for (const event of recordToEvents(record, this.table, changed)) this.#events.emit(event);
-      if (task !== undefined) this.#settle(task, before);
+      if (task !== undefined) {
+        this.#settle(task, before);
+        if (WAIT_RECORDS.has(record.type)) {
+          // A durable wait that is over (a signal, a kept signal, a wake-up): back to the claim queue.
+          if (task.status === 'queued' && before !== 'queued') this.#onReady?.(task);
+          else if (record.type === 'task:suspended' && task.waitingFor?.until != null) this.#onTimedWait?.(task);
+        }
+      }
       for (const other of changed) {
         this.#pending += isPending(other.status) - 1; // each was waiting for its dependencies
         this.#settle(other, 'waiting');
@@ -81,9 +92,14 @@ export class ClusterReplica {
     return this.#pending;
   }
 
-  /** Called with each task whose dependencies a record has let run: it must be put in the claim queue. */
+  /** Called with each task a record has let run (its dependencies ended, its wait is over): it must be put in the claim queue. */
   onReady(listener: (task: TaskRecord) => void): void {
     this.#onReady = listener;
+  }
+
+  /** Called with each task that has just parked itself on a wait with an end (a sleep, a signal with a timeout). */
+  onTimedWait(listener: (task: TaskRecord) => void): void {
+    this.#onTimedWait = listener;
   }
 
   /** A task that has just ended (it was `before`): its waiters are answered, and retention counts from now. */

@@ -10,6 +10,7 @@ interface NodeClaims {
 interface Consumer {
   readonly node: NodeClaims;
   readonly run: (id: string) => Promise<void>;
+  readonly released: ((id: string) => void) | undefined;
   closed: boolean;
   /** Settles when the claims it holds have. */
   readonly claims: Set<Promise<void>>;
@@ -91,9 +92,9 @@ export class MemoryCluster {
         this.#present.delete(id);
         return true;
       },
-      consume: async (type, concurrency, run) => {
+      consume: async (type, concurrency, run, released) => {
         node.limit = concurrency;
-        const consumer: Consumer = { node, run, closed: false, claims: new Set() };
+        const consumer: Consumer = { node, run, released, closed: false, claims: new Set() };
         consumers.push(consumer);
         const list = this.#consumers.get(type) ?? [];
         this.#consumers.set(type, list);
@@ -131,7 +132,10 @@ export class MemoryCluster {
         progressed = true;
         consumer.node.active++;
         const claim = consumer.run(entry.id).then(
-          () => void this.#present.delete(entry.id),
+          () => {
+            this.#present.delete(entry.id);
+            consumer.released?.(entry.id);
+          },
           () => {
             // A claim whose run failed goes back, as a failed BullMQ job with attempts left.
             queue.push(entry);

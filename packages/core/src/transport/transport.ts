@@ -2,6 +2,7 @@ import type { EngineView } from '../engine/engine-view.js';
 import type { JournalRecord } from '../journal/journal-record.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import type { TaskOutcome } from '../model/types.js';
+import type { WaitResult } from '../model/waits.js';
 
 /** A task a transport hands this node to run: the cluster's id and what its record says. */
 export interface ClaimedTask {
@@ -11,6 +12,10 @@ export interface ClaimedTask {
   readonly options: Pick<SubmitOptions, 'priority' | 'timeoutMs' | 'retries' | 'metadata' | 'concurrencyKey' | 'locks' | 'rateLimit' | 'budget' | 'lockTimeoutMs'>;
   /** Results of the durable steps recorded so far, on any node: they do not run again. */
   readonly steps: Readonly<Record<string, unknown>>;
+  /** How its durable waits have ended so far, by wait key: a run meets them again with these results. */
+  readonly waits?: Readonly<Record<string, readonly WaitResult[]>>;
+  /** Signals sent to it that no wait has taken yet. */
+  readonly signals?: ReadonlyArray<{ readonly name: string; readonly payload: unknown }>;
 }
 
 /** What a node offers its transport: its own engine, which runs what the node claims. */
@@ -18,11 +23,13 @@ export interface TransportNode {
   /** The node's own engine: its definitions, executors, supervision, admission and figures. */
   readonly engine: EngineView;
   /**
-   * Runs a claimed task on this node's engine under the cluster's id, its steps
-   * already recorded; resolves with how it ended here. A task this node already has
-   * (claimed again after a stall) is not started twice: its run here is awaited.
+   * Runs a claimed task on this node's engine under the cluster's id, its steps and
+   * waits already recorded; resolves with how it ended here, or with 'suspended' once
+   * it has parked itself on a durable wait (the node lets go of it: the wait goes on in
+   * the cluster). A task this node already has (claimed again after a stall) is not
+   * started twice: its run here is awaited.
    */
-  run(task: ClaimedTask): Promise<TaskOutcome>;
+  run(task: ClaimedTask): Promise<TaskOutcome | 'suspended'>;
   /** Every record the node's engine journals, as it commits it, in order. */
   onRecord(listener: (record: JournalRecord) => void): void;
 }
