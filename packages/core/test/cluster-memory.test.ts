@@ -278,6 +278,39 @@ describe('cluster mode on an in-memory store', () => {
     }
   });
 
+  it('tells every node how far a running task has come, on its snapshot and as events', async () => {
+    const cluster = new MemoryCluster();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const front = await createRuntime({ transport: clusterTransport(cluster.backend('front')) });
+    const worker = await createRuntime({ transport: clusterTransport(cluster.backend('worker')) });
+    worker.define('long', {
+      handler: async (_input, ctx) => {
+        ctx.progress(50, 'half way');
+        await gate;
+        return 1;
+      },
+    });
+    try {
+      const seen: Array<{ percent: number; message?: string }> = [];
+      const handle = await front.submit('long');
+      await new Promise<void>((resolve) => {
+        front.events({ policy: 'block' }).subscribe((event) => {
+          if (event.type !== 'task:progress' || event.taskId !== handle.id) return;
+          seen.push({ percent: event.percent, ...(event.message === undefined ? {} : { message: event.message }) });
+          resolve();
+        });
+      });
+      assert.deepEqual(seen, [{ percent: 50, message: 'half way' }]);
+      assert.deepEqual(front.get(handle.id)?.progress, { percent: 50, message: 'half way' });
+      open();
+      assert.equal((await handle.result()).status, 'completed');
+    } finally {
+      open();
+      await Promise.all([front.shutdown({ timeoutMs: 0 }), worker.shutdown({ timeoutMs: 0 })]);
+    }
+  });
+
   it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
     const cluster = new MemoryCluster();
     const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));

@@ -7,12 +7,11 @@ export interface EnqueuedTask {
   readonly priority: number;
 }
 
-/** A message for every node of the cluster: stop a task wherever it runs. */
-export interface ControlMessage {
-  readonly kind: 'cancel';
-  readonly taskId: string;
-  readonly reason?: string;
-}
+/** A message for every node of the cluster: stop a task wherever it runs, or how far a running task has come. */
+export type ControlMessage =
+  | { readonly kind: 'cancel'; readonly taskId: string; readonly reason?: string }
+  /** A running task's progress, from the node that runs it (progress is not journaled). */
+  | { readonly kind: 'progress'; readonly taskId: string; readonly percent: number; readonly message?: string; readonly at: number };
 
 /**
  * What a shared store must offer for the cluster transport: a journal every node

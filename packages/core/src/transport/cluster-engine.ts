@@ -1,4 +1,5 @@
 import type { EngineView, ScheduleCommands, WorkflowCommands } from '../engine/engine-view.js';
+import type { RuntimeEvent } from '../events/events.js';
 import { prepareSubmission } from '../engine/submission.js';
 import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
 import { InvalidOptionsError, InvalidStateError, ShuttingDownError, StewardError, TaskNotFoundError } from '../model/errors.js';
@@ -11,6 +12,7 @@ import { isRetryable, isTerminal, type TaskOutcome } from '../model/types.js';
 import type { ClusterBackend, ControlMessage, EnqueuedTask } from './cluster-backend.js';
 import { ClusterReplica } from './cluster-replica.js';
 import { ClusterWaits } from './cluster-waits.js';
+import { notInCluster } from './not-in-cluster.js';
 import type { ClaimedTask, TransportNode } from './transport.js';
 
 type Status = TaskRecord['status'];
@@ -23,20 +25,6 @@ type Status = TaskRecord['status'];
 const SUBMIT_CHUNK = 256;
 
 
-/**
- * What cluster mode does not carry yet: a command says so instead of doing something
- * node-local; the reads in `reads` answer that there is nothing (a dashboard still shows).
- */
-function notInCluster<T extends object>(what: string, reads: Partial<T> = {}): T {
-  return new Proxy({} as T, {
-    get: (_target, name) =>
-      Object.hasOwn(reads, name)
-        ? reads[name as keyof T]
-        : () => {
-            throw new InvalidStateError(`${what}.${String(name)}: not available in cluster mode yet`);
-          },
-  });
-}
 
 /**
  * The engine the facade sees in cluster mode. Task state is the shared journal, folded
@@ -60,6 +48,7 @@ export class ClusterEngine implements EngineView {
   readonly #cancelled = new Set<string>();
   #pending: JournalRecord[] = [];
   readonly #readyBatch: EnqueuedTask[] = [];
+  readonly #progress = new Map<string, ControlMessage & { kind: 'progress' }>();
   /** Submissions of this node not yet in its replica (appends on their way). */
   #unapplied = 0;
   #submitBatch: { records: Array<JournalRecord & { type: 'task:submitted' }>; done: Promise<void> } | undefined;
@@ -100,7 +89,8 @@ export class ClusterEngine implements EngineView {
     backend.onControl((message) => this.#control(message));
     // Progress and output are not journaled: those of the tasks running here are told here.
     this.#local.events$.subscribe((event) => {
-      if ((event.type === 'task:progress' || event.type === 'task:output') && this.#claimed.has(event.taskId)) this.#replica.emit(event);
+      if (event.type === 'task:output' && this.#claimed.has(event.taskId)) this.#replica.emit(event);
+      else if (event.type === 'task:progress' && this.#claimed.has(event.taskId)) this.#progressOut(event);
     });
     // A submitter that died between its append and its enqueue left a task nobody can claim:
     // whatever has not ended is enqueued again (the queue keeps one entry per task id).
@@ -375,8 +365,20 @@ export class ClusterEngine implements EngineView {
     this.#readyBatch.push({ id: task.id, type: task.type, priority: task.priority });
   }
 
+  /** A claimed task's progress, told to every node; the latest of a turn only, per task. */
+  #progressOut(event: RuntimeEvent & { type: 'task:progress' }): void {
+    if (this.#progress.size === 0) {
+      setImmediate(() => {
+        for (const message of this.#progress.values()) this.#backend.broadcast(message).catch(() => undefined); // progress is not kept: a lost one is passed by the next
+        this.#progress.clear();
+      });
+    }
+    const { taskId, percent, message, at } = event;
+    this.#progress.set(taskId, message === undefined ? { kind: 'progress', taskId, percent, at } : { kind: 'progress', taskId, percent, message, at });
+  }
+
   #control(message: ControlMessage): void {
-    if (message.kind !== 'cancel') return;
+    if (message.kind === 'progress') return this.#replica.progress(message.taskId, message.percent, message.message, message.at);
     if (!this.#claimed.has(message.taskId)) {
       // It may be claimed here next: remembered for a while (a claim elsewhere never asks).
       this.#cancelled.add(message.taskId);

@@ -123,6 +123,14 @@ export class ClusterReplica {
     return { arrived, forget: () => this.#arrivals.delete(id) };
   }
 
+  /** A running task's progress, as the node that runs it told it: on its snapshot and as an event. */
+  progress(taskId: string, percent: number, message: string | undefined, at: number): void {
+    const task = this.table.tasks.get(taskId);
+    if (task?.status !== 'running') return;
+    task.progress = message === undefined ? { percent } : { percent, message };
+    this.#events.emit(message === undefined ? { type: 'task:progress', taskId, percent, at } : { type: 'task:progress', taskId, percent, message, at });
+  }
+
   /** Tells events the replica does not derive from records (progress and output of tasks running on this node). */
   emit(event: RuntimeEvent): void {
     this.#events.emit(event);
