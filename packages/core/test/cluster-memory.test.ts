@@ -20,6 +20,16 @@ async function nodes(cluster: MemoryCluster, count: number, define: (rt: Runtime
   return made;
 }
 
+/** A node that runs nothing and one that runs what a test defines on it, and a gate its handlers can wait at. */
+async function frontAndWorker(): Promise<{ front: Runtime; worker: Runtime; gate: Promise<void>; open: () => void }> {
+  const cluster = new MemoryCluster();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const front = await createRuntime({ transport: clusterTransport(cluster.backend('front')) });
+  const worker = await createRuntime({ transport: clusterTransport(cluster.backend('worker')) });
+  return { front, worker, gate, open };
+}
+
 describe('cluster mode on an in-memory store', () => {
   it('runs a task submitted on a node without its type on a node that has it; every node sees it end', async () => {
     const cluster = new MemoryCluster();
@@ -250,11 +260,7 @@ describe('cluster mode on an in-memory store', () => {
   });
 
   it('a signal sent before the task waits for it is kept, and the wait takes it at once', async () => {
-    const cluster = new MemoryCluster();
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const front = await createRuntime({ transport: clusterTransport(cluster.backend('front')) });
-    const worker = await createRuntime({ transport: clusterTransport(cluster.backend('worker')) });
+    const { front, worker, gate, open } = await frontAndWorker();
     worker.define('late', {
       handler: async (_input, ctx) => {
         await gate;
@@ -279,11 +285,7 @@ describe('cluster mode on an in-memory store', () => {
   });
 
   it('tells every node how far a running task has come, on its snapshot and as events', async () => {
-    const cluster = new MemoryCluster();
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const front = await createRuntime({ transport: clusterTransport(cluster.backend('front')) });
-    const worker = await createRuntime({ transport: clusterTransport(cluster.backend('worker')) });
+    const { front, worker, gate, open } = await frontAndWorker();
     worker.define('long', {
       handler: async (_input, ctx) => {
         ctx.progress(50, 'half way');
