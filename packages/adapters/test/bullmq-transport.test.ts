@@ -196,6 +196,33 @@ describe('bullmqTransport', { skip: missing }, () => {
     }
   });
 
+  it("a type's concurrency holds across nodes (BullMQ's global concurrency)", async () => {
+    const prefix = `t-${randomUUID()}`;
+    let running = 0;
+    let most = 0;
+    const nodes: Runtime[] = [];
+    try {
+      for (const name of ['a', 'b', 'c']) {
+        const rt = await createRuntime({ concurrency: 4, transport: transport(prefix, name) });
+        rt.define('scarce', {
+          concurrency: 1,
+          handler: async () => {
+            most = Math.max(most, ++running);
+            // Long enough for the other nodes to claim one too, were the limit per node.
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            running--;
+          },
+        });
+        nodes.push(rt);
+      }
+      const handles = await Promise.all(Array.from({ length: 12 }, () => nodes[0]!.submit('scarce')));
+      for (const handle of handles) assert.equal((await handle.result()).status, 'completed');
+      assert.equal(most, 1, 'three nodes with room for four each, and one at a time over the cluster');
+    } finally {
+      await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
   it('a cancel sent from one node stops the task on the node that runs it', { timeout: 60_000 }, async () => {
     const prefix = `t-${randomUUID()}`;
     let stopped!: () => void;

@@ -313,6 +313,29 @@ describe('cluster mode on an in-memory store', () => {
     }
   });
 
+  it("holds a type's concurrency for the whole cluster, not per node", async () => {
+    const cluster = new MemoryCluster();
+    let running = 0;
+    let most = 0;
+    const all = await nodes(cluster, 3, (rt) =>
+      rt.define('scarce', {
+        concurrency: 2,
+        handler: async () => {
+          most = Math.max(most, ++running);
+          await new Promise((resolve) => setImmediate(resolve));
+          running--;
+        },
+      }),
+    );
+    try {
+      const handles = await Promise.all(Array.from({ length: 12 }, () => all[0]!.submit('scarce')));
+      for (const handle of handles) assert.equal((await handle.result()).status, 'completed');
+      assert.equal(most, 2, 'three nodes with room for two each, and never more than two at once');
+    } finally {
+      await Promise.all(all.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
   it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
     const cluster = new MemoryCluster();
     const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));

@@ -234,6 +234,11 @@ class BullmqBackend implements ClusterBackend {
     );
   }
 
+  async limitType(type: string, concurrency: number): Promise<void> {
+    // BullMQ's global concurrency: its claim script counts the queue's active jobs, on every node.
+    await reach('define', () => this.#queue(type).setGlobalConcurrency(concurrency));
+  }
+
   async dequeue(id: string, type: string): Promise<boolean> {
     return (await reach('cancel', () => this.#queue(type).remove(id))) === 1;
   }

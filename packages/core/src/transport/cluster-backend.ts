@@ -51,6 +51,8 @@ export interface ClusterBackend {
    * is told of each claim once the store has let it go (the task can be enqueued again).
    */
   consume(type: string, concurrency: number, run: (id: string) => Promise<void>, released?: (id: string) => void): Promise<void>;
+  /** At most `concurrency` tasks of `type` run at once over the whole cluster (a type's `concurrency`); the last node to say so sets it. */
+  limitType(type: string, concurrency: number): Promise<void>;
   /** Sends `message` to every node, this one included. */
   broadcast(message: ControlMessage): Promise<void>;
   onControl(listener: (message: ControlMessage) => void): void;

@@ -271,6 +271,9 @@ export class ClusterEngine implements EngineView {
   async #consume(type: string): Promise<void> {
     if (this.#consuming.has(type)) return;
     this.#consuming.add(type);
+    // A type's concurrency holds for the cluster, not per node.
+    const limit = this.#local.definitionOf(type)?.concurrency;
+    if (limit !== undefined && Number.isFinite(limit)) await this.#backend.limitType(type, limit);
     await this.#backend.consume(type, this.#local.options.concurrency, (id) => this.#runClaimed(id), (id) => this.#waits.released(id));
   }
 

@@ -35,6 +35,9 @@ export class MemoryCluster {
   readonly #queues = new Map<string, Entry[]>();
   /** Task ids waiting or claimed: enqueueing one again is a no-op, as with a job id in BullMQ. */
   readonly #present = new Set<string>();
+  /** Types with a cluster-wide concurrency, and how many of each are claimed now. */
+  readonly #typeLimits = new Map<string, number>();
+  readonly #typeActive = new Map<string, number>();
   readonly #consumers = new Map<string, Consumer[]>();
   readonly #reservations = new Map<string, string>();
   readonly #control = new Set<(message: ControlMessage) => void>();
@@ -101,6 +104,9 @@ export class MemoryCluster {
         list.push(consumer);
         this.#dispatch(type);
       },
+      limitType: async (type, concurrency) => {
+        this.#typeLimits.set(type, concurrency);
+      },
       broadcast: async (message) => {
         for (const listener of this.#control) listener(message);
       },
@@ -127,10 +133,12 @@ export class MemoryCluster {
       progressed = false;
       for (const consumer of consumers) {
         if (queue.length === 0) break;
+        if ((this.#typeActive.get(type) ?? 0) >= (this.#typeLimits.get(type) ?? Infinity)) return;
         if (consumer.closed || consumer.node.active >= consumer.node.limit) continue;
         const entry = queue.shift() as Entry;
         progressed = true;
         consumer.node.active++;
+        this.#typeActive.set(type, (this.#typeActive.get(type) ?? 0) + 1);
         const claim = consumer.run(entry.id).then(
           () => {
             this.#present.delete(entry.id);
@@ -146,6 +154,7 @@ export class MemoryCluster {
         void claim.finally(() => {
           consumer.claims.delete(claim);
           consumer.node.active--;
+          this.#typeActive.set(type, (this.#typeActive.get(type) ?? 1) - 1);
           // Room for any type of this node.
           for (const other of this.#queues.keys()) this.#dispatch(other);
         });
