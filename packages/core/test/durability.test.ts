@@ -193,6 +193,35 @@ describe('durability with a data directory', () => {
       }
     }));
 
+  it('forgets a task failed by its failed dependency when it compacts, like any ended task', () =>
+    withDir(async (dir) => {
+      const clock = new ManualClock();
+      const retention = { completedMs: 60_000, failedMs: 60_000 };
+      const rt = await open(dir, { clock, retention });
+      let fail!: () => void;
+      const failing = new Promise<void>((resolve) => (fail = resolve));
+      rt.define('bad', { retries: { attempts: 0 }, handler: async () => { await failing; throw new Error('bad'); } });
+      rt.define('echo', { handler: (input) => input });
+      const bad = await rt.submit('bad');
+      // One waiting when its dependency fails, one submitted after it has failed.
+      const dependent = await rt.submit('echo', 'never', { dependsOn: [bad.id] });
+      fail();
+      assert.equal((await dependent.result()).error?.code, 'STEWARD_DEPENDENCY_FAILED');
+      const late = await rt.submit('echo', 'never', { dependsOn: [bad.id] });
+      assert.equal((await late.result()).error?.code, 'STEWARD_DEPENDENCY_FAILED');
+      clock.advance(61_000);
+      await (await rt.submit('echo', 'fresh')).result();
+      await rt.shutdown();
+      const again = await open(dir, { clock, retention });
+      try {
+        assert.equal(again.get(bad.id), undefined);
+        assert.equal(again.get(dependent.id), undefined, 'past its retention like the task that failed it');
+        assert.equal(again.get(late.id), undefined, 'failed at its submission, and past its retention too');
+      } finally {
+        await again.shutdown();
+      }
+    }));
+
   it('stops replay before a torn tail record and says so in a log line and an event', () =>
     withDir(async (dir) => {
       const first = await open(dir);

@@ -146,9 +146,12 @@ export class Journal {
     receipt = { firstSeq: receipt.firstSeq, lastSeq: receipt.lastSeq, durable: this.#watchedTranslated as Promise<void> };
     this.#sinceSnapshot++;
     const task = applyRecord(this.table, record);
-    if (task !== undefined && task.endedAt !== undefined && (record.type === 'attempt:ended' || record.type === 'task:cancelled' || record.type === 'attempt:interrupted')) {
+    // A submission can end at once too: its dependency had already failed.
+    if (task !== undefined && task.endedAt !== undefined && (record.type === 'attempt:ended' || record.type === 'task:cancelled' || record.type === 'attempt:interrupted' || (record.type === 'task:submitted' && isTerminal(task.status)))) {
       this.#ended.push(task.id);
     }
+    // Dependents the record ended with it (failed by a failed dependency) age out the same way.
+    for (const other of this.table.changed) if (isTerminal(other.status)) this.#ended.push(other.id);
     return { task, receipt };
   }
 
