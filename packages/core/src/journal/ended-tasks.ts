@@ -1,6 +1,8 @@
 import { isTerminal } from '../model/types.js';
 import type { TaskTable } from './reducer.js';
 
+const NONE: readonly string[] = [];
+
 /** How long terminal tasks are kept. */
 export interface RetentionPolicy {
   readonly completedMs: number;
@@ -21,10 +23,11 @@ export class EndedTasks {
   }
 
   /** Forgets from `table` the ended tasks older than their retention at `now`, oldest first; returns their ids. */
-  drop(table: TaskTable, now: number, retention: RetentionPolicy): string[] {
-    const dropped: string[] = [];
+  drop(table: TaskTable, now: number, retention: RetentionPolicy): readonly string[] {
     const keepMs = Math.min(retention.completedMs, retention.failedMs);
-    const skipped: string[] = [];
+    // Called for every record a cluster node applies: nothing is allocated when nothing is due.
+    let dropped: string[] | undefined;
+    let skipped: string[] | undefined;
     while (this.#head < this.#ids.length) {
       const id = this.#ids[this.#head] as string;
       const task = table.tasks.get(id);
@@ -40,9 +43,9 @@ export class EndedTasks {
           if (task.idempotencyKey !== undefined && table.byIdempotencyKey.get(task.idempotencyKey) === id) {
             table.byIdempotencyKey.delete(task.idempotencyKey);
           }
-          dropped.push(id);
+          (dropped ??= []).push(id);
         } else {
-          skipped.push(id); // kept longer by its own status: look again next time
+          (skipped ??= []).push(id); // kept longer by its own status: look again next time
         }
       }
       this.#head++;
@@ -51,7 +54,7 @@ export class EndedTasks {
       this.#ids.splice(0, this.#head);
       this.#head = 0;
     }
-    if (skipped.length > 0) this.#ids.splice(this.#head, 0, ...skipped);
-    return dropped;
+    if (skipped !== undefined) this.#ids.splice(this.#head, 0, ...skipped);
+    return dropped ?? NONE;
   }
 }

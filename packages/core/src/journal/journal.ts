@@ -243,7 +243,7 @@ export class Journal {
    * Drops terminal tasks past retention from the table, then snapshots the table
    * and deletes the records below the snapshot. Returns the ids dropped.
    */
-  compact(now: number, retention: RetentionPolicy): { dropped: string[]; done: Promise<void> } {
+  compact(now: number, retention: RetentionPolicy): { dropped: readonly string[]; done: Promise<void> } {
     const dropped = this.#ended.drop(this.table, now, retention);
     // Taken synchronously: the snapshot is the table at exactly this sequence number.
     const seq = this.store.lastSeq;

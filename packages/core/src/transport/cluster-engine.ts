@@ -87,7 +87,8 @@ export class ClusterEngine implements EngineView {
     const backend = this.#backend;
     await backend.follow((records) => this.#replica.apply(records));
     backend.onControl((message) => this.#control(message));
-    // Progress and output are not journaled: those of the tasks running here are told here.
+    // Progress and output are not journaled: the output of the tasks running here is told
+    // here, their progress to every node (the latest per task and turn).
     this.#local.events$.subscribe((event) => {
       if (event.type === 'task:output' && this.#claimed.has(event.taskId)) this.#replica.emit(event);
       else if (event.type === 'task:progress' && this.#claimed.has(event.taskId)) this.#progressOut(event);
@@ -354,15 +355,16 @@ export class ClusterEngine implements EngineView {
   }
 
   /**
-   * A task whose dependencies have ended: every node that sees it enqueues it (the queue
-   * keeps one entry per task id), so it cannot be missed whichever node's records let it run.
+   * A task a record has let run (its dependencies ended, or its wait is over): every node
+   * that applies the record enqueues it (the queue keeps one entry per task id), so it
+   * cannot be missed whichever node's record it was.
    */
   #ready(task: Readonly<TaskRecord>): void {
     if (this.#state === 'stopped') return;
     if (this.#readyBatch.length === 0) {
       queueMicrotask(() => {
         const batch = this.#readyBatch.splice(0);
-        this.#backend.enqueue(batch).catch((error: unknown) => this.#local.options.logger.error('steward: cannot enqueue tasks whose dependencies ended (a node joining enqueues them)', error));
+        this.#backend.enqueue(batch).catch((error: unknown) => this.#local.options.logger.error('steward: cannot enqueue tasks that can run again (a node joining enqueues them)', error));
       });
     }
     this.#readyBatch.push({ id: task.id, type: task.type, priority: task.priority });

@@ -61,7 +61,9 @@ export class ClusterReplica {
       // The first stored completion of a step is the one: a later one (two claims of one
       // task at once, after a live node was taken for dead) never replaces the result.
       if (record.type === 'step:completed' && Object.hasOwn(this.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) continue;
-      const before = record.type === 'task:submitted' ? undefined : 'taskId' in record && record.taskId !== undefined ? this.table.tasks.get(record.taskId)?.status : undefined;
+      // The status of the record's task before it (a submission's task is new).
+      const own = record.type !== 'task:submitted' && 'taskId' in record ? record.taskId : undefined;
+      const before = own === undefined ? undefined : this.table.tasks.get(own)?.status;
       const task = applyRecord(this.table, record);
       if (task !== undefined) this.#pending += isPending(task.status) - isPending(before);
       // Other tasks the record moved: dependents it made ready, or failed with it.
@@ -131,7 +133,7 @@ export class ClusterReplica {
     this.#events.emit(message === undefined ? { type: 'task:progress', taskId, percent, at } : { type: 'task:progress', taskId, percent, message, at });
   }
 
-  /** Tells events the replica does not derive from records (progress and output of tasks running on this node). */
+  /** Tells events the replica does not derive from records (the output of tasks running on this node). */
   emit(event: RuntimeEvent): void {
     this.#events.emit(event);
   }
