@@ -24,6 +24,25 @@ function transport(prefix: string, nodeId: string, stalledIntervalMs = 1_000) {
   return bullmqTransport({ connection: { host: '127.0.0.1', port: (redis as RedisServer).port }, prefix, nodeId, stalledIntervalMs });
 }
 
+/**
+ * Runs `body` with one runtime per name, all nodes of a fresh cluster (each defined by
+ * `define`, in order), and shuts every one down after, however `body` ends.
+ */
+async function withNodes(names: string[], concurrency: number, define: (rt: Runtime, name: string) => void, body: (nodes: Runtime[]) => Promise<void>): Promise<void> {
+  const prefix = `t-${randomUUID()}`;
+  const nodes: Runtime[] = [];
+  try {
+    for (const name of names) {
+      const rt = await createRuntime({ concurrency, transport: transport(prefix, name) });
+      define(rt, name);
+      nodes.push(rt);
+    }
+    await body(nodes);
+  } finally {
+    await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+  }
+}
+
 if (missing === undefined) {
   transportConformance('bullmqTransport on a real redis-server', {
     open: async () => {
@@ -57,15 +76,11 @@ describe('bullmqTransport', { skip: missing }, () => {
   });
 
   it('three nodes: a task submitted on one runs on one that defines its type, and all three see it end', async () => {
-    const prefix = `t-${randomUUID()}`;
     const ranOn: string[] = [];
-    const nodes: Runtime[] = [];
-    try {
-      for (const name of ['a', 'b', 'c']) {
-        const rt = await createRuntime({ concurrency: 4, transport: transport(prefix, name) });
-        if (name !== 'a') rt.define('where', { handler: () => void ranOn.push(name) });
-        nodes.push(rt);
-      }
+    const define = (rt: Runtime, name: string) => {
+      if (name !== 'a') rt.define('where', { handler: () => void ranOn.push(name) });
+    };
+    await withNodes(['a', 'b', 'c'], 4, define, async (nodes) => {
       const [a, , c] = nodes as [Runtime, Runtime, Runtime];
       const completedOnC = new Set<string>();
       c.events$.subscribe((event) => {
@@ -82,9 +97,7 @@ describe('bullmqTransport', { skip: missing }, () => {
         c.events$.subscribe(check);
         check();
       });
-    } finally {
-      await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
-    }
+    });
   });
 
   it('rt.retry from a node that does not run the type queues a failed task again, and a node runs it with the steps it had stored', async () => {
@@ -121,16 +134,12 @@ describe('bullmqTransport', { skip: missing }, () => {
   });
 
   it('dependsOn across nodes: a task defined on one node runs once its dependency, run on another, has completed', async () => {
-    const prefix = `t-${randomUUID()}`;
     const ran: string[] = [];
-    const nodes: Runtime[] = [];
-    try {
-      for (const name of ['front', 'w1', 'w2']) {
-        const rt = await createRuntime({ concurrency: 2, transport: transport(prefix, name) });
-        if (name === 'w1') rt.define('fetch', { handler: () => void ran.push('fetch') });
-        if (name === 'w2') rt.define('report', { handler: () => void ran.push('report') });
-        nodes.push(rt);
-      }
+    const define = (rt: Runtime, name: string) => {
+      if (name === 'w1') rt.define('fetch', { handler: () => void ran.push('fetch') });
+      if (name === 'w2') rt.define('report', { handler: () => void ran.push('report') });
+    };
+    await withNodes(['front', 'w1', 'w2'], 2, define, async (nodes) => {
       const [front] = nodes as [Runtime];
       const fetches = await Promise.all(Array.from({ length: 5 }, () => front.submit('fetch')));
       const report = await front.submit('report', null, { dependsOn: fetches.map((h) => h.id) });
@@ -138,9 +147,7 @@ describe('bullmqTransport', { skip: missing }, () => {
       assert.equal(outcome.status, 'completed');
       assert.equal(ran.length, 6);
       assert.equal(ran.at(-1), 'report', 'it ran after all five of its dependencies');
-    } finally {
-      await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
-    }
+    });
   });
 
   it('durable waits across nodes: parked on one node, signalled from another, woken after its sleep, a kept signal taken at once', async () => {
@@ -197,30 +204,23 @@ describe('bullmqTransport', { skip: missing }, () => {
   });
 
   it("a type's concurrency holds across nodes (BullMQ's global concurrency)", async () => {
-    const prefix = `t-${randomUUID()}`;
     let running = 0;
     let most = 0;
-    const nodes: Runtime[] = [];
-    try {
-      for (const name of ['a', 'b', 'c']) {
-        const rt = await createRuntime({ concurrency: 4, transport: transport(prefix, name) });
-        rt.define('scarce', {
-          concurrency: 1,
-          handler: async () => {
-            most = Math.max(most, ++running);
-            // Long enough for the other nodes to claim one too, were the limit per node.
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            running--;
-          },
-        });
-        nodes.push(rt);
-      }
+    const define = (rt: Runtime) =>
+      rt.define('scarce', {
+        concurrency: 1,
+        handler: async () => {
+          most = Math.max(most, ++running);
+          // Long enough for the other nodes to claim one too, were the limit per node.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          running--;
+        },
+      });
+    await withNodes(['a', 'b', 'c'], 4, define, async (nodes) => {
       const handles = await Promise.all(Array.from({ length: 12 }, () => nodes[0]!.submit('scarce')));
       for (const handle of handles) assert.equal((await handle.result()).status, 'completed');
       assert.equal(most, 1, 'three nodes with room for four each, and one at a time over the cluster');
-    } finally {
-      await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
-    }
+    });
   });
 
   it('a cancel sent from one node stops the task on the node that runs it', { timeout: 60_000 }, async () => {
