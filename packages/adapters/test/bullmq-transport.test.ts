@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createRuntime, type Runtime } from '@steward/core';
-import { transportConformance } from '@steward/core/transport';
+import { clusterConformance, transportConformance } from '@steward/core/transport';
 import { bullmqTransport, redisUrl } from '../src/index.js';
 import { redisMissing, startRedis, type RedisServer } from './redis-server.js';
 
@@ -44,13 +44,15 @@ async function withNodes(names: string[], concurrency: number, define: (rt: Runt
 }
 
 if (missing === undefined) {
-  transportConformance('bullmqTransport on a real redis-server', {
+  const factory = {
     open: async () => {
       const prefix = `t-${randomUUID()}`;
       let nodes = 0;
       return { options: () => ({ transport: transport(prefix, `node-${++nodes}`) }), close: async () => undefined };
     },
-  });
+  };
+  transportConformance('bullmqTransport on a real redis-server', factory);
+  clusterConformance('bullmqTransport on a real redis-server', factory);
 }
 
 describe('redisUrl', () => {

@@ -336,6 +336,33 @@ describe('cluster mode on an in-memory store', () => {
     }
   });
 
+  it("a task's budget counts what it used on every node: run again elsewhere, it cannot pass it", async () => {
+    const cluster = new MemoryCluster();
+    const rateLimits = { tokens: { limit: 1_000, intervalMs: 60_000 } };
+    const spend = { handler: async (_input: unknown, ctx: { rateLimit: (bucket: string, options: { cost: number }) => Promise<void> }) => {
+      await ctx.rateLimit('tokens', { cost: 6 });
+      throw new Error('the model answered nonsense');
+    } };
+    const a = await createRuntime({ rateLimits, transport: clusterTransport(cluster.backend('a')) });
+    const b = await createRuntime({ rateLimits, transport: clusterTransport(cluster.backend('b')) });
+    try {
+      a.define('spend', { retries: { attempts: 0 }, ...spend });
+      const handle = await b.submit('spend', null, { budget: { tokens: 10 } });
+      const first = await handle.result();
+      assert.equal(first.error?.message, 'the model answered nonsense');
+      assert.deepEqual(b.get(handle.id)?.usage, { tokens: 6 });
+      // Run again on the other node: 6 more would make 12 of a budget of 10.
+      await a.shutdown({ timeoutMs: 0 });
+      b.define('spend', { retries: { attempts: 0 }, ...spend });
+      await b.retry(handle.id);
+      const second = await b.task(handle.id)!.result();
+      assert.equal(second.status, 'failed');
+      assert.equal(second.error?.code, 'STEWARD_BUDGET_EXCEEDED');
+    } finally {
+      await Promise.all([a, b].map((rt) => rt.shutdown({ timeoutMs: 0 })));
+    }
+  });
+
   it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
     const cluster = new MemoryCluster();
     const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));

@@ -1,5 +1,5 @@
 import { clusterTransport } from '../src/transport/cluster-transport.js';
-import { transportConformance } from '../src/transport/conformance.js';
+import { clusterConformance, transportConformance } from '../src/transport/conformance.js';
 import { localTransport } from '../src/transport/transport.js';
 import { MemoryCluster } from '../src/transport/memory-cluster.js';
 
@@ -16,6 +16,14 @@ transportConformance('the local transport (localTransport())', {
 });
 
 transportConformance('the cluster transport on an in-memory store', {
+  open: async () => {
+    const cluster = new MemoryCluster();
+    let nodes = 0;
+    return { options: () => ({ transport: clusterTransport(cluster.backend(`node-${++nodes}`)) }), close: async () => undefined };
+  },
+});
+
+clusterConformance('the cluster transport on an in-memory store', {
   open: async () => {
     const cluster = new MemoryCluster();
     let nodes = 0;

@@ -1,7 +1,8 @@
 import { decode, Encoder } from '@msgpack/msgpack';
-import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type ClusterBackend, type ControlMessage, type EnqueuedTask, type JournalRecord, type Transport } from '@steward/core';
+import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type ClusterBackend, type ControlMessage, type EnqueuedTask, type GateClaim, type HoldAnswer, type JournalRecord, type Transport } from '@steward/core';
 import { Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { RedisLeases } from './redis-leases.js';
 
 /** Where Redis listens (ioredis options: host, port, password, db, tls...). */
 export type RedisConnection = Pick<RedisOptions, 'host' | 'port' | 'password' | 'username' | 'db' | 'tls' | 'path'>;
@@ -104,6 +105,7 @@ class BullmqBackend implements ClusterBackend {
   readonly #journalKey: string;
   /** Commands that must answer now: no offline queue, so a Redis that is down fails them at once. */
   readonly #commands: Redis;
+  readonly #leases: RedisLeases;
   #subscriber: Redis | undefined;
   readonly #queues = new Map<string, Queue>();
   readonly #workers: Worker[] = [];
@@ -124,6 +126,24 @@ class BullmqBackend implements ClusterBackend {
     this.#journalKey = `${this.#prefix}:journal`;
     // Commands of one turn go out in one write (a burst of submissions is one round trip).
     this.#commands = this.#connect({ enableOfflineQueue: false, enableAutoPipelining: true });
+    // A node's locks and keys last one stall interval unrenewed, as its claims do.
+    this.#leases = new RedisLeases(this.#commands, this.#prefix, this.#stalledMs);
+  }
+
+  get leaseMs(): number {
+    return this.#stalledMs;
+  }
+
+  hold(owner: string, claims: readonly GateClaim[]): Promise<HoldAnswer> {
+    return reach('hold', () => this.#leases.hold(owner, claims));
+  }
+
+  renew(owner: string, claims: readonly GateClaim[]): Promise<boolean> {
+    return reach('renew', () => this.#leases.renew(owner, claims));
+  }
+
+  letGo(owner: string, claims: readonly GateClaim[]): Promise<void> {
+    return reach('let go', () => this.#leases.letGo(owner, claims));
   }
 
   #connect(extra: RedisOptions = {}): Redis {

@@ -2,6 +2,8 @@ import type { Clock } from '../time/clock.js';
 import { LockTable } from './lock-table.js';
 import { ParkingLot } from './parking-lot.js';
 import { RateBuckets, type RateLimit, type Take } from './rate-buckets.js';
+import { RemoteAdmission } from './remote-admission.js';
+import type { RemoteGate } from './remote-gate.js';
 import type { ResourceGuard } from './resource-guard.js';
 import type { TaskRecord } from '../model/task-record.js';
 
@@ -54,6 +56,7 @@ export class Admission {
   readonly #tokenWaiters = new Map<string, TokenWaiter[]>();
   /** Tasks below `protect` admitted and not yet released (what the guard's floor counts). */
   belowProtectRunning = 0;
+  #remote: RemoteAdmission | undefined;
   #agingMs: number;
   lockWaits = 0;
   lockWaitMs = 0;
@@ -79,6 +82,13 @@ export class Admission {
       this.#host.parked(task, { kind: 'resources' }, now);
       return false;
     }
+    const remoteKey = this.#remote?.keyOf(task);
+    if (remoteKey !== undefined) {
+      // The cluster's locks, keys and buckets, not this process's.
+      if (!(this.#remote as RemoteAdmission).admit(task, remoteKey)) return false;
+      if (task.priority < this.#protect) this.belowProtectRunning++;
+      return { lockWaitMs: this.#endLockWait(task, now), rateLimited: this.#rateWaited.delete(task.id) };
+    }
     for (const request of task.locks) {
       const key = `lock:${request.name}`;
       const waiter = this.parked.peek(key);
@@ -92,12 +102,7 @@ export class Admission {
           return false;
         }
         this.parked.park(key, task, request.mode);
-        if (since === undefined) {
-          this.#lockWaitSince.set(task.id, now);
-          this.lockWaits++;
-          this.#armLockTimeout(task);
-          this.#host.parked(task, { kind: 'lock', name: request.name }, now);
-        }
+        if (since === undefined) this.#waitForLock(task, request.name, now);
         return false;
       }
     }
@@ -123,6 +128,32 @@ export class Admission {
     return { lockWaitMs: this.#endLockWait(task, now), rateLimited };
   }
 
+  /**
+   * From now on a task that needs `gate` (its `parkKey`) is admitted by it instead of by
+   * this process's locks and buckets: a cluster node's locks, keys and buckets are the
+   * cluster's.
+   */
+  useRemote(gate: RemoteGate): void {
+    this.#remote = new RemoteAdmission(gate, this.parked, {
+      granted: (task) => this.#host.requeue([task]),
+      waiting: (task, key) => {
+        const now = this.#clock.now();
+        if (key.startsWith('lock:')) return this.#waitForLock(task, key.slice(5), now);
+        if (!key.startsWith('rate:')) return;
+        this.rateWaits++;
+        this.#rateWaited.add(task.id);
+        this.#host.parked(task, { kind: 'rate', bucket: key.slice(5), until: now }, now);
+      },
+    });
+  }
+
+  #waitForLock(task: TaskRecord, name: string, now: number): void {
+    this.#lockWaitSince.set(task.id, now);
+    this.lockWaits++;
+    this.#armLockTimeout(task);
+    this.#host.parked(task, { kind: 'lock', name }, now);
+  }
+
   /** A task's attempt ended: its locks go, and the best waiters on them may try again. */
   release(task: TaskRecord): void {
     if (task.priority < this.#protect) {
@@ -130,6 +161,7 @@ export class Admission {
       // A floor slot came free: the best task the guard holds may take it.
       if (this.#guard?.throttled === true) this.guardRecheck();
     }
+    if (this.#remote?.release(task) === true) return;
     if (task.locks.length === 0) return;
     const freed = this.locks.release(task.id, task.locks);
     const back: TaskRecord[] = [];
@@ -191,6 +223,7 @@ export class Admission {
   /** Forgets a task that leaves the queue without starting (cancelled, timed out waiting). */
   forget(task: TaskRecord): void {
     this.parked.remove(task);
+    this.#remote?.release(task);
     this.#rateWaited.delete(task.id);
     this.#lockWaitSince.delete(task.id);
     this.#clearLockTimeout(task.id);
@@ -201,6 +234,7 @@ export class Admission {
     const key = this.parked.keyOf(task.id);
     if (key === undefined) return undefined;
     if (key === 'resources') return 'resources';
+    if (key.startsWith('key:')) return `key ${key.slice(4)}`;
     return key.startsWith('lock:') ? `lock ${key.slice(5)}` : `rate limit ${key.slice(5)}`;
   }
 
@@ -250,6 +284,7 @@ export class Admission {
 
   /** Drops every timer and rejects handlers still waiting for a token. */
   stop(reason: unknown): void {
+    this.#remote?.stop();
     for (const timer of this.#bucketTimers.values()) this.#clock.clearTimeout(timer);
     this.#bucketTimers.clear();
     for (const timer of this.#lockTimers.values()) this.#clock.clearTimeout(timer);

@@ -1,4 +1,5 @@
 import type { JournalRecord } from '../journal/journal-record.js';
+import type { GateClaim, HoldAnswer } from './lease-table.js';
 
 /** A task as the claim queue holds it. */
 export interface EnqueuedTask {
@@ -11,7 +12,9 @@ export interface EnqueuedTask {
 export type ControlMessage =
   | { readonly kind: 'cancel'; readonly taskId: string; readonly reason?: string }
   /** A running task's progress, from the node that runs it (progress is not journaled). */
-  | { readonly kind: 'progress'; readonly taskId: string; readonly percent: number; readonly message?: string; readonly at: number };
+  | { readonly kind: 'progress'; readonly taskId: string; readonly percent: number; readonly message?: string; readonly at: number }
+  /** A node let go of cluster locks or keys: whoever waits for them asks again. */
+  | { readonly kind: 'freed' };
 
 /**
  * What a shared store must offer for the cluster transport: a journal every node
@@ -53,6 +56,20 @@ export interface ClusterBackend {
   consume(type: string, concurrency: number, run: (id: string) => Promise<void>, released?: (id: string) => void): Promise<void>;
   /** At most `concurrency` tasks of `type` run at once over the whole cluster (a type's `concurrency`); the last node to say so sets it. */
   limitType(type: string, concurrency: number): Promise<void>;
+  /**
+   * How long a hold lasts unrenewed, in ms: a node that dies lets go of its locks and
+   * keys this long after its last renewal (the stall interval).
+   */
+  readonly leaseMs: number;
+  /**
+   * Takes every claim for `owner` at once, or none (see `LeaseTable`, whose rules the
+   * store follows): locks and keys under a lease of `leaseMs`, rate starts for good.
+   */
+  hold(owner: string, claims: readonly GateClaim[]): Promise<HoldAnswer>;
+  /** Renews `owner`'s leases; false when one had run out first. */
+  renew(owner: string, claims: readonly GateClaim[]): Promise<boolean>;
+  /** Lets go of `owner`'s locks and keys. */
+  letGo(owner: string, claims: readonly GateClaim[]): Promise<void>;
   /** Sends `message` to every node, this one included. */
   broadcast(message: ControlMessage): Promise<void>;
   onControl(listener: (message: ControlMessage) => void): void;

@@ -10,10 +10,12 @@ import { remoteDefinition } from './remote-definition.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { isRetryable, isTerminal, type TaskOutcome } from '../model/types.js';
 import type { ClusterBackend, ControlMessage, EnqueuedTask } from './cluster-backend.js';
+import { claimedTask } from './claimed-task.js';
+import { ClusterGate } from './cluster-gate.js';
 import { ClusterReplica } from './cluster-replica.js';
 import { ClusterWaits } from './cluster-waits.js';
 import { notInCluster } from './not-in-cluster.js';
-import type { ClaimedTask, TransportNode } from './transport.js';
+import type { TransportNode } from './transport.js';
 
 type Status = TaskRecord['status'];
 
@@ -23,8 +25,6 @@ type Status = TaskRecord['status'];
  * still being written.
  */
 const SUBMIT_CHUNK = 256;
-
-
 
 /**
  * The engine the facade sees in cluster mode. Task state is the shared journal, folded
@@ -59,6 +59,7 @@ export class ClusterEngine implements EngineView {
   readonly schedules: ScheduleCommands = notInCluster<ScheduleCommands>('schedules', { list: () => [] });
   readonly #waits: ClusterWaits;
   readonly waits: EngineView['waits'];
+  readonly #gate: ClusterGate;
 
   private constructor(node: TransportNode, backend: ClusterBackend) {
     this.#node = node;
@@ -69,6 +70,9 @@ export class ClusterEngine implements EngineView {
     this.#replica.onReady((task) => this.#ready(task));
     this.#waits = new ClusterWaits({ replica: this.#replica, backend, options: node.engine.options, open: () => this.#state !== 'stopped' });
     this.waits = { signal: (taskId, name, payload) => this.#waits.signal(taskId, name, payload) };
+    // Locks, per-key concurrency and rate buckets are the cluster's: held in the shared store.
+    this.#gate = new ClusterGate({ backend, options: node.engine.options, definitionOf: (type) => node.engine.definitionOf(type) });
+    node.admitThrough(this.#gate);
   }
 
   /** Joins the cluster: reads the shared journal, then claims tasks of the types this node defines. */
@@ -220,6 +224,7 @@ export class ClusterEngine implements EngineView {
     await this.#local.shutdown(timeoutMs, drain);
     await this.#appended.catch(() => undefined);
     this.#waits.clearAll();
+    await this.#gate.stop();
     await this.#backend.close();
     this.#state = 'stopped';
     this.#replica.close((id) => new ShuttingDownError(`task "${id}" did not finish before shutdown`));
@@ -294,25 +299,7 @@ export class ClusterEngine implements EngineView {
     if (task === undefined || isTerminal(task.status) || task.status === 'waiting' || this.#cancelled.delete(id)) return;
     // The node's engine numbers its own attempts; a task it ran before (retried since) goes on from its count there.
     this.#claimed.set(id, task.attempts - (this.#local.table.tasks.get(id)?.attempts ?? 0));
-    const claimed: ClaimedTask = {
-      id,
-      type: task.type,
-      input: task.input,
-      options: {
-        priority: task.priority,
-        ...(task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs }),
-        ...(task.retries === undefined ? {} : { retries: task.retries }),
-        ...(task.metadata === undefined ? {} : { metadata: task.metadata }),
-        ...(task.concurrencyKey === undefined ? {} : { concurrencyKey: task.concurrencyKey }),
-        ...(task.locks.length === 0 ? {} : { locks: [...task.locks] }),
-        ...(task.rateLimit === undefined ? {} : { rateLimit: task.rateLimit }),
-        ...(task.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: task.lockTimeoutMs }),
-        ...(task.budget === undefined ? {} : { budget: task.budget }),
-      },
-      steps: task.steps ?? {},
-      ...(task.waits == null ? {} : { waits: task.waits }),
-      ...(task.signals == null ? {} : { signals: task.signals }),
-    };
+    const claimed = claimedTask(task);
     try {
       if ((await this.#node.run(claimed)) === 'suspended') this.#waits.parked(id);
     } catch (error) {
@@ -384,6 +371,7 @@ export class ClusterEngine implements EngineView {
 
   #control(message: ControlMessage): void {
     if (message.kind === 'progress') return this.#replica.progress(message.taskId, message.percent, message.message, message.at);
+    if (message.kind === 'freed') return this.#gate.freed();
     if (!this.#claimed.has(message.taskId)) {
       // It may be claimed here next: remembered for a while (a claim elsewhere never asks).
       this.#cancelled.add(message.taskId);

@@ -164,6 +164,130 @@ export function transportConformance(name: string, factory: TransportConformance
   });
 }
 
+/**
+ * The suite every cluster transport must pass besides `transportConformance`: what
+ * must hold across nodes, through the public API of several runtimes made with
+ * `factory`'s options (each call of `options()` a node of the same cluster): locks,
+ * per-key concurrency and rate buckets are the cluster's, not each node's.
+ */
+export function clusterConformance(name: string, factory: TransportConformanceFactory): void {
+  describe(`${name} holds locks, keys and buckets for the whole cluster`, () => {
+    /** Runs `body` with two nodes of a fresh cluster, made with `options` and defined by `define`; shuts them down after. */
+    async function withNodes(options: CreateRuntimeOptions, define: (rt: Runtime, index: number) => void, body: (a: Runtime, b: Runtime) => Promise<void>): Promise<void> {
+      const store = await factory.open();
+      const nodes: Runtime[] = [];
+      try {
+        for (let i = 0; i < 2; i++) {
+          const rt = await createRuntime({ ...store.options(), ...options });
+          define(rt, i);
+          nodes.push(rt);
+        }
+        await body(nodes[0] as Runtime, nodes[1] as Runtime);
+      } finally {
+        await Promise.all(nodes.map((rt) => rt.shutdown({ timeoutMs: 0 })));
+        await store.close();
+      }
+    }
+
+    /** A handler that counts how many of its kind run at once (`most`), each for a few ms. */
+    function overlap(): { most: () => number; handler: () => Promise<void> } {
+      let running = 0;
+      let most = 0;
+      return {
+        most: () => most,
+        handler: async () => {
+          most = Math.max(most, ++running);
+          // Long enough for the other node to start one too, were the limit per node.
+          await new Promise((resolve) => setTimeout(resolve, 15));
+          running--;
+        },
+      };
+    }
+
+    it('an exclusive lock: one holder at a time over every node; shared holders together', async () => {
+      const writes = overlap();
+      let readers = 0;
+      const together = gate();
+      await withNodes(
+        { concurrency: 4 },
+        (rt) => {
+          rt.define('write', { locks: ['repo'], handler: writes.handler });
+          rt.define('read', {
+            locks: [{ name: 'docs', mode: 'shared' }],
+            handler: async () => {
+              if (++readers === 2) together.open();
+              // Every reader waits until two hold the shared lock at once (or gives up after a while).
+              return Promise.race([together.promise.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 5_000))]);
+            },
+          });
+        },
+        async (a) => {
+          const handles = await Promise.all(Array.from({ length: 8 }, () => a.submit('write')));
+          for (const handle of handles) assert.equal((await handle.result()).status, 'completed');
+          assert.equal(writes.most(), 1, 'two nodes with room for four each, and one holder of the lock at a time');
+          const reads = await Promise.all([a.submit('read'), a.submit('read')]);
+          for (const handle of reads) assert.equal((await handle.result()).result, true, 'two shared holders at once');
+        },
+      );
+    });
+
+    it('a task waiting for a lock another node holds gives up after its lockTimeoutMs', async () => {
+      const release = gate();
+      await withNodes(
+        { concurrency: 2 },
+        (rt, index) => {
+          if (index === 0) rt.define('hold', { locks: ['deploy'], handler: () => release.promise });
+          else rt.define('wait', { locks: ['deploy'], lockTimeoutMs: 200, handler: () => 'ran' });
+        },
+        async (a, b) => {
+          try {
+            const hold = await b.submit('hold');
+            await until(b, () => b.get(hold.id)?.status === 'running');
+            const outcome = await (await b.submit('wait')).result();
+            assert.equal(outcome.status, 'failed');
+            assert.equal(outcome.error?.code, 'STEWARD_LOCK_TIMEOUT');
+            release.open();
+            assert.equal((await hold.result()).status, 'completed');
+            // Let go when it ended: the next one takes it at once.
+            assert.equal((await (await a.submit('wait')).result()).result, 'ran');
+          } finally {
+            release.open();
+          }
+        },
+      );
+    });
+
+    it("a type's keyConcurrency holds per key over every node", async () => {
+      const perKey = new Map<string, ReturnType<typeof overlap>>([['t1', overlap()], ['t2', overlap()]]);
+      await withNodes(
+        { concurrency: 4 },
+        (rt) => rt.define('tenant', { keyConcurrency: 1, handler: (key: string) => perKey.get(key)?.handler() }),
+        async (a) => {
+          const handles = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? 't1' : 't2')).map((key) => a.submit('tenant', key, { concurrencyKey: key })));
+          for (const handle of handles) assert.equal((await handle.result()).status, 'completed');
+          assert.deepEqual([perKey.get('t1')?.most(), perKey.get('t2')?.most()], [1, 1]);
+        },
+      );
+    });
+
+    it('a rate bucket counts the starts of every node', async () => {
+      const starts: number[] = [];
+      await withNodes(
+        // One at a time per node: the tasks spread over both nodes.
+        { concurrency: 1, rateLimits: { api: { limit: 1, intervalMs: 400 } } },
+        (rt) => rt.define('call', { rateLimit: 'api', handler: () => void starts.push(Date.now()) }),
+        async (a) => {
+          const handles = await Promise.all(Array.from({ length: 3 }, () => a.submit('call')));
+          for (const handle of handles) assert.equal((await handle.result()).status, 'completed');
+          starts.sort((x, y) => x - y);
+          // One start per 400 ms over the cluster (a little slack for the time between a start and its handler).
+          for (let i = 1; i < starts.length; i++) assert.ok((starts[i] as number) - (starts[i - 1] as number) >= 350, `starts ${starts.join(', ')}`);
+        },
+      );
+    });
+  });
+}
+
 /** Resolves once `check` holds: now, or after one of the runtime's events. */
 function until(rt: Runtime, check: () => boolean): Promise<void> {
   return new Promise((resolve) => {

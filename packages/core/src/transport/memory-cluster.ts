@@ -1,5 +1,6 @@
 import type { JournalRecord } from '../journal/journal-record.js';
 import type { ClusterBackend, ControlMessage } from './cluster-backend.js';
+import { LeaseTable } from './lease-table.js';
 
 /** A node's claims: at most `limit` at once over all its types. */
 interface NodeClaims {
@@ -41,7 +42,16 @@ export class MemoryCluster {
   readonly #consumers = new Map<string, Consumer[]>();
   readonly #reservations = new Map<string, string>();
   readonly #control = new Set<(message: ControlMessage) => void>();
+  readonly #leases = new LeaseTable();
+  readonly #now: () => number;
+  readonly #leaseMs: number;
   #order = 0;
+
+  /** `now` is the store's clock (the leases' and rate windows' time); `leaseMs` how long a hold lasts unrenewed. */
+  constructor(options: { now?: () => number; leaseMs?: number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+  }
 
   /** Every record appended so far. */
   get journal(): readonly JournalRecord[] {
@@ -107,6 +117,10 @@ export class MemoryCluster {
       limitType: async (type, concurrency) => {
         this.#typeLimits.set(type, concurrency);
       },
+      leaseMs: this.#leaseMs,
+      hold: async (owner, claims) => this.#leases.hold(owner, claims, this.#now(), this.#leaseMs),
+      renew: async (owner, claims) => this.#leases.renew(owner, claims, this.#now(), this.#leaseMs),
+      letGo: async (owner, claims) => this.#leases.letGo(owner, claims),
       broadcast: async (message) => {
         for (const listener of this.#control) listener(message);
       },

@@ -53,6 +53,8 @@ export function transportNode(engine: Engine, listeners: Array<(record: JournalR
       // Its waits so far, from any node: a run meets them again with their results.
       if (task.waits !== undefined) local.waits = structuredClone(task.waits) as Record<string, WaitResult[]>;
       if (task.signals !== undefined) local.signals = structuredClone(task.signals) as Array<{ name: string; payload: unknown }>;
+      // What it used before, anywhere, counts against its budget here.
+      if (task.usage !== undefined) local.usage = { ...task.usage };
       // Before its first attempt, which starts a turn later at the earliest.
       const at = engine.options.clock.now();
       for (const [name, result] of Object.entries(task.steps)) engine.commit({ type: 'step:completed', at, taskId: task.id, name, result });
@@ -80,6 +82,9 @@ export function transportNode(engine: Engine, listeners: Array<(record: JournalR
     },
     onRecord(listener) {
       listeners.push(listener);
+    },
+    admitThrough(gate) {
+      engine.admission.useRemote(gate);
     },
   };
 }

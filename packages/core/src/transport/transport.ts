@@ -1,3 +1,4 @@
+import type { RemoteGate } from '../coordination/remote-gate.js';
 import type { EngineView } from '../engine/engine-view.js';
 import type { JournalRecord } from '../journal/journal-record.js';
 import type { SubmitOptions } from '../model/submit-options.js';
@@ -16,6 +17,8 @@ export interface ClaimedTask {
   readonly waits?: Readonly<Record<string, readonly WaitResult[]>>;
   /** Signals sent to it that no wait has taken yet. */
   readonly signals?: ReadonlyArray<{ readonly name: string; readonly payload: unknown }>;
+  /** Units of rate buckets its attempts have used so far, on any node (what its `budget` counts). */
+  readonly usage?: Readonly<Record<string, number>>;
 }
 
 /** What a node offers its transport: its own engine, which runs what the node claims. */
@@ -32,6 +35,8 @@ export interface TransportNode {
   run(task: ClaimedTask): Promise<TaskOutcome | 'suspended'>;
   /** Every record the node's engine journals, as it commits it, in order. */
   onRecord(listener: (record: JournalRecord) => void): void;
+  /** From now on the node's engine takes the locks, keys and buckets its tasks declare from `gate` (the cluster's). */
+  admitThrough(gate: RemoteGate): void;
 }
 
 /**

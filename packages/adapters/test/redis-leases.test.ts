@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { LeaseTable, type GateClaim } from '@steward/core';
+import { RedisLeases } from '../src/cluster/redis-leases.js';
+import { redisMissing, startRedis, type RedisServer } from './redis-server.js';
+
+// The cluster's locks, keys and buckets in Redis (one Lua script per hold) against
+// LeaseTable, the same rules in memory: on any sequence of holds and let-gos they answer
+// alike, and a lease or a rate window runs out in Redis as it does in the table.
+
+const missing = redisMissing();
+let redis: RedisServer | undefined;
+let connection: Redis | undefined;
+if (missing === undefined) {
+  before(async () => {
+    redis = await startRedis();
+    connection = new Redis({ host: '127.0.0.1', port: redis.port });
+  });
+  after(async () => {
+    connection?.disconnect();
+    await redis?.close();
+  });
+}
+
+const CLAIMS: GateClaim[] = [
+  { kind: 'lock', name: 'lock:a', mode: 'exclusive' },
+  { kind: 'lock', name: 'lock:a', mode: 'shared' },
+  { kind: 'lock', name: 'lock:b', mode: 'exclusive' },
+  { kind: 'lock', name: 'lock:b', mode: 'shared' },
+  { kind: 'slot', name: 'key:t\u0000k', limit: 2 },
+  { kind: 'rate', name: 'rate:api', limit: 3, intervalMs: 3_600_000 },
+];
+
+/** The claims one task asks for: each name at most once, as a task's own locks are. */
+function claimsOf(picks: number[]): GateClaim[] {
+  const seen = new Set<string>();
+  const claims: GateClaim[] = [];
+  for (const pick of picks) {
+    const claim = CLAIMS[pick] as GateClaim;
+    if (seen.has(claim.name)) continue;
+    seen.add(claim.name);
+    claims.push(claim);
+  }
+  return claims;
+}
+
+describe('RedisLeases', { skip: missing }, () => {
+  it('answers every sequence of holds and let-gos as LeaseTable does', async () => {
+    const op = fc.record({ owner: fc.constantFrom('t1', 't2', 't3', 't4'), hold: fc.boolean(), picks: fc.array(fc.nat(CLAIMS.length - 1), { minLength: 1, maxLength: 3 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
+        const leases = new RedisLeases(connection as Redis, `p-${randomUUID()}`, 3_600_000);
+        const table = new LeaseTable();
+        const held = new Map<string, GateClaim[]>();
+        for (const { owner, hold, picks } of ops) {
+          if (hold && !held.has(owner)) {
+            const claims = claimsOf(picks);
+            const inRedis = await leases.hold(owner, claims);
+            const inTable = table.hold(owner, claims, Date.now(), 3_600_000);
+            assert.equal(inRedis.held, inTable.held, `hold ${owner} ${JSON.stringify(claims)}`);
+            assert.equal('retryInMs' in inRedis, 'retryInMs' in inTable);
+            if (inRedis.held) held.set(owner, claims);
+          } else if (!hold && held.has(owner)) {
+            const claims = held.get(owner) as GateClaim[];
+            await leases.letGo(owner, claims);
+            table.letGo(owner, claims);
+            held.delete(owner);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a lease not renewed runs out, and a renewed one does not; a rate start leaves its window', async () => {
+    const leases = new RedisLeases(connection as Redis, `p-${randomUUID()}`, 300);
+    const lock: GateClaim[] = [{ kind: 'lock', name: 'lock:deploy', mode: 'exclusive' }];
+    assert.equal((await leases.hold('dead', lock)).held, true);
+    assert.equal((await leases.hold('other', lock)).held, false);
+    const since = Date.now();
+    while (!(await leases.hold('other', lock)).held) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.ok(Date.now() - since >= 250, 'held again only once the lease ran out');
+    assert.equal(await leases.renew('dead', lock), false, 'its lease had run out');
+    // Renewed in time, it holds on past its first lease.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.equal(await leases.renew('other', lock), true);
+    }
+    assert.equal((await leases.hold('third', lock)).held, false);
+    const bucket: GateClaim[] = [{ kind: 'rate', name: 'rate:api', limit: 1, intervalMs: 300 }];
+    assert.equal((await leases.hold('a', bucket)).held, true);
+    const refused = await leases.hold('b', bucket);
+    assert.equal(refused.held, false);
+    assert.ok(!refused.held && refused.retryInMs !== undefined && refused.retryInMs > 0 && refused.retryInMs <= 300);
+  });
+});
