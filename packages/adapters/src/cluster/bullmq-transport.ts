@@ -298,6 +298,10 @@ class BullmqBackend implements ClusterBackend {
     }
     try {
       await run(id);
+      // Claims of one turn end together (one append holds their records). Handed back to
+      // BullMQ one macrotask later, its worker has taken in the jobs fetched by the ones
+      // before, and finishing the job fetches the next one in the same round trip.
+      await new Promise((resolve) => setImmediate(resolve));
     } finally {
       this.#active--;
       if (this.#paused && this.#active < this.#limit && !this.#closed) {
