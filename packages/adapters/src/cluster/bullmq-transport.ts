@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { decode, Encoder } from '@msgpack/msgpack';
 import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type ClusterBackend, type ControlMessage, type EnqueuedTask, type GateClaim, type HoldAnswer, type JournalRecord, type Transport } from '@steward/core';
 import { Queue, Worker } from 'bullmq';
@@ -111,6 +112,10 @@ class BullmqBackend implements ClusterBackend {
   readonly #workers: Worker[] = [];
   readonly #connections: Redis[] = [];
   #lastApplied = '0-0';
+  /** This process's appends not yet read back, by tag (a name no other process uses, and a count). */
+  readonly #own = new Map<string, readonly JournalRecord[]>();
+  readonly #appender = randomUUID();
+  #appends = 0;
   readonly #caughtUpWaiters: Array<{ id: string; resolve: () => void }> = [];
   #closed = false;
   /** Claims this node holds now, over every type, and how many it may hold. */
@@ -165,7 +170,15 @@ class BullmqBackend implements ClusterBackend {
   }
 
   async append(records: readonly JournalRecord[]): Promise<void> {
-    await reach('append', () => this.#commands.xadd(this.#journalKey, '*', 'r', Buffer.from(encoder.encode(records))));
+    // Tagged, so that this node applies its own batches as they are when they come back, not decoded again.
+    const tag = `${this.#appender}:${this.#appends++}`;
+    this.#own.set(tag, records);
+    try {
+      await reach('append', () => this.#commands.xadd(this.#journalKey, '*', 'r', Buffer.from(encoder.encode(records)), 'n', tag));
+    } catch (error) {
+      this.#own.delete(tag); // if it reached the stream after all, it is decoded there
+      throw error;
+    }
   }
 
   async follow(apply: (records: readonly JournalRecord[]) => void): Promise<void> {
@@ -198,7 +211,14 @@ class BullmqBackend implements ClusterBackend {
     for (const [rawId, fields] of entries) {
       const id = rawId.toString();
       const value = fields[1];
-      if (value !== undefined) apply(decode(value) as JournalRecord[]);
+      const tag = fields[3]?.toString();
+      const own = tag === undefined ? undefined : this.#own.get(tag);
+      if (own !== undefined) {
+        this.#own.delete(tag as string);
+        apply(own);
+      } else if (value !== undefined) {
+        apply(decode(value) as JournalRecord[]);
+      }
       this.#lastApplied = id;
     }
     for (let i = this.#caughtUpWaiters.length - 1; i >= 0; i--) {

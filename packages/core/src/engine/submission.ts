@@ -16,6 +16,8 @@ export interface SubmitInternal {
   readonly workflowId?: string;
   readonly workflowTaskId?: string;
   readonly id?: string;
+  /** Checked where it was submitted (a task a transport claimed): its options and payload are not checked again. */
+  readonly checked?: boolean;
 }
 
 /**
@@ -41,8 +43,8 @@ export function prepareSubmission(
   if (definition === undefined) throw new UnknownTaskTypeError(type);
   if (options !== undefined) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options must be an object');
-    const parsed = submitOptionsSchema.safeParse(options);
-    if (!parsed.success) throw new InvalidOptionsError(describeZodError('options', parsed.error));
+    const parsed = internal?.checked === true ? undefined : submitOptionsSchema.safeParse(options);
+    if (parsed?.success === false) throw new InvalidOptionsError(describeZodError('options', parsed.error));
     if (options.idempotencyKey !== undefined) {
       const existingId = table.byIdempotencyKey.get(options.idempotencyKey);
       const existing = existingId === undefined ? undefined : table.tasks.get(existingId);
@@ -55,8 +57,10 @@ export function prepareSubmission(
     }
   }
   if (context.waiting >= runtime.maxQueue) throw new QueueFullError(runtime.maxQueue);
-  checkPayload(input, runtime.maxPayloadBytes);
-  if (options?.metadata !== undefined) checkPayload(options.metadata, runtime.maxPayloadBytes, 'options.metadata');
+  if (internal?.checked !== true) {
+    checkPayload(input, runtime.maxPayloadBytes);
+    if (options?.metadata !== undefined) checkPayload(options.metadata, runtime.maxPayloadBytes, 'options.metadata');
+  }
   if (runtime.dataDir !== undefined || runtime.store !== undefined) {
     // A journal that is kept must be able to write what is acknowledged.
     checkJournalable(input, 'input');

@@ -48,7 +48,7 @@ export function transportNode(engine: Engine, listeners: Array<(record: JournalR
       if (known !== undefined && isRetryable(known.status)) engine.retry(task.id);
       // Claimed again (its claim was thought lost while it ran here): the run here is the one.
       else if (known !== undefined) return engine.outcome(task.id);
-      else engine.submit(task.type, task.input, task.options, { id: task.id });
+      else engine.submit(task.type, task.input, task.options, { id: task.id, checked: true });
       const local = engine.table.tasks.get(task.id) as TaskRecord;
       // Its waits so far, from any node: a run meets them again with their results.
       if (task.waits !== undefined) local.waits = structuredClone(task.waits) as Record<string, WaitResult[]>;
