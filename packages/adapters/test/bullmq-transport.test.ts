@@ -225,6 +225,16 @@ describe('bullmqTransport', { skip: missing }, () => {
     });
   });
 
+  it('refuses an input Redis cannot store with STEWARD_NOT_SERIALIZABLE, and takes the submissions of the same turn', async () => {
+    await withNodes(['a'], 2, (rt) => rt.define('t', { handler: (input: { n: unknown }) => input.n }), async ([a]) => {
+      const [bad, good] = await Promise.allSettled([a!.submit('t', { n: 10n }), a!.submit('t', { n: 1 })]);
+      assert.equal(bad.status, 'rejected');
+      assert.equal((bad as PromiseRejectedResult).reason.code, 'STEWARD_NOT_SERIALIZABLE');
+      assert.equal(good.status, 'fulfilled');
+      assert.equal((await (good as PromiseFulfilledResult<Awaited<ReturnType<Runtime['submit']>>>).value.result()).result, 1);
+    });
+  });
+
   it('a cancel sent from one node stops the task on the node that runs it', { timeout: 60_000 }, async () => {
     const prefix = `t-${randomUUID()}`;
     let stopped!: () => void;

@@ -363,6 +363,20 @@ describe('cluster mode on an in-memory store', () => {
     }
   });
 
+  it('refuses an input the shared journal cannot store with STEWARD_NOT_SERIALIZABLE, and takes the submissions of the same turn', async () => {
+    const cluster = new MemoryCluster();
+    const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: (input: { n: unknown }) => input.n }));
+    try {
+      const [bad, good] = await Promise.allSettled([a!.submit('t', { n: 10n }), a!.submit('t', { n: 1 })]);
+      assert.equal(bad.status, 'rejected');
+      assert.equal((bad as PromiseRejectedResult).reason.code, 'STEWARD_NOT_SERIALIZABLE');
+      assert.equal(good.status, 'fulfilled');
+      assert.equal((await (good as PromiseFulfilledResult<Awaited<ReturnType<Runtime['submit']>>>).value.result()).result, 1);
+    } finally {
+      await a!.shutdown({ timeoutMs: 0 });
+    }
+  });
+
   it('refuses what cluster mode does not carry yet with a clear StewardError', async () => {
     const cluster = new MemoryCluster();
     const [a] = await nodes(cluster, 1, (rt) => rt.define('t', { handler: () => 1 }));
