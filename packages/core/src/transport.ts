@@ -5,7 +5,7 @@
 // from tests, or only for types, in code that runs in production.
 export { localTransport, type ClaimedTask, type Transport, type TransportNode } from './transport/transport.js';
 export { clusterTransport } from './transport/cluster-transport.js';
-export type { ClusterBackend, ControlMessage, EnqueuedTask } from './transport/cluster-backend.js';
+export type { ClusterBackend, ControlMessage, EnqueuedTask, NumberedChunk } from './transport/cluster-backend.js';
 export { MemoryCluster } from './transport/memory-cluster.js';
 export { clusterConformance, transportConformance, type TransportConformanceFactory, type TransportUnderTest } from './transport/conformance.js';
 export type { JournalRecord } from './journal/journal-record.js';

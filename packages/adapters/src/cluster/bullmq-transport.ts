@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { decode, Encoder } from '@msgpack/msgpack';
-import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type ClusterBackend, type ControlMessage, type EnqueuedTask, type GateClaim, type HoldAnswer, type JournalRecord, type Transport } from '@steward/core';
+import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type ClusterBackend, type ControlMessage, type EnqueuedTask, type GateClaim, type HoldAnswer, type JournalRecord, type OutputChunk, type Transport } from '@steward/core';
+import type { NumberedChunk } from '@steward/core/transport';
 import { Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisLeases } from './redis-leases.js';
+import { RedisOutput } from './redis-output.js';
 
 /** Where Redis listens (ioredis options: host, port, password, db, tls...). */
 export type RedisConnection = Pick<RedisOptions, 'host' | 'port' | 'password' | 'username' | 'db' | 'tls' | 'path'>;
@@ -107,6 +109,7 @@ class BullmqBackend implements ClusterBackend {
   /** Commands that must answer now: no offline queue, so a Redis that is down fails them at once. */
   readonly #commands: Redis;
   readonly #leases: RedisLeases;
+  readonly #output: RedisOutput;
   #subscriber: Redis | undefined;
   readonly #queues = new Map<string, Queue>();
   readonly #workers: Worker[] = [];
@@ -133,6 +136,15 @@ class BullmqBackend implements ClusterBackend {
     this.#commands = this.#connect({ enableOfflineQueue: false, enableAutoPipelining: true });
     // A node's locks and keys last one stall interval unrenewed, as its claims do.
     this.#leases = new RedisLeases(this.#commands, this.#prefix, this.#stalledMs);
+    this.#output = new RedisOutput(this.#commands, this.#prefix);
+  }
+
+  appendOutput(taskId: string, chunks: readonly OutputChunk[], maxBytes: number): Promise<number> {
+    return reach('output', () => this.#output.append(taskId, chunks, maxBytes));
+  }
+
+  readOutput(taskId: string): Promise<NumberedChunk[]> {
+    return reach('output', () => this.#output.read(taskId));
   }
 
   get leaseMs(): number {

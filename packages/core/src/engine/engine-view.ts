@@ -9,7 +9,7 @@ import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import type { ResolvedDefinition, TaskDefinition } from '../model/task-definition.js';
 import type { TaskRecord } from '../model/task-record.js';
-import type { TaskOutcome } from '../model/types.js';
+import type { OutputChunk, TaskOutcome } from '../model/types.js';
 import type { TaskOutput } from '../output/task-output.js';
 import type { MetricsCollector } from '../reports/metrics.js';
 import type { SupervisionNode } from '../supervision/supervision.js';
@@ -61,6 +61,8 @@ export interface EngineView {
   readonly feed$: Observable<FeedEvent>;
   readonly table: TableView;
   readonly output: Pick<TaskOutput, 'onDisk' | 'buffer' | 'count' | 'stored' | 'sessionId'>;
+  /** A task's output where it is not this engine's own (cluster mode: from the shared store); undefined to read `output`. */
+  followOutput?(id: string, follow: boolean): AsyncIterable<OutputChunk>;
   readonly metrics: Pick<MetricsCollector, 'submitted' | 'completed' | 'failed' | 'cancelled' | 'timedOut' | 'retried' | 'crashed' | 'durations' | 'throughputPerSec'>;
   readonly admission: AdmissionView;
   readonly guard: Pick<ResourceGuard, 'throttled' | 'effectiveConcurrency' | 'last' | 'mode' | 'floor'> | undefined;

@@ -11,6 +11,7 @@ import { isTerminal, type OutputChunk } from '../model/types.js';
 export function followOutput(engine: EngineView, id: string, follow: boolean): AsyncIterable<OutputChunk> {
   const task = typeof id === 'string' ? engine.table.tasks.get(id) : undefined;
   if (task === undefined) throw new TaskNotFoundError(id);
+  if (engine.followOutput !== undefined) return engine.followOutput(id, follow);
   if (engine.output.onDisk) return followStoredOutput(engine, id, follow);
   return {
     async *[Symbol.asyncIterator]() {

@@ -1,5 +1,9 @@
 import type { JournalRecord } from '../journal/journal-record.js';
+import type { OutputChunk } from '../model/types.js';
 import type { GateClaim, HoldAnswer } from './lease-table.js';
+
+/** An output chunk as the shared store keeps it: numbered per task, from 1, over every node that ran it. */
+export type NumberedChunk = OutputChunk & { readonly n: number };
 
 /** A task as the claim queue holds it. */
 export interface EnqueuedTask {
@@ -14,7 +18,9 @@ export type ControlMessage =
   /** A running task's progress, from the node that runs it (progress is not journaled). */
   | { readonly kind: 'progress'; readonly taskId: string; readonly percent: number; readonly message?: string; readonly at: number }
   /** A node let go of cluster locks or keys: whoever waits for them asks again. */
-  | { readonly kind: 'freed' };
+  | { readonly kind: 'freed' }
+  /** Output of a running task, stored as chunks `first`, `first + 1`...: every node tells its followers. */
+  | { readonly kind: 'output'; readonly taskId: string; readonly first: number; readonly chunks: readonly OutputChunk[] };
 
 /**
  * What a shared store must offer for the cluster transport: a journal every node
@@ -70,6 +76,15 @@ export interface ClusterBackend {
   renew(owner: string, claims: readonly GateClaim[]): Promise<boolean>;
   /** Lets go of `owner`'s locks and keys. */
   letGo(owner: string, claims: readonly GateClaim[]): Promise<void>;
+  /**
+   * Adds output chunks of a task, numbered on from the last one stored for it (from 1),
+   * and drops the oldest while the task's chunks hold more than `maxBytes` of data;
+   * resolves with the number of the first chunk added. Appends and output writes of one
+   * node keep their order.
+   */
+  appendOutput(taskId: string, chunks: readonly OutputChunk[], maxBytes: number): Promise<number>;
+  /** The output chunks kept for a task, oldest first. */
+  readOutput(taskId: string): Promise<NumberedChunk[]>;
   /** Sends `message` to every node, this one included. */
   broadcast(message: ControlMessage): Promise<void>;
   onControl(listener: (message: ControlMessage) => void): void;

@@ -12,6 +12,7 @@ import { isRetryable, isTerminal, type TaskOutcome } from '../model/types.js';
 import type { ClusterBackend, ControlMessage, EnqueuedTask } from './cluster-backend.js';
 import { claimedTask } from './claimed-task.js';
 import { ClusterGate } from './cluster-gate.js';
+import { ClusterOutput } from './cluster-output.js';
 import { ClusterReplica } from './cluster-replica.js';
 import { ClusterWaits } from './cluster-waits.js';
 import { notInCluster } from './not-in-cluster.js';
@@ -60,6 +61,7 @@ export class ClusterEngine implements EngineView {
   readonly #waits: ClusterWaits;
   readonly waits: EngineView['waits'];
   readonly #gate: ClusterGate;
+  readonly #output: ClusterOutput;
 
   private constructor(node: TransportNode, backend: ClusterBackend) {
     this.#node = node;
@@ -73,6 +75,7 @@ export class ClusterEngine implements EngineView {
     // Locks, per-key concurrency and rate buckets are the cluster's: held in the shared store.
     this.#gate = new ClusterGate({ backend, options: node.engine.options, definitionOf: (type) => node.engine.definitionOf(type) });
     node.admitThrough(this.#gate);
+    this.#output = new ClusterOutput({ backend, replica: this.#replica, maxBytes: node.engine.options.maxOutputBytes, logger: node.engine.options.logger });
   }
 
   /** Joins the cluster: reads the shared journal, then claims tasks of the types this node defines. */
@@ -91,10 +94,10 @@ export class ClusterEngine implements EngineView {
     const backend = this.#backend;
     await backend.follow((records) => this.#replica.apply(records));
     backend.onControl((message) => this.#control(message));
-    // Progress and output are not journaled: the output of the tasks running here is told
-    // here, their progress to every node (the latest per task and turn).
+    // Progress and output are not journaled: the output of the tasks running here goes to
+    // the shared store and every node, their progress to every node (the latest per task and turn).
     this.#local.events$.subscribe((event) => {
-      if (event.type === 'task:output' && this.#claimed.has(event.taskId)) this.#replica.emit(event);
+      if (event.type === 'task:output' && this.#claimed.has(event.taskId)) this.#output.capture(event);
       else if (event.type === 'task:progress' && this.#claimed.has(event.taskId)) this.#progressOut(event);
     });
     // A submitter that died between its append and its enqueue left a task nobody can claim:
@@ -222,7 +225,8 @@ export class ClusterEngine implements EngineView {
     // The node's own engine first: what runs here ends (or is interrupted, and its claim
     // is released for another node), then the claims and connections go.
     await this.#local.shutdown(timeoutMs, drain);
-    await this.#appended.catch(() => undefined);
+    this.#output.flush();
+    await Promise.all([this.#appended.catch(() => undefined), this.#output.settled()]);
     this.#waits.clearAll();
     await this.#gate.stop();
     await this.#backend.close();
@@ -254,6 +258,7 @@ export class ClusterEngine implements EngineView {
   get journalSeq(): number { return this.#local.journalSeq; }
   get feed$(): EngineView['feed$'] { return this.#local.feed$; }
   get output(): EngineView['output'] { return this.#local.output; }
+  followOutput(id: string, follow: boolean): ReturnType<NonNullable<EngineView['followOutput']>> { return this.#output.follow(id, follow, () => this.#state !== 'stopped'); }
   get metrics(): EngineView['metrics'] { return this.#local.metrics; }
   get admission(): EngineView['admission'] { return this.#local.admission; }
   get guard(): EngineView['guard'] { return this.#local.guard; }
@@ -330,6 +335,7 @@ export class ClusterEngine implements EngineView {
   }
 
   #flush(): void {
+    this.#output.flush(); // before the records: a task's output is stored before its end
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
@@ -372,6 +378,7 @@ export class ClusterEngine implements EngineView {
   #control(message: ControlMessage): void {
     if (message.kind === 'progress') return this.#replica.progress(message.taskId, message.percent, message.message, message.at);
     if (message.kind === 'freed') return this.#gate.freed();
+    if (message.kind === 'output') return this.#output.received(message.taskId, message.first, message.chunks);
     if (!this.#claimed.has(message.taskId)) {
       // It may be claimed here next: remembered for a while (a claim elsewhere never asks).
       this.#cancelled.add(message.taskId);

@@ -270,6 +270,48 @@ export function clusterConformance(name: string, factory: TransportConformanceFa
       );
     });
 
+    it("rt.output on any node gives a task's output, whichever node runs it, and follows it to its end", async () => {
+      const release = gate();
+      await withNodes(
+        { concurrency: 2, maxOutputBytes: 1_024 },
+        (rt, index) => {
+          if (index !== 1) return;
+          rt.define('talk', {
+            handler: async (_input, ctx) => {
+              for (let i = 1; i <= 5; i++) ctx.log(`line ${i} ${'.'.repeat(300)}`);
+              await release.promise;
+              ctx.log('last');
+              return 'done';
+            },
+          });
+        },
+        async (a) => {
+          const handle = await a.submit('talk');
+          const followed: string[] = [];
+          const fifth = gate();
+          const following = (async () => {
+            for await (const chunk of a.output(handle.id, { follow: true })) {
+              followed.push(chunk.data);
+              if (chunk.data.startsWith('line 5 ')) fifth.open();
+            }
+          })();
+          // A guard, not a measure: without output from the other node the test fails instead of waiting forever.
+          const guard = new Promise((_, reject) => setTimeout(() => reject(new Error('the follower saw no output from the node that runs the task')), 10_000).unref());
+          await Promise.race([fifth.promise, guard]);
+          // Bounded by maxOutputBytes: the oldest lines went, the newest are kept.
+          const kept: string[] = [];
+          for await (const chunk of a.output(handle.id)) kept.push(chunk.data);
+          assert.ok(kept.length >= 1 && kept.length < 5, `kept ${kept.length} of 5 lines of about 300 bytes in 1,024`);
+          assert.equal(kept.at(-1), `line 5 ${'.'.repeat(300)}`);
+          release.open();
+          assert.equal((await handle.result()).result, 'done');
+          await following;
+          assert.equal(followed.at(-1), 'last', 'the follower saw the line written last, on the other node');
+          assert.deepEqual(followed, [...new Set(followed)], 'no line twice');
+        },
+      );
+    });
+
     it('a rate bucket counts the starts of every node', async () => {
       const starts: number[] = [];
       await withNodes(

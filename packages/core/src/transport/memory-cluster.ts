@@ -1,5 +1,5 @@
 import type { JournalRecord } from '../journal/journal-record.js';
-import type { ClusterBackend, ControlMessage } from './cluster-backend.js';
+import type { ClusterBackend, ControlMessage, NumberedChunk } from './cluster-backend.js';
 import { LeaseTable } from './lease-table.js';
 
 /** A node's claims: at most `limit` at once over all its types. */
@@ -43,6 +43,7 @@ export class MemoryCluster {
   readonly #reservations = new Map<string, string>();
   readonly #control = new Set<(message: ControlMessage) => void>();
   readonly #leases = new LeaseTable();
+  readonly #output = new Map<string, { next: number; bytes: number; chunks: NumberedChunk[] }>();
   readonly #now: () => number;
   readonly #leaseMs: number;
   #order = 0;
@@ -121,6 +122,18 @@ export class MemoryCluster {
       hold: async (owner, claims) => this.#leases.hold(owner, claims, this.#now(), this.#leaseMs),
       renew: async (owner, claims) => this.#leases.renew(owner, claims, this.#now(), this.#leaseMs),
       letGo: async (owner, claims) => this.#leases.letGo(owner, claims),
+      appendOutput: async (taskId, chunks, maxBytes) => {
+        let kept = this.#output.get(taskId);
+        if (kept === undefined) this.#output.set(taskId, (kept = { next: 1, bytes: 0, chunks: [] }));
+        const first = kept.next;
+        for (const chunk of chunks) {
+          kept.chunks.push({ ...chunk, n: kept.next++ });
+          kept.bytes += chunk.data.length;
+        }
+        while (kept.bytes > maxBytes && kept.chunks.length > 1) kept.bytes -= (kept.chunks.shift() as NumberedChunk).data.length;
+        return first;
+      },
+      readOutput: async (taskId) => [...(this.#output.get(taskId)?.chunks ?? [])],
       broadcast: async (message) => {
         for (const listener of this.#control) listener(message);
       },
