@@ -235,6 +235,23 @@ describe('bullmqTransport', { skip: missing }, () => {
     });
   });
 
+  it('a schedule set on one node is listed on every node, fires, and is removed from any node', async () => {
+    await withNodes(['a', 'b'], 2, (rt) => rt.define('tick', { handler: () => 1 }), async ([a, b]) => {
+      await b!.schedule('often', { every: 1_000, type: 'tick' });
+      assert.deepEqual(a!.schedules().map((s) => s.id), ['often']);
+      await new Promise<void>((resolve) => {
+        const subscription = a!.events$.subscribe(() => {
+          if (a!.list({ type: 'tick', status: 'completed' }).length < 2) return;
+          queueMicrotask(() => subscription.unsubscribe());
+          resolve();
+        });
+      });
+      assert.equal(await b!.unschedule('often'), true);
+      assert.deepEqual(a!.schedules(), [], 'removed on every node');
+      assert.deepEqual(b!.schedules(), []);
+    });
+  });
+
   it('a cancel sent from one node stops the task on the node that runs it', { timeout: 60_000 }, async () => {
     const prefix = `t-${randomUUID()}`;
     let stopped!: () => void;

@@ -32,16 +32,13 @@ export async function createRuntime(options: CreateRuntimeOptions = {}): Promise
   if (local.dataDir !== undefined || local.store !== undefined) {
     throw new InvalidOptionsError('options.transport keeps the record of tasks itself: dataDir and store are for the local transport');
   }
-  // The node's own engine would fire them into itself, where the cluster never sees them.
-  if (local.schedules !== undefined && Object.keys(local.schedules).length > 0) {
-    throw new InvalidOptionsError('options.schedules: not available in cluster mode yet (a schedule would fire on this node only)');
-  }
   const { store, listeners } = tappedMemoryStore();
   const resolved = resolveRuntimeOptions({ ...local, store });
   await loadOtelApi();
-  const engine = await Engine.create(resolved);
+  // The schedules are the cluster's (one node fires them); the node's own engine has none.
+  const engine = await Engine.create({ ...resolved, schedules: {} });
   try {
-    return new Runtime(await transport.connect(transportNode(engine, listeners)));
+    return new Runtime(await transport.connect(transportNode(engine, listeners, resolved.schedules)));
   } catch (error) {
     await engine.shutdown(0, false).catch(() => undefined);
     throw error;

@@ -35,8 +35,10 @@ export type AdmissionView = Pick<Admission, 'reasonOf' | 'lockWaits' | 'lockWait
 /** What a workflow handle may do: build, start, read and cancel its workflow. */
 export type WorkflowCommands = Pick<Workflows, 'create' | 'addPhase' | 'addTask' | 'start' | 'status' | 'outcome' | 'cancel'>;
 
-/** What the facade may do with schedules: set, list, pause, resume, remove. */
-export type ScheduleCommands = Pick<Schedules, 'set' | 'list' | 'info' | 'pause' | 'resume' | 'remove'>;
+/** What the facade may do with schedules: set, list, pause, resume, remove (in cluster mode a command answers once its record is in the shared store). */
+export type ScheduleCommands = Pick<Schedules, 'list' | 'info'> & {
+  [K in 'set' | 'pause' | 'resume' | 'remove']: (...args: Parameters<Schedules[K]>) => ReturnType<Schedules[K]> | Promise<ReturnType<Schedules[K]>>;
+};
 
 /**
  * The engine as the facade, the handles, the status views and the output follower

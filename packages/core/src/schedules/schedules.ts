@@ -22,6 +22,8 @@ export interface ScheduleHost {
   emit(event: RuntimeEvent): void;
   isOpen(): boolean;
   isDefined(type: string): boolean;
+  /** False while another process fires the schedules (a cluster node that does not lead): no timer is armed here. */
+  leads?(): boolean;
 }
 
 /** How long a firing whose task type is not defined (yet) waits before it looks again. */
@@ -156,10 +158,15 @@ export class Schedules {
     return s;
   }
 
+  /** Arms schedule `id` again as the table has it now (a record about it came from elsewhere). */
+  refresh(id: string): void {
+    this.#arm(id);
+  }
+
   #arm(id: string): void {
     this.#disarm(id);
     const s = this.#host.table.schedules.get(id);
-    if (s === undefined || s.paused || !this.#host.isOpen()) return;
+    if (s === undefined || s.paused || !this.#host.isOpen() || this.#host.leads?.() === false) return;
     const now = this.#host.clock.now();
     // From now at the earliest: a firing that could not be recorded is not tried in a loop.
     const next = nextFireAfter(s, Math.max(s.cursor, now));

@@ -1,5 +1,4 @@
-import type { EngineView, ScheduleCommands, WorkflowCommands } from '../engine/engine-view.js';
-import type { RuntimeEvent } from '../events/events.js';
+import type { EngineView, WorkflowCommands } from '../engine/engine-view.js';
 import { prepareSubmission } from '../engine/submission.js';
 import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
 import { InvalidOptionsError, InvalidStateError, ShuttingDownError, StewardError, TaskNotFoundError } from '../model/errors.js';
@@ -13,6 +12,7 @@ import type { ClusterBackend, ControlMessage, EnqueuedTask } from './cluster-bac
 import { claimedTask } from './claimed-task.js';
 import { ClusterGate } from './cluster-gate.js';
 import { ClusterOutput } from './cluster-output.js';
+import { ClusterSchedules } from './cluster-schedules.js';
 import { ClusterReplica } from './cluster-replica.js';
 import { ClusterWaits } from './cluster-waits.js';
 import { notInCluster } from './not-in-cluster.js';
@@ -49,7 +49,6 @@ export class ClusterEngine implements EngineView {
   readonly #cancelled = new Set<string>();
   #pending: JournalRecord[] = [];
   readonly #readyBatch: EnqueuedTask[] = [];
-  readonly #progress = new Map<string, ControlMessage & { kind: 'progress' }>();
   /** Submissions of this node not yet in its replica (appends on their way). */
   #unapplied = 0;
   #submitBatch: { records: Array<JournalRecord & { type: 'task:submitted' }>; done: Promise<void> } | undefined;
@@ -57,7 +56,7 @@ export class ClusterEngine implements EngineView {
   #appended: Promise<void> = Promise.resolve();
   readonly #appendOf = new Map<string, Promise<void>>();
   readonly workflows: WorkflowCommands = notInCluster<WorkflowCommands>('workflows');
-  readonly schedules: ScheduleCommands = notInCluster<ScheduleCommands>('schedules', { list: () => [] });
+  readonly schedules: ClusterSchedules;
   readonly #waits: ClusterWaits;
   readonly waits: EngineView['waits'];
   readonly #gate: ClusterGate;
@@ -76,6 +75,10 @@ export class ClusterEngine implements EngineView {
     this.#gate = new ClusterGate({ backend, options: node.engine.options, definitionOf: (type) => node.engine.definitionOf(type) });
     node.admitThrough(this.#gate);
     this.#output = new ClusterOutput({ backend, replica: this.#replica, maxBytes: node.engine.options.maxOutputBytes, logger: node.engine.options.logger });
+    const open = () => this.#state === 'running';
+    const submit = (type: string, input: unknown, options: SubmitOptions) => this.#fire(type, input, options);
+    this.schedules = new ClusterSchedules({ backend, replica: this.#replica, options: node.engine.options, configured: node.schedules, submit, open });
+    this.#replica.onSchedule((id) => this.schedules.applied(id));
   }
 
   /** Joins the cluster: reads the shared journal, then claims tasks of the types this node defines. */
@@ -98,7 +101,7 @@ export class ClusterEngine implements EngineView {
     // the shared store and every node, their progress to every node (the latest per task and turn).
     this.#local.events$.subscribe((event) => {
       if (event.type === 'task:output' && this.#claimed.has(event.taskId)) this.#output.capture(event);
-      else if (event.type === 'task:progress' && this.#claimed.has(event.taskId)) this.#progressOut(event);
+      else if (event.type === 'task:progress' && this.#claimed.has(event.taskId)) this.#output.progress(event);
     });
     // A submitter that died between its append and its enqueue left a task nobody can claim:
     // whatever has not ended is enqueued again (the queue keeps one entry per task id).
@@ -106,6 +109,7 @@ export class ClusterEngine implements EngineView {
     await backend.enqueue(open.map((task) => ({ id: task.id, type: task.type, priority: task.priority })));
     this.#waits.armAll();
     for (const type of Object.keys(this.#local.options.tasks)) await this.#consume(type);
+    this.schedules.start();
   }
 
   // ---- the cluster's state ---------------------------------------------------
@@ -157,6 +161,13 @@ export class ClusterEngine implements EngineView {
       await this.#submitted(record);
     })();
     return { task: answer as unknown as TaskRecord, durable };
+  }
+
+  /** A schedule's firing: submitted as any submission, its failure to reach the store logged. */
+  #fire(type: string, input: unknown, options: SubmitOptions): Readonly<TaskRecord> {
+    const { task, durable } = this.submit(type, input, options);
+    durable.catch((error: unknown) => this.#local.options.logger.warn(`steward: a scheduled ${type} task could not be stored`, error));
+    return task;
   }
 
   /**
@@ -224,6 +235,7 @@ export class ClusterEngine implements EngineView {
     this.#state = 'stopping';
     // The node's own engine first: what runs here ends (or is interrupted, and its claim
     // is released for another node), then the claims and connections go.
+    await this.schedules.stop();
     await this.#local.shutdown(timeoutMs, drain);
     this.#output.flush();
     await Promise.all([this.#appended.catch(() => undefined), this.#output.settled()]);
@@ -363,21 +375,9 @@ export class ClusterEngine implements EngineView {
     this.#readyBatch.push({ id: task.id, type: task.type, priority: task.priority });
   }
 
-  /** A claimed task's progress, told to every node; the latest of a turn only, per task. */
-  #progressOut(event: RuntimeEvent & { type: 'task:progress' }): void {
-    if (this.#progress.size === 0) {
-      setImmediate(() => {
-        for (const message of this.#progress.values()) this.#backend.broadcast(message).catch(() => undefined); // progress is not kept: a lost one is passed by the next
-        this.#progress.clear();
-      });
-    }
-    const { taskId, percent, message, at } = event;
-    this.#progress.set(taskId, message === undefined ? { kind: 'progress', taskId, percent, at } : { kind: 'progress', taskId, percent, message, at });
-  }
-
   #control(message: ControlMessage): void {
     if (message.kind === 'progress') return this.#replica.progress(message.taskId, message.percent, message.message, message.at);
-    if (message.kind === 'freed') return this.#gate.freed();
+    if (message.kind === 'freed') return (this.#gate.freed(), this.schedules.freed());
     if (message.kind === 'output') return this.#output.received(message.taskId, message.first, message.chunks);
     if (!this.#claimed.has(message.taskId)) {
       // It may be claimed here next: remembered for a while (a claim elsewhere never asks).

@@ -1,11 +1,12 @@
 import type { RuntimeEvent } from '../events/events.js';
 import type { Logger } from '../model/logger.js';
 import { isTerminal, type OutputChunk } from '../model/types.js';
-import type { ClusterBackend, NumberedChunk } from './cluster-backend.js';
+import type { ClusterBackend, ControlMessage, NumberedChunk } from './cluster-backend.js';
 import type { ClusterReplica } from './cluster-replica.js';
 
 /**
- * Task output in cluster mode. The node that runs a task writes its output to the shared
+ * Task output and progress in cluster mode (progress: the latest of a turn per task, to
+ * every node, not kept). Output: the node that runs a task writes its output to the shared
  * store once per turn (`ClusterBackend.appendOutput`, bounded per task by
  * `maxOutputBytes`, oldest chunks dropped first) and then tells every node (a control
  * message), which turns it into `task:output` events. `follow` reads the store and then
@@ -21,6 +22,7 @@ export class ClusterOutput {
   #scheduled = false;
   /** Followers on this node, by task: each is handed the live chunks. */
   readonly #followers = new Map<string, Set<(chunks: readonly NumberedChunk[]) => void>>();
+  readonly #progress = new Map<string, ControlMessage & { kind: 'progress' }>();
   /** Writes on their way to the store. */
   readonly #writing = new Set<Promise<void>>();
 
@@ -60,6 +62,18 @@ export class ClusterOutput {
       const tracked = written.catch(() => undefined).finally(() => this.#writing.delete(tracked));
       this.#writing.add(tracked);
     }
+  }
+
+  /** A claimed task's progress, told to every node; the latest of a turn only, per task. */
+  progress(event: RuntimeEvent & { type: 'task:progress' }): void {
+    if (this.#progress.size === 0) {
+      setImmediate(() => {
+        for (const message of this.#progress.values()) this.#backend.broadcast(message).catch(() => undefined); // progress is not kept: a lost one is passed by the next
+        this.#progress.clear();
+      });
+    }
+    const { taskId, percent, message, at } = event;
+    this.#progress.set(taskId, message === undefined ? { kind: 'progress', taskId, percent, at } : { kind: 'progress', taskId, percent, message, at });
   }
 
   /** Resolves once every write on its way is in the store. */

@@ -35,6 +35,7 @@ export class ClusterReplica {
   readonly #waiters = new Map<string, Array<{ resolve: (outcome: TaskOutcome) => void; reject: (error: Error) => void }>>();
   #onReady: ((task: TaskRecord) => void) | undefined;
   #onTimedWait: ((task: TaskRecord) => void) | undefined;
+  #onSchedule: ((scheduleId: string) => void) | undefined;
   #pending = 0;
   /** Claims of tasks whose submission has not been applied here yet, by task id. */
   readonly #arrivals = new Map<string, () => void>();
@@ -83,6 +84,7 @@ export class ClusterReplica {
         this.#settle(other, 'waiting');
         if (other.status === 'queued') this.#onReady?.(other);
       }
+      if ('scheduleId' in record && record.type.startsWith('schedule:')) this.#onSchedule?.(record.scheduleId);
       // Ended tasks past their retention are forgotten, as a local journal's compaction does.
       if (record.at > this.#now) this.#now = record.at;
       this.#ended.drop(this.table, this.#now, this.#retention);
@@ -102,6 +104,11 @@ export class ClusterReplica {
   /** Called with each task that has just parked itself on a wait with an end (a sleep, a signal with a timeout). */
   onTimedWait(listener: (task: TaskRecord) => void): void {
     this.#onTimedWait = listener;
+  }
+
+  /** Called with the schedule of each schedule record applied. */
+  onSchedule(listener: (scheduleId: string) => void): void {
+    this.#onSchedule = listener;
   }
 
   /** A task that has just ended (it was `before`): its waiters are answered, and retention counts from now. */

@@ -30,8 +30,8 @@ export function tappedMemoryStore(): { store: LogStore; listeners: Array<(record
   return { store, listeners };
 }
 
-/** The node a transport joins: `engine` runs on a tapped store (see tappedMemoryStore). */
-export function transportNode(engine: Engine, listeners: Array<(record: JournalRecord) => void>): TransportNode {
+/** The node a transport joins: `engine` runs on a tapped store (see tappedMemoryStore); `schedules` are the runtime options' (the engine is made without them). */
+export function transportNode(engine: Engine, listeners: Array<(record: JournalRecord) => void>, schedules: TransportNode['schedules'] = {}): TransportNode {
   /** Claimed tasks running here, told when they park themselves on a durable wait. */
   const parking = new Map<string, () => void>();
   listeners.push((record) => {
@@ -42,6 +42,7 @@ export function transportNode(engine: Engine, listeners: Array<(record: JournalR
   });
   return {
     engine,
+    schedules,
     run(task: ClaimedTask): Promise<TaskOutcome | 'suspended'> {
       const known = engine.table.tasks.get(task.id);
       // Ended here before and queued again in the cluster (rt.retry): a new run here too.

@@ -1,5 +1,6 @@
 import type { RemoteGate } from '../coordination/remote-gate.js';
 import type { EngineView } from '../engine/engine-view.js';
+import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { JournalRecord } from '../journal/journal-record.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import type { TaskOutcome } from '../model/types.js';
@@ -37,6 +38,8 @@ export interface TransportNode {
   onRecord(listener: (record: JournalRecord) => void): void;
   /** From now on the node's engine takes the locks, keys and buckets its tasks declare from `gate` (the cluster's). */
   admitThrough(gate: RemoteGate): void;
+  /** The schedules of the runtime options: the cluster's to fire (the node's engine has none of its own). */
+  readonly schedules: ResolvedRuntimeOptions['schedules'];
 }
 
 /**

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { ScheduleCommands } from '../engine/engine-view.js';
+import { JOURNAL_VERSION, type JournalRecord, type NewRecord } from '../journal/journal-record.js';
+import type { ResolvedRuntimeOptions } from '../model/options.js';
+import type { SubmitOptions } from '../model/submit-options.js';
+import type { TaskRecord } from '../model/task-record.js';
+import type { ScheduleInfo, ScheduleSpec } from '../schedules/schedule-spec.js';
+import { Schedules } from '../schedules/schedules.js';
+import type { ClusterBackend } from './cluster-backend.js';
+import type { ClusterReplica } from './cluster-replica.js';
+import type { GateClaim } from './lease-table.js';
+
+/** The lease that makes one node the one that fires the cluster's schedules. */
+const LEADER: readonly GateClaim[] = [{ kind: 'lock', name: 'leader:schedules', mode: 'exclusive' }];
+
+/** What the cluster's schedules need from the node around them. */
+export interface ClusterSchedulesHost {
+  readonly backend: ClusterBackend;
+  readonly replica: ClusterReplica;
+  readonly options: ResolvedRuntimeOptions;
+  /** The schedules of this node's runtime options: set when it comes to lead. */
+  readonly configured: ResolvedRuntimeOptions['schedules'];
+  submit(type: string, input: unknown, options: SubmitOptions): Readonly<TaskRecord>;
+  open(): boolean;
+}
+
+/**
+ * Schedules in cluster mode: kept in the shared journal (every node lists them, and
+ * sets, pauses, resumes or removes them), fired by one node only, the one that holds
+ * the leader lease in the shared store (renewed three times a lease). When that node
+ * stops or dies, another takes the lease (at once on a clean stop, after the lease on a
+ * death) and catches up what was missed, as a restarted process does; each firing
+ * submits with the idempotency key `schedule:<id>:<fire time>`, which holds
+ * cluster-wide, so a firing is one task however the lease changed hands.
+ */
+export class ClusterSchedules implements ScheduleCommands {
+  readonly #host: ClusterSchedulesHost;
+  readonly #schedules: Schedules;
+  readonly #owner = randomUUID();
+  #leading = false;
+  #closed = false;
+  #timer: unknown;
+  /** The newest append of a schedule record of this node. */
+  #committed: Promise<void> = Promise.resolve();
+
+  constructor(host: ClusterSchedulesHost) {
+    this.#host = host;
+    const { options, replica } = host;
+    this.#schedules = new Schedules(
+      {
+        table: replica.table,
+        clock: options.clock,
+        logger: options.logger,
+        commit: (record) => this.#commit(record),
+        submit: (type, input, submitOptions) => host.submit(type, input, submitOptions),
+        emit: (event) => replica.emit(event),
+        isOpen: () => host.open() && !this.#closed,
+        isDefined: () => true, // a type may be defined on any node
+        leads: () => this.#leading,
+      },
+      host.configured,
+    );
+  }
+
+  /** Starts asking for the lease. */
+  start(): void {
+    void this.#tryToLead();
+  }
+
+  async set(id: string, spec: ScheduleSpec): Promise<ScheduleInfo> {
+    this.#schedules.set(id, spec);
+    return this.#answer(id);
+  }
+  list(): ScheduleInfo[] {
+    return this.#schedules.list();
+  }
+  info(id: string): ScheduleInfo | undefined {
+    return this.#schedules.info(id);
+  }
+  async pause(id: string): Promise<ScheduleInfo> {
+    this.#schedules.pause(id);
+    return this.#answer(id);
+  }
+  async resume(id: string): Promise<ScheduleInfo> {
+    this.#schedules.resume(id);
+    return this.#answer(id);
+  }
+  async remove(id: string): Promise<boolean> {
+    const removed = this.#schedules.remove(id);
+    await this.#committed;
+    return removed;
+  }
+
+  /** A schedule record was applied here (from any node): the leader arms that schedule as it now is. */
+  applied(scheduleId: string): void {
+    if (this.#leading) this.#schedules.refresh(scheduleId);
+  }
+
+  /** A lease was let go somewhere: this node may lead now. */
+  freed(): void {
+    if (!this.#leading) void this.#tryToLead();
+  }
+
+  /** Stops firing and lets the lease go, so another node leads at once. */
+  async stop(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#host.options.clock.clearTimeout(this.#timer);
+    this.#schedules.stop();
+    await this.#committed.catch(() => undefined);
+    if (!this.#leading) return;
+    this.#leading = false;
+    const { backend } = this.#host;
+    await backend
+      .letGo(this.#owner, LEADER)
+      .then(() => backend.broadcast({ kind: 'freed' }))
+      .catch(() => undefined); // the lease runs out by itself
+  }
+
+  /** Once this node's records are in the store and read back: the answer of a command. */
+  async #answer(id: string): Promise<ScheduleInfo> {
+    await this.#committed;
+    return this.#schedules.info(id) as ScheduleInfo;
+  }
+
+  #commit(record: NewRecord): void {
+    const full = { v: JOURNAL_VERSION, ...record } as JournalRecord;
+    const { backend, options } = this.#host;
+    const appended = backend.append([full]).then(() => backend.caughtUp());
+    appended.catch((error: unknown) => options.logger.warn(`steward: could not store a ${record.type} record`, error));
+    this.#committed = appended;
+  }
+
+  async #tryToLead(): Promise<void> {
+    if (this.#closed || this.#leading) return;
+    const { backend, options } = this.#host;
+    let held = false;
+    try {
+      held = (await backend.hold(this.#owner, LEADER)).held;
+    } catch {
+      // Redis away: asked again below
+    }
+    if (this.#closed) {
+      if (held) await backend.letGo(this.#owner, LEADER).catch(() => undefined);
+      return;
+    }
+    if (this.#timer !== undefined) options.clock.clearTimeout(this.#timer);
+    if (!held) {
+      this.#timer = options.clock.setTimeout(() => void this.#tryToLead(), Math.max(1, Math.floor(backend.leaseMs / 2)));
+      return;
+    }
+    this.#leading = true;
+    // As after a restart: a firing cut short is recorded, what was missed is caught up, every schedule armed.
+    this.#schedules.recover();
+    this.#renew();
+  }
+
+  #renew(): void {
+    const { backend, options } = this.#host;
+    this.#timer = options.clock.setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#closed || !this.#leading) return;
+      backend.renew(this.#owner, LEADER).then(
+        (kept) => {
+          if (kept || this.#closed) return this.#renew();
+          // This node stalled past its lease: another may lead now.
+          options.logger.warn('steward: this node lost the lease of the cluster schedules (it stalled); another node fires them now');
+          this.#leading = false;
+          this.#schedules.stop();
+          void this.#tryToLead();
+        },
+        () => this.#renew(), // Redis away: renewed at the next turn, or the lease runs out as for a dead node
+      );
+    }, Math.max(1, Math.floor(backend.leaseMs / 3)));
+  }
+}
