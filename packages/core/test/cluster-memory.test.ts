@@ -424,7 +424,7 @@ describe('cluster mode on an in-memory store', () => {
     try {
       const done = await a!.submit('t');
       await done.result();
-      await assert.rejects(() => a!.submit('t', null, { webhook: { url: 'http://127.0.0.1:1/', secret: 's' } }), { code: 'STEWARD_INVALID_OPTIONS' });
+      await assert.rejects(() => a!.workflow({ name: 'w', phases: [{ id: 'p', tasks: [{ id: 't1', type: 't' }] }] }), { code: 'STEWARD_INVALID_STATE' });
       await assert.rejects(() => a!.retry(done.id), { code: 'STEWARD_INVALID_STATE' });
     } finally {
       await a!.shutdown({ timeoutMs: 0 });

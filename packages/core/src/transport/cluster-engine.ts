@@ -13,6 +13,7 @@ import { claimedTask } from './claimed-task.js';
 import { ClusterGate } from './cluster-gate.js';
 import { ClusterOutput } from './cluster-output.js';
 import { ClusterSchedules } from './cluster-schedules.js';
+import { ClusterWebhooks } from './cluster-webhooks.js';
 import { ClusterReplica } from './cluster-replica.js';
 import { ClusterWaits } from './cluster-waits.js';
 import { notInCluster } from './not-in-cluster.js';
@@ -61,6 +62,8 @@ export class ClusterEngine implements EngineView {
   readonly waits: EngineView['waits'];
   readonly #gate: ClusterGate;
   readonly #output: ClusterOutput;
+  /** What one node does for the cluster, under a lease: firing schedules, delivering webhooks. */
+  readonly #leased: ReadonlyArray<{ start(): void; freed(): void; stop(): Promise<void> }>;
 
   private constructor(node: TransportNode, backend: ClusterBackend) {
     this.#node = node;
@@ -79,6 +82,9 @@ export class ClusterEngine implements EngineView {
     const submit = (type: string, input: unknown, options: SubmitOptions) => this.#fire(type, input, options);
     this.schedules = new ClusterSchedules({ backend, replica: this.#replica, options: node.engine.options, configured: node.schedules, submit, open });
     this.#replica.onSchedule((id) => this.schedules.applied(id));
+    const webhooks = new ClusterWebhooks({ backend, replica: this.#replica, options: node.engine.options, open });
+    this.#replica.onEnded((task) => webhooks.ended(task));
+    this.#leased = [this.schedules, webhooks];
   }
 
   /** Joins the cluster: reads the shared journal, then claims tasks of the types this node defines. */
@@ -109,7 +115,7 @@ export class ClusterEngine implements EngineView {
     await backend.enqueue(open.map((task) => ({ id: task.id, type: task.type, priority: task.priority })));
     this.#waits.armAll();
     for (const type of Object.keys(this.#local.options.tasks)) await this.#consume(type);
-    this.schedules.start();
+    for (const service of this.#leased) service.start();
   }
 
   // ---- the cluster's state ---------------------------------------------------
@@ -139,7 +145,6 @@ export class ClusterEngine implements EngineView {
 
   submit(type: string, input: unknown, options: SubmitOptions | undefined): { task: Readonly<TaskRecord>; durable: Promise<void> } {
     if (this.#state !== 'running') throw new ShuttingDownError();
-    if (options?.webhook !== undefined) throw new InvalidOptionsError('options.webhook: not available in cluster mode yet');
     const definitions = { get: (t: string) => this.#definitionFor(t) } as ReadonlyMap<string, ResolvedDefinition>;
     // maxQueue holds for the cluster: what waits there, and what this node has submitted that is not in yet.
     const waiting = this.#replica.pending + this.#unapplied;
@@ -235,7 +240,7 @@ export class ClusterEngine implements EngineView {
     this.#state = 'stopping';
     // The node's own engine first: what runs here ends (or is interrupted, and its claim
     // is released for another node), then the claims and connections go.
-    await this.schedules.stop();
+    await Promise.all(this.#leased.map((service) => service.stop()));
     await this.#local.shutdown(timeoutMs, drain);
     this.#output.flush();
     await Promise.all([this.#appended.catch(() => undefined), this.#output.settled()]);
@@ -377,7 +382,7 @@ export class ClusterEngine implements EngineView {
 
   #control(message: ControlMessage): void {
     if (message.kind === 'progress') return this.#replica.progress(message.taskId, message.percent, message.message, message.at);
-    if (message.kind === 'freed') return (this.#gate.freed(), this.schedules.freed());
+    if (message.kind === 'freed') return [this.#gate, ...this.#leased].forEach((service) => service.freed());
     if (message.kind === 'output') return this.#output.received(message.taskId, message.first, message.chunks);
     if (!this.#claimed.has(message.taskId)) {
       // It may be claimed here next: remembered for a while (a claim elsewhere never asks).

@@ -36,6 +36,9 @@ export class ClusterReplica {
   #onReady: ((task: TaskRecord) => void) | undefined;
   #onTimedWait: ((task: TaskRecord) => void) | undefined;
   #onSchedule: ((scheduleId: string) => void) | undefined;
+  #onEnded: ((task: TaskRecord) => void) | undefined;
+  /** Records this node applied ahead of the store (applyOwn), skipped when they come back. */
+  readonly #own = new WeakSet<JournalRecord>();
   #pending = 0;
   /** Claims of tasks whose submission has not been applied here yet, by task id. */
   readonly #arrivals = new Map<string, () => void>();
@@ -50,45 +53,63 @@ export class ClusterReplica {
     this.#retention = retention;
   }
 
+  /** Records of the shared journal, in its order (a record this node applied ahead with `applyOwn` is not applied again). */
   apply(records: readonly JournalRecord[]): void {
     for (const record of records) {
-      if (AFTER_END_IGNORED.has(record.type) && 'taskId' in record && record.taskId !== undefined) {
-        const task = this.table.tasks.get(record.taskId);
-        if (task !== undefined && isTerminal(task.status)) continue;
-      }
-      if (record.type === 'task:submitted' && this.table.tasks.has(record.task.id)) continue; // appended twice (a resubmit after a lost answer)
-      // Two nodes retrying one task at once: the first record in the journal queues it, the other finds it queued.
-      if (record.type === 'task:retried' && !isRetryable(this.table.tasks.get(record.taskId)?.status)) continue;
-      // The first stored completion of a step is the one: a later one (two claims of one
-      // task at once, after a live node was taken for dead) never replaces the result.
-      if (record.type === 'step:completed' && Object.hasOwn(this.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) continue;
-      // The status of the record's task before it (a submission's task is new).
-      const own = record.type !== 'task:submitted' && 'taskId' in record ? record.taskId : undefined;
-      const before = own === undefined ? undefined : this.table.tasks.get(own)?.status;
-      const task = applyRecord(this.table, record);
-      if (task !== undefined) this.#pending += isPending(task.status) - isPending(before);
-      // Other tasks the record moved: dependents it made ready, or failed with it.
-      const changed = this.table.changed.length === 0 ? NONE : this.table.changed.splice(0);
-      if (record.type === 'task:submitted' && this.#arrivals.size > 0) this.#arrivals.get(record.task.id)?.();
-      if (this.#events.observed) for (const event of recordToEvents(record, this.table, changed)) this.#events.emit(event);
-      if (task !== undefined) {
-        this.#settle(task, before);
-        if (WAIT_RECORDS.has(record.type)) {
-          // A durable wait that is over (a signal, a kept signal, a wake-up): back to the claim queue.
-          if (task.status === 'queued' && before !== 'queued') this.#onReady?.(task);
-          else if (record.type === 'task:suspended' && task.waitingFor?.until != null) this.#onTimedWait?.(task);
-        }
-      }
-      for (const other of changed) {
-        this.#pending += isPending(other.status) - 1; // each was waiting for its dependencies
-        this.#settle(other, 'waiting');
-        if (other.status === 'queued') this.#onReady?.(other);
-      }
-      if ('scheduleId' in record && record.type.startsWith('schedule:')) this.#onSchedule?.(record.scheduleId);
-      // Ended tasks past their retention are forgotten, as a local journal's compaction does.
-      if (record.at > this.#now) this.#now = record.at;
-      this.#ended.drop(this.table, this.#now, this.#retention);
+      if (this.#own.has(record)) this.#own.delete(record);
+      else this.#applyOne(record);
     }
+  }
+
+  /**
+   * Records of this node, applied now, before the store has them (the node's services
+   * read the table right after they commit): when they come back through the journal,
+   * the same objects, they are skipped.
+   */
+  applyOwn(records: readonly JournalRecord[]): void {
+    for (const record of records) {
+      this.#applyOne(record);
+      this.#own.add(record);
+    }
+  }
+
+  #applyOne(record: JournalRecord): void {
+    if (AFTER_END_IGNORED.has(record.type) && 'taskId' in record && record.taskId !== undefined) {
+      const task = this.table.tasks.get(record.taskId);
+      if (task !== undefined && isTerminal(task.status)) return;
+    }
+    if (record.type === 'task:submitted' && this.table.tasks.has(record.task.id)) return; // appended twice (a resubmit after a lost answer)
+    // Two nodes retrying one task at once: the first record in the journal queues it, the other finds it queued.
+    if (record.type === 'task:retried' && !isRetryable(this.table.tasks.get(record.taskId)?.status)) return;
+    // The first stored completion of a step is the one: a later one (two claims of one
+    // task at once, after a live node was taken for dead) never replaces the result.
+    if (record.type === 'step:completed' && Object.hasOwn(this.table.tasks.get(record.taskId)?.steps ?? {}, record.name)) return;
+    // The status of the record's task before it (a submission's task is new).
+    const own = record.type !== 'task:submitted' && 'taskId' in record ? record.taskId : undefined;
+    const before = own === undefined ? undefined : this.table.tasks.get(own)?.status;
+    const task = applyRecord(this.table, record);
+    if (task !== undefined) this.#pending += isPending(task.status) - isPending(before);
+    // Other tasks the record moved: dependents it made ready, or failed with it.
+    const changed = this.table.changed.length === 0 ? NONE : this.table.changed.splice(0);
+    if (record.type === 'task:submitted' && this.#arrivals.size > 0) this.#arrivals.get(record.task.id)?.();
+    if (this.#events.observed) for (const event of recordToEvents(record, this.table, changed)) this.#events.emit(event);
+    if (task !== undefined) {
+      this.#settle(task, before);
+      if (WAIT_RECORDS.has(record.type)) {
+        // A durable wait that is over (a signal, a kept signal, a wake-up): back to the claim queue.
+        if (task.status === 'queued' && before !== 'queued') this.#onReady?.(task);
+        else if (record.type === 'task:suspended' && task.waitingFor?.until != null) this.#onTimedWait?.(task);
+      }
+    }
+    for (const other of changed) {
+      this.#pending += isPending(other.status) - 1; // each was waiting for its dependencies
+      this.#settle(other, 'waiting');
+      if (other.status === 'queued') this.#onReady?.(other);
+    }
+    if ('scheduleId' in record && record.type.startsWith('schedule:')) this.#onSchedule?.(record.scheduleId);
+    // Ended tasks past their retention are forgotten, as a local journal's compaction does.
+    if (record.at > this.#now) this.#now = record.at;
+    this.#ended.drop(this.table, this.#now, this.#retention);
   }
 
   /** Tasks queued, retrying or waiting in the cluster: what `maxQueue` bounds. */
@@ -106,6 +127,11 @@ export class ClusterReplica {
     this.#onTimedWait = listener;
   }
 
+  /** Called with each task that has just ended. */
+  onEnded(listener: (task: TaskRecord) => void): void {
+    this.#onEnded = listener;
+  }
+
   /** Called with the schedule of each schedule record applied. */
   onSchedule(listener: (scheduleId: string) => void): void {
     this.#onSchedule = listener;
@@ -114,7 +140,10 @@ export class ClusterReplica {
   /** A task that has just ended (it was `before`): its waiters are answered, and retention counts from now. */
   #settle(task: TaskRecord, before: TaskRecord['status'] | undefined): void {
     if (!isTerminal(task.status)) return;
-    if (before === undefined || !isTerminal(before)) this.#ended.push(task.id);
+    if (before === undefined || !isTerminal(before)) {
+      this.#ended.push(task.id);
+      this.#onEnded?.(task);
+    }
     const waiters = this.#waiters.get(task.id);
     if (waiters === undefined) return;
     this.#waiters.delete(task.id);

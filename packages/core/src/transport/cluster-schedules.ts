@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { ScheduleCommands } from '../engine/engine-view.js';
 import { JOURNAL_VERSION, type JournalRecord, type NewRecord } from '../journal/journal-record.js';
 import type { ResolvedRuntimeOptions } from '../model/options.js';
@@ -8,10 +7,7 @@ import type { ScheduleInfo, ScheduleSpec } from '../schedules/schedule-spec.js';
 import { Schedules } from '../schedules/schedules.js';
 import type { ClusterBackend } from './cluster-backend.js';
 import type { ClusterReplica } from './cluster-replica.js';
-import type { GateClaim } from './lease-table.js';
-
-/** The lease that makes one node the one that fires the cluster's schedules. */
-const LEADER: readonly GateClaim[] = [{ kind: 'lock', name: 'leader:schedules', mode: 'exclusive' }];
+import { ClusterLease } from './cluster-lease.js';
 
 /** What the cluster's schedules need from the node around them. */
 export interface ClusterSchedulesHost {
@@ -36,10 +32,8 @@ export interface ClusterSchedulesHost {
 export class ClusterSchedules implements ScheduleCommands {
   readonly #host: ClusterSchedulesHost;
   readonly #schedules: Schedules;
-  readonly #owner = randomUUID();
-  #leading = false;
+  readonly #lease: ClusterLease;
   #closed = false;
-  #timer: unknown;
   /** The newest append of a schedule record of this node. */
   #committed: Promise<void> = Promise.resolve();
 
@@ -56,15 +50,17 @@ export class ClusterSchedules implements ScheduleCommands {
         emit: (event) => replica.emit(event),
         isOpen: () => host.open() && !this.#closed,
         isDefined: () => true, // a type may be defined on any node
-        leads: () => this.#leading,
+        leads: () => this.#lease.held,
       },
       host.configured,
     );
+    // As after a restart when it comes to lead: a firing cut short is recorded, what was missed is caught up, every schedule armed.
+    this.#lease = new ClusterLease(host.backend, options, 'schedules', { gained: () => this.#schedules.recover(), lost: () => this.#schedules.stop() });
   }
 
   /** Starts asking for the lease. */
   start(): void {
-    void this.#tryToLead();
+    this.#lease.start();
   }
 
   async set(id: string, spec: ScheduleSpec): Promise<ScheduleInfo> {
@@ -93,27 +89,20 @@ export class ClusterSchedules implements ScheduleCommands {
 
   /** A schedule record was applied here (from any node): the leader arms that schedule as it now is. */
   applied(scheduleId: string): void {
-    if (this.#leading) this.#schedules.refresh(scheduleId);
+    if (this.#lease.held) this.#schedules.refresh(scheduleId);
   }
 
   /** A lease was let go somewhere: this node may lead now. */
   freed(): void {
-    if (!this.#leading) void this.#tryToLead();
+    this.#lease.freed();
   }
 
   /** Stops firing and lets the lease go, so another node leads at once. */
   async stop(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) this.#host.options.clock.clearTimeout(this.#timer);
+    await this.#lease.stop();
     this.#schedules.stop();
     await this.#committed.catch(() => undefined);
-    if (!this.#leading) return;
-    this.#leading = false;
-    const { backend } = this.#host;
-    await backend
-      .letGo(this.#owner, LEADER)
-      .then(() => backend.broadcast({ kind: 'freed' }))
-      .catch(() => undefined); // the lease runs out by itself
   }
 
   /** Once this node's records are in the store and read back: the answer of a command. */
@@ -128,48 +117,5 @@ export class ClusterSchedules implements ScheduleCommands {
     const appended = backend.append([full]).then(() => backend.caughtUp());
     appended.catch((error: unknown) => options.logger.warn(`steward: could not store a ${record.type} record`, error));
     this.#committed = appended;
-  }
-
-  async #tryToLead(): Promise<void> {
-    if (this.#closed || this.#leading) return;
-    const { backend, options } = this.#host;
-    let held = false;
-    try {
-      held = (await backend.hold(this.#owner, LEADER)).held;
-    } catch {
-      // Redis away: asked again below
-    }
-    if (this.#closed) {
-      if (held) await backend.letGo(this.#owner, LEADER).catch(() => undefined);
-      return;
-    }
-    if (this.#timer !== undefined) options.clock.clearTimeout(this.#timer);
-    if (!held) {
-      this.#timer = options.clock.setTimeout(() => void this.#tryToLead(), Math.max(1, Math.floor(backend.leaseMs / 2)));
-      return;
-    }
-    this.#leading = true;
-    // As after a restart: a firing cut short is recorded, what was missed is caught up, every schedule armed.
-    this.#schedules.recover();
-    this.#renew();
-  }
-
-  #renew(): void {
-    const { backend, options } = this.#host;
-    this.#timer = options.clock.setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#closed || !this.#leading) return;
-      backend.renew(this.#owner, LEADER).then(
-        (kept) => {
-          if (kept || this.#closed) return this.#renew();
-          // This node stalled past its lease: another may lead now.
-          options.logger.warn('steward: this node lost the lease of the cluster schedules (it stalled); another node fires them now');
-          this.#leading = false;
-          this.#schedules.stop();
-          void this.#tryToLead();
-        },
-        () => this.#renew(), // Redis away: renewed at the next turn, or the lease runs out as for a dead node
-      );
-    }, Math.max(1, Math.floor(backend.leaseMs / 3)));
   }
 }

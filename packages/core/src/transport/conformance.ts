@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { createRuntime, type CreateRuntimeOptions } from '../api/create-runtime.js';
 import type { Runtime } from '../api/runtime.js';
@@ -310,6 +312,56 @@ export function clusterConformance(name: string, factory: TransportConformanceFa
           assert.deepEqual(followed, [...new Set(followed)], 'no line twice');
         },
       );
+    });
+
+    it("a task's webhook is delivered once when it ends, wherever it ran, and also when it never ran", async () => {
+      const received: Array<{ type: string; data: { taskId: string; status: string; result?: unknown } }> = [];
+      const arrived = new Map<number, () => void>();
+      const server = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        request.on('end', () => {
+          received.push(JSON.parse(body) as (typeof received)[number]);
+          response.end();
+          arrived.get(received.length)?.();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      // With a guard, not a measure: a delivery that never comes fails the test instead of hanging it.
+      const delivered = (count: number) =>
+        new Promise<void>((resolve, reject) => {
+          if (received.length >= count) return resolve();
+          arrived.set(count, resolve);
+          setTimeout(() => reject(new Error(`${received.length} of ${count} webhooks delivered`)), 10_000).unref();
+        });
+      try {
+        await withNodes(
+          { concurrency: 2, webhooks: { allowPrivateNetworks: true } },
+          (rt, index) => {
+            if (index === 1) rt.define('work', { handler: () => 42 });
+          },
+          async (a) => {
+            const ran = await a.submit('work', null, { webhook: { url, secret: 'whsec_dGVzdA==' } });
+            assert.equal((await ran.result()).result, 42);
+            await delivered(1);
+            // A type no node runs: cancelled while it waits, it is delivered all the same.
+            const queued = await a.submit('nowhere', null, { webhook: { url, secret: 'whsec_dGVzdA==' } });
+            await a.cancel(queued.id);
+            await delivered(2);
+            assert.deepEqual(
+              received.map((r) => [r.type, r.data.taskId, r.data.result]),
+              [
+                ['task.completed', ran.id, 42],
+                ['task.cancelled', queued.id, undefined],
+              ],
+            );
+          },
+        );
+        assert.equal(received.length, 2, 'each delivered once');
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
 
     it('a rate bucket counts the starts of every node', async () => {

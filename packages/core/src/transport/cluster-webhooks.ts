@@ -1,0 +1,81 @@
+import { outcomeOf } from '../engine/settlement.js';
+import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
+import type { ResolvedRuntimeOptions } from '../model/options.js';
+import type { TaskRecord } from '../model/task-record.js';
+import { isTerminal, type TerminalStatus } from '../model/types.js';
+import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
+import type { ClusterBackend } from './cluster-backend.js';
+import { ClusterLease } from './cluster-lease.js';
+import type { ClusterReplica } from './cluster-replica.js';
+
+/** A task's delivery for one end of it: the same id on every node, so a new deliverer finds it. */
+function deliveryIdOf(task: TaskRecord): string {
+  return `task-${task.id}-${task.attempts}-${task.status}`;
+}
+
+/**
+ * Webhooks in cluster mode: a task submitted with `webhook` on any node has its outcome
+ * POSTed once it ends, wherever it ran (or if it never ran: cancelled while queued,
+ * failed with a dependency), by one node, the one that holds the lease `webhooks`. The
+ * outbox and every attempt are records of the shared journal, so the node that takes the
+ * lease over (at once when the deliverer stops, after the lease when it dies) resumes
+ * what is pending and delivers the ends that have no delivery yet. Delivery is at least
+ * once, as on one machine: an attempt cut short by a death is made again.
+ */
+export class ClusterWebhooks {
+  readonly #replica: ClusterReplica;
+  readonly #dispatcher: WebhookDispatcher;
+  readonly #lease: ClusterLease;
+  #closed = false;
+
+  constructor(host: { backend: ClusterBackend; replica: ClusterReplica; options: ResolvedRuntimeOptions; open: () => boolean }) {
+    const { backend, replica, options } = host;
+    this.#replica = replica;
+    this.#dispatcher = new WebhookDispatcher(
+      {
+        table: replica.table,
+        clock: options.clock,
+        logger: options.logger,
+        emit: (event) => replica.emit(event),
+        isOpen: () => host.open() && !this.#closed && this.#lease.held,
+        // Applied here at once (the dispatcher reads its outbox right after), then stored.
+        commit: (record) => {
+          const full = { v: JOURNAL_VERSION, ...record } as JournalRecord;
+          replica.applyOwn([full]);
+          backend.append([full]).catch((error: unknown) => options.logger.warn(`steward: could not store a ${record.type} record`, error));
+        },
+      },
+      options.webhooks,
+    );
+    this.#lease = new ClusterLease(backend, options, 'webhooks', {
+      gained: () => {
+        this.#dispatcher.resume();
+        for (const task of replica.table.tasks.values()) if (isTerminal(task.status)) this.ended(task);
+      },
+      lost: () => this.#dispatcher.stop(),
+    });
+  }
+
+  start(): void {
+    this.#lease.start();
+  }
+
+  freed(): void {
+    this.#lease.freed();
+  }
+
+  /** A task ended (any node's record): the deliverer puts its outcome in the outbox, once per end. */
+  ended(task: TaskRecord): void {
+    if (task.webhook === undefined || !this.#lease.held || this.#closed) return;
+    const deliveryId = deliveryIdOf(task);
+    if (this.#replica.table.deliveries.has(deliveryId)) return;
+    const status = task.status as TerminalStatus;
+    const payload = { ...outcomeOf(task, status), type: task.type, ...(task.metadata === undefined ? {} : { metadata: task.metadata }) };
+    this.#dispatcher.enqueue({ taskId: task.id }, task.webhook, `task.${status}`, payload, deliveryId);
+  }
+
+  async stop(): Promise<void> {
+    this.#closed = true;
+    await this.#lease.stop();
+  }
+}
