@@ -364,6 +364,25 @@ export function clusterConformance(name: string, factory: TransportConformanceFa
       }
     });
 
+    it('rt.retry at the moment a task has ended runs it again (its claim may not be let go yet)', async () => {
+      let runs = 0;
+      await withNodes(
+        { concurrency: 2 },
+        (rt, index) => {
+          if (index === 1) rt.define('flaky', { retries: { attempts: 0 }, handler: () => (++runs === 1 ? Promise.reject(new Error('once')) : 'ok') });
+        },
+        async (a) => {
+          const handle = await a.submit('flaky');
+          assert.equal((await handle.result()).status, 'failed');
+          // At once: the node that ran it may still hold its claim.
+          await a.retry(handle.id);
+          const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the retried task never ran again')), 10_000).unref());
+          const again = await Promise.race([(a.task(handle.id) as NonNullable<ReturnType<Runtime['task']>>).result(), guard]);
+          assert.equal(again.result, 'ok');
+        },
+      );
+    });
+
     it('a rate bucket counts the starts of every node', async () => {
       const starts: number[] = [];
       await withNodes(
