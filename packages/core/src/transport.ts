@@ -7,5 +7,6 @@ export { localTransport, type ClaimedTask, type Transport, type TransportNode } 
 export { clusterTransport } from './transport/cluster-transport.js';
 export type { ClusterBackend, ControlMessage, EnqueuedTask, NumberedChunk } from './transport/cluster-backend.js';
 export { MemoryCluster } from './transport/memory-cluster.js';
-export { clusterConformance, transportConformance, type TransportConformanceFactory, type TransportUnderTest } from './transport/conformance.js';
+export { clusterConformance } from './transport/cluster-conformance.js';
+export { transportConformance, type TransportConformanceFactory, type TransportUnderTest } from './transport/conformance.js';
 export type { JournalRecord } from './journal/journal-record.js';

@@ -1,5 +1,6 @@
 import { clusterTransport } from '../src/transport/cluster-transport.js';
-import { clusterConformance, transportConformance } from '../src/transport/conformance.js';
+import { clusterConformance } from '../src/transport/cluster-conformance.js';
+import { transportConformance } from '../src/transport/conformance.js';
 import { localTransport } from '../src/transport/transport.js';
 import { MemoryCluster } from '../src/transport/memory-cluster.js';
 
