@@ -95,5 +95,9 @@ describe('RedisLeases', { skip: missing }, () => {
     const refused = await leases.hold('b', bucket);
     assert.equal(refused.held, false);
     assert.ok(!refused.held && refused.retryInMs !== undefined && refused.retryInMs > 0 && refused.retryInMs <= 300);
+    // The start leaves its window: the next one is taken, no sooner.
+    const refusedAt = Date.now();
+    while (!(await leases.hold('b', bucket)).held) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.ok(Date.now() - refusedAt >= (refused.held ? 0 : (refused.retryInMs ?? 0)) - 50, 'not before the window let it');
   });
 });

@@ -26,6 +26,11 @@ export class ParkingLot<T extends ReadyItem> {
     return this.#live.size;
   }
 
+  /** Keys with a lot, live or not yet cleaned (what the lot holds in memory). */
+  get lots(): number {
+    return this.#lots.size;
+  }
+
   /** The key a task is parked under, or undefined. */
   keyOf(id: string): string | undefined {
     return this.#live.get(id)?.key;

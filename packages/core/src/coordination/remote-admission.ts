@@ -88,6 +88,9 @@ export class RemoteAdmission {
       }
     } finally {
       this.#asking.delete(task.id);
+      // Removal from the lot is lazy, and nothing else takes from a cluster key: its
+      // entries that no longer wait are dropped here (and the lot once empty).
+      this.#parked.peek(key);
     }
   }
 }

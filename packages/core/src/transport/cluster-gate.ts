@@ -72,7 +72,9 @@ export class ClusterGate implements RemoteGate {
   changed(task: TaskRecord): Promise<void> {
     const { clock } = this.#host.options;
     return new Promise((resolve) => {
-      const timer = clock.setTimeout(() => wake(), Math.min(this.#retryIn.get(task.id) ?? POLL_MS, POLL_MS));
+      const retryIn = this.#retryIn.get(task.id);
+      this.#retryIn.delete(task.id);
+      const timer = clock.setTimeout(() => wake(), Math.min(retryIn ?? POLL_MS, POLL_MS));
       const wake = () => {
         clock.clearTimeout(timer);
         this.#waiters.delete(wake);

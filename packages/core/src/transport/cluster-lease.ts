@@ -74,7 +74,8 @@ export class ClusterLease {
       // the store cannot be reached now: asked again below
     }
     if (this.#closed) {
-      if (held) await this.#backend.letGo(this.#owner, this.#claims).catch(() => undefined);
+      // Taken just as this node stopped: let go at once, and the others told.
+      if (held) await this.#backend.letGo(this.#owner, this.#claims).then(() => this.#backend.broadcast({ kind: 'freed' })).catch(() => undefined);
       return;
     }
     if (this.#held) return; // two asks at once: the other one got it
@@ -95,13 +96,16 @@ export class ClusterLease {
       if (this.#closed || !this.#held) return;
       backend.renew(this.#owner, this.#claims).then(
         (kept) => {
-          if (kept || this.#closed) return this.#renew();
+          if (this.#closed) return;
+          if (kept) return this.#renew();
           this.#options.logger.warn(`steward: this node lost the lease ${this.#claims[0]?.name ?? ''} (it stalled); another node does that work now`);
           this.#held = false;
           this.#hooks.lost();
           void this.#ask();
         },
-        () => this.#renew(), // the store away: renewed at the next turn, or the lease runs out as for a dead node
+        () => {
+          if (!this.#closed) this.#renew(); // the store away: renewed at the next turn, or the lease runs out as for a dead node
+        },
       );
     }, Math.max(1, Math.floor(backend.leaseMs / 3)));
   }

@@ -103,16 +103,28 @@ export class ClusterOutput {
       wake?.();
     };
     const ended = () => isTerminal(this.#replica.table.tasks.get(taskId)?.status ?? 'completed');
-    // Told of the task's end too, so that a follower stops when it does.
-    const subscription = follow ? this.#replica.events$.subscribe((event) => event.taskId === taskId && wake?.()) : undefined;
+    let closed = false;
+    // Told of the task's end too, so that a follower stops when it does, and of the runtime's.
+    const subscription = follow
+      ? this.#replica.events$.subscribe({
+          next: (event) => event.taskId === taskId && wake?.(),
+          complete: () => {
+            closed = true;
+            wake?.();
+          },
+        })
+      : undefined;
+    /** What the store holds past `last`, in order. */
+    const stored = async function* (backend: ClusterBackend): AsyncGenerator<NumberedChunk> {
+      for (const chunk of await backend.readOutput(taskId)) if (chunk.n > last) yield chunk;
+    };
     let followers = this.#followers.get(taskId);
     if (followers === undefined) this.#followers.set(taskId, (followers = new Set()));
     followers.add(follower);
     let last = 0;
     try {
       // Listening first, then reading: nothing written between the two is missed, and a chunk read is not yielded again.
-      for (const chunk of await this.#backend.readOutput(taskId)) {
-        if (chunk.n <= last) continue;
+      for await (const chunk of stored(this.#backend)) {
         last = chunk.n;
         yield { stream: chunk.stream, data: chunk.data, at: chunk.at };
       }
@@ -121,13 +133,21 @@ export class ClusterOutput {
         while (live.length > 0) {
           const chunk = live.shift() as NumberedChunk;
           if (chunk.n <= last) continue;
+          // A message lost on the way (a reconnect): what was missed is in the store.
+          if (chunk.n > last + 1) {
+            for await (const missed of stored(this.#backend)) {
+              if (missed.n >= chunk.n) break;
+              last = missed.n;
+              yield { stream: missed.stream, data: missed.data, at: missed.at };
+            }
+          }
           last = chunk.n;
           yield { stream: chunk.stream, data: chunk.data, at: chunk.at };
         }
-        if (ended() || !open()) {
+        if (closed || !open()) return; // the runtime stopped: the store is no longer there to read
+        if (ended()) {
           // Its output is in the store before the record that ended it: whatever is not here yet is there.
-          for (const chunk of await this.#backend.readOutput(taskId)) {
-            if (chunk.n <= last) continue;
+          for await (const chunk of stored(this.#backend)) {
             last = chunk.n;
             yield { stream: chunk.stream, data: chunk.data, at: chunk.at };
           }
