@@ -138,8 +138,9 @@ describe('bullmqTransport', { skip: missing }, () => {
   it('dependsOn across nodes: a task defined on one node runs once its dependency, run on another, has completed', async () => {
     const ran: string[] = [];
     const define = (rt: Runtime, name: string) => {
-      if (name === 'w1') rt.define('fetch', { handler: () => void ran.push('fetch') });
-      if (name === 'w2') rt.define('report', { handler: () => void ran.push('report') });
+      if (name === 'w1') rt.define('fetch', { handler: () => ran.push('fetch') });
+      // ctx.dependencies: the results of the five, run on the other node.
+      if (name === 'w2') rt.define('report', { handler: (_input, ctx) => (ran.push('report'), Object.values(ctx.dependencies).sort()) });
     };
     await withNodes(['front', 'w1', 'w2'], 2, define, async (nodes) => {
       const [front] = nodes as [Runtime];
@@ -149,6 +150,7 @@ describe('bullmqTransport', { skip: missing }, () => {
       assert.equal(outcome.status, 'completed');
       assert.equal(ran.length, 6);
       assert.equal(ran.at(-1), 'report', 'it ran after all five of its dependencies');
+      assert.deepEqual(outcome.result, [1, 2, 3, 4, 5], 'ctx.dependencies held their results');
     });
   });
 

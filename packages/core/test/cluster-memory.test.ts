@@ -383,7 +383,7 @@ describe('cluster mode on an in-memory store', () => {
     try {
       const done = await a!.submit('t');
       await done.result();
-      await assert.rejects(() => a!.workflow({ name: 'w', phases: [{ id: 'p', tasks: [{ id: 't1', type: 't' }] }] }), { code: 'STEWARD_INVALID_STATE' });
+      await assert.rejects(() => a!.createWorkflow({ name: 'w', webhook: { url: 'https://example.com/hook', secret: 's' } }), { code: 'STEWARD_INVALID_OPTIONS', message: /workflow\.webhook/ });
       await assert.rejects(() => a!.retry(done.id), { code: 'STEWARD_INVALID_STATE' });
     } finally {
       await a!.shutdown({ timeoutMs: 0 });

@@ -241,7 +241,7 @@ export class Runtime extends RuntimeSchedules {
 
   /** Creates a workflow to build step by step: `addPhase`, `addTask`, then `start`. */
   async createWorkflow(spec: { name: string; metadata?: Record<string, unknown>; webhook?: { url: string; secret: string } }): Promise<WorkflowHandle> {
-    const workflow = this.#engine.workflows.create(spec);
+    const workflow = await this.#engine.workflows.create(spec);
     return new WorkflowHandle(this.#engine, workflow.id, workflow.name);
   }
 

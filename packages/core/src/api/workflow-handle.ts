@@ -35,7 +35,7 @@ export class WorkflowHandle {
 
   /** Submits every task; phases run as their dependencies complete. */
   async start(): Promise<this> {
-    this.#engine.workflows.start(this.id);
+    await this.#engine.workflows.start(this.id);
     return this;
   }
 

@@ -33,7 +33,9 @@ export type AdmissionView = Pick<Admission, 'reasonOf' | 'lockWaits' | 'lockWait
 };
 
 /** What a workflow handle may do: build, start, read and cancel its workflow. */
-export type WorkflowCommands = Pick<Workflows, 'create' | 'addPhase' | 'addTask' | 'start' | 'status' | 'outcome' | 'cancel'>;
+export type WorkflowCommands = Pick<Workflows, 'addPhase' | 'addTask' | 'status' | 'outcome'> & {
+  [K in 'create' | 'start' | 'cancel']: (...args: Parameters<Workflows[K]>) => ReturnType<Workflows[K]> | Promise<ReturnType<Workflows[K]>>;
+};
 
 /** What the facade may do with schedules: set, list, pause, resume, remove (in cluster mode a command answers once its record is in the shared store). */
 export type ScheduleCommands = Pick<Schedules, 'list' | 'info'> & {

@@ -8,6 +8,7 @@ const NO_DEPENDENCIES: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** Results of a task's dependencies, by task id (and by workflow task id for workflow tasks). */
 export function dependencyResults(table: TaskTable, task: TaskRecord): Readonly<Record<string, unknown>> {
+  if (task.dependencyResults !== undefined) return task.dependencyResults;
   if (task.dependsOn.length === 0) return NO_DEPENDENCIES;
   const results: Record<string, unknown> = {};
   for (const id of task.dependsOn) {

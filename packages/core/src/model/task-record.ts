@@ -80,6 +80,8 @@ export interface TaskRecord extends ReadyItem {
   signals?: Array<{ name: string; payload: unknown }>;
   /** How its waits have ended, by wait key (see waitKey), in the order its runs meet them. */
   waits?: Record<string, WaitResult[]>;
+  /** `ctx.dependencies` given from outside (a task a cluster node claimed: its dependencies ran elsewhere); not journaled. */
+  dependencyResults?: Readonly<Record<string, unknown>>;
 }
 
 /**

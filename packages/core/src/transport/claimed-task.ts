@@ -1,8 +1,10 @@
+import { dependencyResults } from '../engine/settlement.js';
+import type { TaskTable } from '../journal/reducer.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { ClaimedTask } from './transport.js';
 
 /** A task of the cluster's record as a node's engine is handed it: what it is, and what it did before (steps, waits). */
-export function claimedTask(task: Readonly<TaskRecord>): ClaimedTask {
+export function claimedTask(task: Readonly<TaskRecord>, table: TaskTable): ClaimedTask {
   return {
     id: task.id,
     type: task.type,
@@ -22,5 +24,6 @@ export function claimedTask(task: Readonly<TaskRecord>): ClaimedTask {
     ...(task.waits == null ? {} : { waits: task.waits }),
     ...(task.signals == null ? {} : { signals: task.signals }),
     ...(task.usage == null ? {} : { usage: task.usage }),
+    ...(task.dependsOn.length === 0 ? {} : { dependencies: dependencyResults(table, task as TaskRecord) }),
   };
 }

@@ -223,6 +223,38 @@ export function clusterConformance(name: string, factory: TransportConformanceFa
       );
     });
 
+    it('a workflow started on a node that runs none of its types runs its phases in order on the other, which follows it too', async () => {
+      const endedOnB: string[] = [];
+      await withNodes(
+        { concurrency: 2 },
+        (rt, index) => {
+          if (index !== 1) return;
+          rt.define('fetch', { handler: (n: number) => n * 2 });
+          // The first phase's results, by workflow task id, as on one machine.
+          rt.define('report', { handler: (_input, ctx) => (ctx.dependencies.a as number) + (ctx.dependencies.b as number) });
+          rt.events$.subscribe((event) => {
+            if (event.type === 'workflow:completed') endedOnB.push(event.workflowId);
+          });
+        },
+        async (a, b) => {
+          const handle = await a.workflow({
+            name: 'sum',
+            phases: [
+              { id: 'get', tasks: [{ id: 'a', type: 'fetch', input: 1 }, { id: 'b', type: 'fetch', input: 2 }] },
+              { id: 'add', dependsOn: ['get'], tasks: [{ id: 'total', type: 'report' }] },
+            ],
+          });
+          const outcome = await handle.result();
+          assert.equal(outcome.status, 'completed');
+          assert.deepEqual(outcome.results, { a: 2, b: 4, total: 6 });
+          const followed = b.getWorkflow(handle.id);
+          assert.equal((await followed?.result())?.status, 'completed');
+          assert.equal(followed?.getStatus().progress, 100);
+          assert.deepEqual(endedOnB, [handle.id], 'the other node was told of the end once');
+        },
+      );
+    });
+
     it('a rate bucket counts the starts of every node', async () => {
       const starts: number[] = [];
       await withNodes(

@@ -1,5 +1,5 @@
-import type { EngineView, WorkflowCommands } from '../engine/engine-view.js';
-import { prepareSubmission } from '../engine/submission.js';
+import type { EngineView } from '../engine/engine-view.js';
+import type { SubmitInternal } from '../engine/submission.js';
 import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
 import { InvalidOptionsError, InvalidStateError, ShuttingDownError, StewardError, TaskNotFoundError } from '../model/errors.js';
 import { taskError } from '../model/task-error.js';
@@ -14,19 +14,13 @@ import { ClusterGate } from './cluster-gate.js';
 import { ClusterOutput } from './cluster-output.js';
 import { ClusterSchedules } from './cluster-schedules.js';
 import { ClusterWebhooks } from './cluster-webhooks.js';
+import { ClusterWorkflows } from './cluster-workflows.js';
 import { ClusterReplica } from './cluster-replica.js';
+import { ClusterSubmissions } from './cluster-submissions.js';
 import { ClusterWaits } from './cluster-waits.js';
-import { notInCluster } from './not-in-cluster.js';
 import type { TransportNode } from './transport.js';
 
 type Status = TaskRecord['status'];
-
-/**
- * At most this many submissions of one turn go in one append: a burst goes out in
- * chunks, one after another, so the first tasks can be claimed while the rest are
- * still being written.
- */
-const SUBMIT_CHUNK = 256;
 
 /**
  * The engine the facade sees in cluster mode. Task state is the shared journal, folded
@@ -50,13 +44,11 @@ export class ClusterEngine implements EngineView {
   readonly #cancelled = new Set<string>();
   #pending: JournalRecord[] = [];
   readonly #readyBatch: EnqueuedTask[] = [];
-  /** Submissions of this node not yet in its replica (appends on their way). */
-  #unapplied = 0;
-  #submitBatch: { records: Array<JournalRecord & { type: 'task:submitted' }>; done: Promise<void> } | undefined;
+  readonly #submissions: ClusterSubmissions;
   /** The newest append of this node's records, and for each task the one that holds its latest records. */
   #appended: Promise<void> = Promise.resolve();
   readonly #appendOf = new Map<string, Promise<void>>();
-  readonly workflows: WorkflowCommands = notInCluster<WorkflowCommands>('workflows');
+  readonly workflows: ClusterWorkflows;
   readonly schedules: ClusterSchedules;
   readonly #waits: ClusterWaits;
   readonly waits: EngineView['waits'];
@@ -70,6 +62,7 @@ export class ClusterEngine implements EngineView {
     this.#local = node.engine;
     this.#backend = backend;
     this.#replica = new ClusterReplica(node.engine.options.agingMs, node.engine.options.retention);
+    this.#submissions = new ClusterSubmissions({ backend, replica: this.#replica, options: node.engine.options, definitionFor: (type) => this.#definitionFor(type) });
     node.onRecord((record) => this.#share(record));
     this.#replica.onReady((task) => this.#ready(task));
     this.#waits = new ClusterWaits({ replica: this.#replica, backend, options: node.engine.options, open: () => this.#state !== 'stopped' });
@@ -79,12 +72,17 @@ export class ClusterEngine implements EngineView {
     node.admitThrough(this.#gate);
     this.#output = new ClusterOutput({ backend, replica: this.#replica, maxBytes: node.engine.options.maxOutputBytes, logger: node.engine.options.logger });
     const open = () => this.#state === 'running';
-    const submit = (type: string, input: unknown, options: SubmitOptions) => this.#fire(type, input, options);
+    const submit = (type: string, input: unknown, options: SubmitOptions) => this.submit(type, input, options);
     this.schedules = new ClusterSchedules({ backend, replica: this.#replica, options: node.engine.options, configured: node.schedules, submit, open });
     this.#replica.onSchedule((id) => this.schedules.applied(id));
     const webhooks = new ClusterWebhooks({ backend, replica: this.#replica, options: node.engine.options, open });
     this.#replica.onEnded((task) => webhooks.ended(task));
     this.#leased = [this.schedules, webhooks];
+    const submitNow = (type: string, input: unknown, options: SubmitOptions, internal: SubmitInternal) => {
+      if (!open()) throw new ShuttingDownError();
+      return this.#submissions.submitNow(type, input, options, internal);
+    };
+    this.workflows = new ClusterWorkflows({ backend, replica: this.#replica, options: node.engine.options, submitNow, cancel: (id, reason) => this.cancel(id, reason), open });
   }
 
   /** Joins the cluster: reads the shared journal, then claims tasks of the types this node defines. */
@@ -115,6 +113,7 @@ export class ClusterEngine implements EngineView {
     await backend.enqueue(open.map((task) => ({ id: task.id, type: task.type, priority: task.priority })));
     this.#waits.armAll();
     for (const type of Object.keys(this.#local.options.tasks)) await this.#consume(type);
+    this.workflows.recover();
     for (const service of this.#leased) service.start();
   }
 
@@ -145,62 +144,7 @@ export class ClusterEngine implements EngineView {
 
   submit(type: string, input: unknown, options: SubmitOptions | undefined): { task: Readonly<TaskRecord>; durable: Promise<void> } {
     if (this.#state !== 'running') throw new ShuttingDownError();
-    const definitions = { get: (t: string) => this.#definitionFor(t) } as ReadonlyMap<string, ResolvedDefinition>;
-    // maxQueue holds for the cluster: what waits there, and what this node has submitted that is not in yet.
-    const waiting = this.#replica.pending + this.#unapplied;
-    const prepared = prepareSubmission(type, input, options, { definitions, table: this.#replica.table, waiting, runtime: this.#local.options });
-    if ('existing' in prepared) return { task: prepared.existing, durable: this.#backend.caughtUp() };
-    const submitted = prepared.task;
-    const record = { v: JOURNAL_VERSION, type: 'task:submitted', at: this.#local.options.clock.now(), task: submitted } as const;
-    // The id is read once `durable` settles: an idempotency key another node reserved first names its task.
-    const answer = { id: submitted.id, type };
-    const durable = (async () => {
-      if (submitted.idempotencyKey !== undefined) {
-        const holder = await this.#backend.reserve(submitted.idempotencyKey, submitted.id);
-        if (holder !== submitted.id) {
-          answer.id = holder;
-          await this.#backend.caughtUp();
-          return;
-        }
-      }
-      await this.#submitted(record);
-    })();
-    return { task: answer as unknown as TaskRecord, durable };
-  }
-
-  /** A schedule's firing: submitted as any submission, its failure to reach the store logged. */
-  #fire(type: string, input: unknown, options: SubmitOptions): Readonly<TaskRecord> {
-    const { task, durable } = this.submit(type, input, options);
-    durable.catch((error: unknown) => this.#local.options.logger.warn(`steward: a scheduled ${type} task could not be stored`, error));
-    return task;
-  }
-
-  /**
-   * The submissions of one turn, appended as one batch and then enqueued: one write to
-   * the shared journal however many are submitted at once. Known here as soon as they are
-   * appended (the copies that come back through the journal are skipped), so rt.get
-   * answers as soon as submit does.
-   */
-  #submitted(record: JournalRecord & { type: 'task:submitted' }): Promise<void> {
-    if (this.#submitBatch === undefined || this.#submitBatch.records.length >= SUBMIT_CHUNK) {
-      const records: Array<JournalRecord & { type: 'task:submitted' }> = [];
-      const done = Promise.resolve().then(async () => {
-        if (this.#submitBatch?.records === records) this.#submitBatch = undefined;
-        try {
-          await this.#backend.append(records);
-          this.#replica.apply(records);
-        } finally {
-          this.#unapplied -= records.length;
-        }
-        // Those that wait for dependencies are enqueued when these end (#ready); those a failed one failed, never.
-        const ready = records.filter(({ task }) => this.#replica.table.tasks.get(task.id)?.status === 'queued');
-        await this.#backend.enqueue(ready.map(({ task }) => ({ id: task.id, type: task.type, priority: task.priority })));
-      });
-      this.#submitBatch = { records, done };
-    }
-    this.#submitBatch.records.push(record);
-    this.#unapplied++;
-    return this.#submitBatch.done;
+    return this.#submissions.submit(type, input, options);
   }
 
   /** Cancels a task wherever it is: out of the claim queue, or stopped on the node that runs it. */
@@ -243,6 +187,7 @@ export class ClusterEngine implements EngineView {
     await Promise.all(this.#leased.map((service) => service.stop()));
     await this.#local.shutdown(timeoutMs, drain);
     this.#output.flush();
+    this.workflows.stop();
     await Promise.all([this.#appended.catch(() => undefined), this.#output.settled()]);
     this.#waits.clearAll();
     await this.#gate.stop();
@@ -286,7 +231,8 @@ export class ClusterEngine implements EngineView {
   supervision(): ReturnType<EngineView['supervision']> { return this.#local.supervision(); }
   replayEvents(afterSeq: number): ReturnType<EngineView['replayEvents']> { return this.#local.replayEvents(afterSeq); }
   replayFeed(after: Parameters<EngineView['replayFeed']>[0]): ReturnType<EngineView['replayFeed']> { return this.#local.replayFeed(after); }
-  isDefined(type: string): boolean { return this.#local.isDefined(type); }
+  /** Any type: it may be defined on another node, now or later (a submission of it waits for one). */
+  isDefined(): boolean { return true; }
   definitionOf(type: string): ResolvedDefinition | undefined { return this.#local.definitionOf(type); }
 
   // ---- internals -------------------------------------------------------------
@@ -321,7 +267,7 @@ export class ClusterEngine implements EngineView {
     if (task === undefined || isTerminal(task.status) || task.status === 'waiting' || this.#cancelled.delete(id)) return;
     // The node's engine numbers its own attempts; a task it ran before (retried since) goes on from its count there.
     this.#claimed.set(id, task.attempts - (this.#local.table.tasks.get(id)?.attempts ?? 0));
-    const claimed = claimedTask(task);
+    const claimed = claimedTask(task, this.#replica.table);
     try {
       if ((await this.#node.run(claimed)) === 'suspended') this.#waits.parked(id);
     } catch (error) {

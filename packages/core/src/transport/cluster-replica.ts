@@ -37,6 +37,7 @@ export class ClusterReplica {
   #onTimedWait: ((task: TaskRecord) => void) | undefined;
   #onSchedule: ((scheduleId: string) => void) | undefined;
   #onEnded: ((task: TaskRecord) => void) | undefined;
+  #onWorkflowTask: ((task: TaskRecord) => void) | undefined;
   /** Records this node applied ahead of the store (applyOwn), skipped when they come back. */
   readonly #own = new WeakSet<JournalRecord>();
   #pending = 0;
@@ -107,6 +108,7 @@ export class ClusterReplica {
       if (other.status === 'queued') this.#onReady?.(other);
     }
     if ('scheduleId' in record && record.type.startsWith('schedule:')) this.#onSchedule?.(record.scheduleId);
+    if (this.#onWorkflowTask !== undefined) for (const moved of task === undefined ? changed : [task, ...changed]) if (moved.workflowId !== undefined) this.#onWorkflowTask(moved);
     // Ended tasks past their retention are forgotten, as a local journal's compaction does.
     if (record.at > this.#now) this.#now = record.at;
     this.#ended.drop(this.table, this.#now, this.#retention);
@@ -125,6 +127,11 @@ export class ClusterReplica {
   /** Called with each task that has just parked itself on a wait with an end (a sleep, a signal with a timeout). */
   onTimedWait(listener: (task: TaskRecord) => void): void {
     this.#onTimedWait = listener;
+  }
+
+  /** Called with each task of a workflow that a record moved. */
+  onWorkflowTask(listener: (task: TaskRecord) => void): void {
+    this.#onWorkflowTask = listener;
   }
 
   /** Called with each task that has just ended. */

@@ -16,7 +16,7 @@ export interface ClusterSchedulesHost {
   readonly options: ResolvedRuntimeOptions;
   /** The schedules of this node's runtime options: set when it comes to lead. */
   readonly configured: ResolvedRuntimeOptions['schedules'];
-  submit(type: string, input: unknown, options: SubmitOptions): Readonly<TaskRecord>;
+  submit(type: string, input: unknown, options: SubmitOptions): { task: Readonly<TaskRecord>; durable: Promise<void> };
   open(): boolean;
 }
 
@@ -46,7 +46,11 @@ export class ClusterSchedules implements ScheduleCommands {
         clock: options.clock,
         logger: options.logger,
         commit: (record) => this.#commit(record),
-        submit: (type, input, submitOptions) => host.submit(type, input, submitOptions),
+        submit: (type, input, submitOptions) => {
+          const { task, durable } = host.submit(type, input, submitOptions);
+          durable.catch((error: unknown) => options.logger.warn(`steward: a scheduled ${type} task could not be stored`, error));
+          return task as TaskRecord;
+        },
         emit: (event) => replica.emit(event),
         isOpen: () => host.open() && !this.#closed,
         isDefined: () => true, // a type may be defined on any node

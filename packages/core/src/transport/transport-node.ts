@@ -56,6 +56,7 @@ export function transportNode(engine: Engine, listeners: Array<(record: JournalR
       if (task.signals !== undefined) local.signals = structuredClone(task.signals) as Array<{ name: string; payload: unknown }>;
       // What it used before, anywhere, counts against its budget here.
       if (task.usage !== undefined) local.usage = { ...task.usage };
+      if (task.dependencies !== undefined) local.dependencyResults = task.dependencies;
       // Before its first attempt, which starts a turn later at the earliest.
       const at = engine.options.clock.now();
       for (const [name, result] of Object.entries(task.steps)) engine.commit({ type: 'step:completed', at, taskId: task.id, name, result });

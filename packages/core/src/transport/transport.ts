@@ -20,6 +20,8 @@ export interface ClaimedTask {
   readonly signals?: ReadonlyArray<{ readonly name: string; readonly payload: unknown }>;
   /** Units of rate buckets its attempts have used so far, on any node (what its `budget` counts). */
   readonly usage?: Readonly<Record<string, number>>;
+  /** Results of the dependencies it waited for (they ran on any node): its `ctx.dependencies`. */
+  readonly dependencies?: Readonly<Record<string, unknown>>;
 }
 
 /** What a node offers its transport: its own engine, which runs what the node claims. */

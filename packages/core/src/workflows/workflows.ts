@@ -189,25 +189,36 @@ export class Workflows {
     });
   }
 
-  /** A task changed status: its workflow may have moved on (phases started or completed, the end). */
+  /**
+   * A task changed status: its workflow may have moved on (phases started or completed,
+   * the end). A workflow started elsewhere (another node of a cluster) is followed from
+   * here on, as after a recovery.
+   */
   taskChanged(task: TaskRecord): void {
     if (task.workflowId === undefined) return;
     const workflow = this.#host.table.workflows.get(task.workflowId);
-    if (workflow !== undefined) this.#track(workflow);
+    if (workflow === undefined) return;
+    if (workflow.startedAt !== undefined && !this.#tracking.has(workflow.id)) this.#follow(workflow);
+    this.#track(workflow);
   }
 
-  /** After recovery: finish starting what a crash cut short, and know what was already told. */
-  recover(): void {
+  /** After recovery: finish starting what a crash cut short (unless `resubmit` is false), and know what was already told. */
+  recover(resubmit = true): void {
     for (const workflow of this.#host.table.workflows.values()) {
       if (workflow.startedAt === undefined) continue;
-      const status = this.status(workflow.id);
-      this.#tracking.set(workflow.id, {
-        started: new Set(status.phases.filter((p) => p.status !== 'waiting' && p.status !== 'pending').map((p) => p.id)),
-        completed: new Set(status.phases.filter((p) => p.status === 'completed').map((p) => p.id)),
-        ended: status.status !== 'running',
-      });
-      if (workflow.cancelledAt === undefined) this.#submitMissing(workflow);
+      this.#follow(workflow);
+      if (resubmit && workflow.cancelledAt === undefined) this.#submitMissing(workflow);
     }
+  }
+
+  /** Tracks a started workflow from its state now: what it has already done is not told again. */
+  #follow(workflow: WorkflowRecord): void {
+    const status = this.status(workflow.id);
+    this.#tracking.set(workflow.id, {
+      started: new Set(status.phases.filter((p) => p.status !== 'waiting' && p.status !== 'pending').map((p) => p.id)),
+      completed: new Set(status.phases.filter((p) => p.status === 'completed').map((p) => p.id)),
+      ended: status.status !== 'running',
+    });
   }
 
   /** Rejects every pending `result()`: the runtime stops. */
