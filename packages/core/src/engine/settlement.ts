@@ -20,6 +20,11 @@ export function dependencyResults(table: TaskTable, task: TaskRecord): Readonly<
   return results;
 }
 
+/** What a task's webhook POSTs when it ends: its outcome, type and metadata. */
+export function webhookPayload(task: TaskRecord, outcome: TaskOutcome): Record<string, unknown> {
+  return { ...outcome, type: task.type, ...(task.metadata === undefined ? {} : { metadata: task.metadata }) };
+}
+
 /** The outcome of a task that has ended. */
 export function outcomeOf(task: TaskRecord, status: TerminalStatus): TaskOutcome {
   const outcome: TaskOutcome = { taskId: task.id, status, endedAt: task.endedAt ?? 0, attempts: task.attempts };

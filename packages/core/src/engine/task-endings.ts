@@ -7,7 +7,7 @@ import type { MetricsCollector } from '../reports/metrics.js';
 import type { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import type { Workflows } from '../workflows/workflows.js';
 import type { TaskTracing } from '../tracing/task-tracing.js';
-import { outcomeOf, terminalEvent } from './settlement.js';
+import { outcomeOf, terminalEvent, webhookPayload } from './settlement.js';
 
 interface Waiter {
   resolve(outcome: TaskOutcome): void;
@@ -65,8 +65,7 @@ export class TaskEndings {
     if (host.observed()) host.emit(terminalEvent(outcome, at, durationMs, task.cancelReason));
     host.output.ended(task.id);
     if (task.webhook !== undefined) {
-      const payload = { ...outcome, type: task.type, ...(task.metadata === undefined ? {} : { metadata: task.metadata }) };
-      host.webhooks.enqueue({ taskId: task.id }, task.webhook, `task.${status}`, payload, host.options.idGenerator());
+      host.webhooks.enqueue({ taskId: task.id }, task.webhook, `task.${status}`, webhookPayload(task, outcome), host.options.idGenerator());
     }
     host.workflows.taskChanged(task);
     const list = this.#waiters.get(task.id);

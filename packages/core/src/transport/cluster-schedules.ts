@@ -1,5 +1,4 @@
 import type { ScheduleCommands } from '../engine/engine-view.js';
-import { JOURNAL_VERSION, type JournalRecord, type NewRecord } from '../journal/journal-record.js';
 import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import type { TaskRecord } from '../model/task-record.js';
@@ -8,6 +7,7 @@ import { Schedules } from '../schedules/schedules.js';
 import type { ClusterBackend } from './cluster-backend.js';
 import type { ClusterReplica } from './cluster-replica.js';
 import { ClusterLease } from './cluster-lease.js';
+import { OwnRecords } from './own-records.js';
 
 /** What the cluster's schedules need from the node around them. */
 export interface ClusterSchedulesHost {
@@ -30,25 +30,23 @@ export interface ClusterSchedulesHost {
  * cluster-wide, so a firing is one task however the lease changed hands.
  */
 export class ClusterSchedules implements ScheduleCommands {
-  readonly #host: ClusterSchedulesHost;
   readonly #schedules: Schedules;
   readonly #lease: ClusterLease;
   #closed = false;
-  /** The newest append of a schedule record of this node. */
-  #committed: Promise<void> = Promise.resolve();
+  readonly #records: OwnRecords;
 
   constructor(host: ClusterSchedulesHost) {
-    this.#host = host;
     const { options, replica } = host;
+    const records = (this.#records = new OwnRecords(host.backend, replica, options.logger));
     this.#schedules = new Schedules(
       {
         table: replica.table,
         clock: options.clock,
         logger: options.logger,
-        commit: (record) => this.#commit(record),
+        commit: (record) => records.commit(record),
         submit: (type, input, submitOptions) => {
           const { task, durable } = host.submit(type, input, submitOptions);
-          durable.catch((error: unknown) => options.logger.warn(`steward: a scheduled ${type} task could not be stored`, error));
+          records.track(durable, `a scheduled ${type} task`);
           return task as TaskRecord;
         },
         emit: (event) => replica.emit(event),
@@ -87,7 +85,7 @@ export class ClusterSchedules implements ScheduleCommands {
   }
   async remove(id: string): Promise<boolean> {
     const removed = this.#schedules.remove(id);
-    await this.#committed;
+    await this.#records.stored();
     return removed;
   }
 
@@ -106,20 +104,12 @@ export class ClusterSchedules implements ScheduleCommands {
     this.#closed = true;
     await this.#lease.stop();
     this.#schedules.stop();
-    await this.#committed.catch(() => undefined);
+    await this.#records.stored().catch(() => undefined);
   }
 
-  /** Once this node's records are in the store and read back: the answer of a command. */
+  /** Once the command's records are in the store: its answer. */
   async #answer(id: string): Promise<ScheduleInfo> {
-    await this.#committed;
+    await this.#records.stored();
     return this.#schedules.info(id) as ScheduleInfo;
-  }
-
-  #commit(record: NewRecord): void {
-    const full = { v: JOURNAL_VERSION, ...record } as JournalRecord;
-    const { backend, options } = this.#host;
-    const appended = backend.append([full]).then(() => backend.caughtUp());
-    appended.catch((error: unknown) => options.logger.warn(`steward: could not store a ${record.type} record`, error));
-    this.#committed = appended;
   }
 }

@@ -1,5 +1,4 @@
-import { outcomeOf } from '../engine/settlement.js';
-import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
+import { outcomeOf, webhookPayload } from '../engine/settlement.js';
 import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { isTerminal, type TerminalStatus } from '../model/types.js';
@@ -7,6 +6,7 @@ import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import type { ClusterBackend } from './cluster-backend.js';
 import { ClusterLease } from './cluster-lease.js';
 import type { ClusterReplica } from './cluster-replica.js';
+import { OwnRecords } from './own-records.js';
 
 /** A task's delivery for one end of it: the same id on every node, so a new deliverer finds it. */
 function deliveryIdOf(task: TaskRecord): string {
@@ -31,6 +31,7 @@ export class ClusterWebhooks {
   constructor(host: { backend: ClusterBackend; replica: ClusterReplica; options: ResolvedRuntimeOptions; open: () => boolean }) {
     const { backend, replica, options } = host;
     this.#replica = replica;
+    const records = new OwnRecords(backend, replica, options.logger);
     this.#dispatcher = new WebhookDispatcher(
       {
         table: replica.table,
@@ -39,11 +40,7 @@ export class ClusterWebhooks {
         emit: (event) => replica.emit(event),
         isOpen: () => host.open() && !this.#closed && this.#lease.held,
         // Applied here at once (the dispatcher reads its outbox right after), then stored.
-        commit: (record) => {
-          const full = { v: JOURNAL_VERSION, ...record } as JournalRecord;
-          replica.applyOwn([full]);
-          backend.append([full]).catch((error: unknown) => options.logger.warn(`steward: could not store a ${record.type} record`, error));
-        },
+        commit: (record) => records.commit(record),
       },
       options.webhooks,
     );
@@ -70,8 +67,7 @@ export class ClusterWebhooks {
     const deliveryId = deliveryIdOf(task);
     if (this.#replica.table.deliveries.has(deliveryId)) return;
     const status = task.status as TerminalStatus;
-    const payload = { ...outcomeOf(task, status), type: task.type, ...(task.metadata === undefined ? {} : { metadata: task.metadata }) };
-    this.#dispatcher.enqueue({ taskId: task.id }, task.webhook, `task.${status}`, payload, deliveryId);
+    this.#dispatcher.enqueue({ taskId: task.id }, task.webhook, `task.${status}`, webhookPayload(task, outcomeOf(task, status)), deliveryId);
   }
 
   async stop(): Promise<void> {

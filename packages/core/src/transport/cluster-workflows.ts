@@ -1,6 +1,5 @@
 import type { WorkflowCommands } from '../engine/engine-view.js';
 import type { SubmitInternal } from '../engine/submission.js';
-import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
 import { InvalidOptionsError } from '../model/errors.js';
 import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { SubmitOptions } from '../model/submit-options.js';
@@ -9,6 +8,7 @@ import { checkWebhookUrl } from '../webhooks/webhook-url.js';
 import { Workflows } from '../workflows/workflows.js';
 import type { ClusterBackend } from './cluster-backend.js';
 import type { ClusterReplica } from './cluster-replica.js';
+import { OwnRecords } from './own-records.js';
 
 /** What the cluster's workflows need from the node around them. */
 export interface ClusterWorkflowsHost {
@@ -31,28 +31,19 @@ export interface ClusterWorkflowsHost {
  */
 export class ClusterWorkflows implements WorkflowCommands {
   readonly #workflows: Workflows;
-  /** Everything this node has written for its workflows, in order. */
-  #stored: Promise<void> = Promise.resolve();
+  readonly #records: OwnRecords;
 
   constructor(host: ClusterWorkflowsHost) {
     const { backend, replica, options } = host;
-    const store = (written: Promise<void>) => {
-      written.catch(() => undefined);
-      const before = this.#stored;
-      this.#stored = before.then(() => written);
-    };
+    const records = (this.#records = new OwnRecords(backend, replica, options.logger));
     this.#workflows = new Workflows({
       table: replica.table,
       now: () => options.clock.now(),
       newId: () => options.idGenerator(),
-      commit: (record) => {
-        const full = { v: JOURNAL_VERSION, ...record } as JournalRecord;
-        replica.applyOwn([full]);
-        store(backend.append([full]));
-      },
+      commit: (record) => records.commit(record),
       submit: (type, input, submitOptions, internal) => {
         const { task, stored } = host.submitNow(type, input, submitOptions, internal);
-        store(stored);
+        records.track(stored, `a ${type} task of a workflow`);
         return task as TaskRecord;
       },
       cancel: (taskId, reason) => void host.cancel(taskId, reason).catch((error: unknown) => options.logger.warn(`steward: could not cancel task "${taskId}" of a workflow`, error)),
@@ -68,7 +59,7 @@ export class ClusterWorkflows implements WorkflowCommands {
   async create(spec: Parameters<Workflows['create']>[0]): Promise<ReturnType<Workflows['create']>> {
     if (spec !== null && typeof spec === 'object' && spec.webhook !== undefined) throw new InvalidOptionsError("workflow.webhook: not available in cluster mode yet (a task's webhook is)");
     const workflow = this.#workflows.create(spec);
-    await this.#stored;
+    await this.#records.stored();
     return workflow;
   }
   addPhase(...args: Parameters<Workflows['addPhase']>): void {
@@ -79,7 +70,7 @@ export class ClusterWorkflows implements WorkflowCommands {
   }
   async start(workflowId: string): Promise<void> {
     this.#workflows.start(workflowId);
-    await this.#stored;
+    await this.#records.stored();
   }
   status(workflowId: string): ReturnType<Workflows['status']> {
     return this.#workflows.status(workflowId);
@@ -89,7 +80,7 @@ export class ClusterWorkflows implements WorkflowCommands {
   }
   async cancel(workflowId: string, reason?: string): Promise<ReturnType<Workflows['cancel']>> {
     const answer = this.#workflows.cancel(workflowId, reason);
-    await this.#stored;
+    await this.#records.stored();
     return answer;
   }
 
