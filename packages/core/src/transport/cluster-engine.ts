@@ -1,5 +1,4 @@
 import type { EngineView } from '../engine/engine-view.js';
-import type { SubmitInternal } from '../engine/submission.js';
 import { JOURNAL_VERSION, type JournalRecord } from '../journal/journal-record.js';
 import { InvalidOptionsError, InvalidStateError, ShuttingDownError, StewardError, TaskNotFoundError } from '../model/errors.js';
 import { taskError } from '../model/task-error.js';
@@ -14,7 +13,7 @@ import { ClusterGate } from './cluster-gate.js';
 import { ClusterOutput } from './cluster-output.js';
 import { ClusterSchedules } from './cluster-schedules.js';
 import { ClusterWebhooks } from './cluster-webhooks.js';
-import { ClusterWorkflows } from './cluster-workflows.js';
+import { ClusterWorkflows, type ClusterWorkflowsHost } from './cluster-workflows.js';
 import { ClusterReplica } from './cluster-replica.js';
 import { ClusterSubmissions } from './cluster-submissions.js';
 import { ClusterWaits } from './cluster-waits.js';
@@ -75,14 +74,14 @@ export class ClusterEngine implements EngineView {
     const submit = (type: string, input: unknown, options: SubmitOptions) => this.submit(type, input, options);
     this.schedules = new ClusterSchedules({ backend, replica: this.#replica, options: node.engine.options, configured: node.schedules, submit, open });
     this.#replica.onSchedule((id) => this.schedules.applied(id));
-    const webhooks = new ClusterWebhooks({ backend, replica: this.#replica, options: node.engine.options, open });
+    const webhooks = new ClusterWebhooks({ backend, replica: this.#replica, options: node.engine.options, open, endedWorkflows: () => this.workflows.endedWithWebhooks() });
     this.#replica.onEnded((task) => webhooks.ended(task));
     this.#leased = [this.schedules, webhooks];
-    const submitNow = (type: string, input: unknown, options: SubmitOptions, internal: SubmitInternal) => {
+    const submitNow: ClusterWorkflowsHost['submitNow'] = (type, input, options, internal, write) => {
       if (!open()) throw new ShuttingDownError();
-      return this.#submissions.submitNow(type, input, options, internal);
+      return this.#submissions.submitNow(type, input, options, internal, write);
     };
-    this.workflows = new ClusterWorkflows({ backend, replica: this.#replica, options: node.engine.options, submitNow, cancel: (id, reason) => this.cancel(id, reason), open });
+    this.workflows = new ClusterWorkflows({ backend, replica: this.#replica, options: node.engine.options, submitNow, cancel: (id, reason) => this.cancel(id, reason), ended: (workflow, outcome) => webhooks.workflowEnded(workflow, outcome), open });
   }
 
   /** Joins the cluster: reads the shared journal, then claims tasks of the types this node defines. */

@@ -67,14 +67,16 @@ export class ClusterSubmissions {
     return prepareSubmission(type, input, options, { definitions, table: this.#host.replica.table, waiting, runtime: this.#host.options }, internal);
   }
 
-  /** A workflow's task: in the replica at once (the next of its workflow names it), then stored and enqueued. */
-  submitNow(type: string, input: unknown, options: SubmitOptions, internal: SubmitInternal): { task: Readonly<TaskRecord>; stored: Promise<void> } {
+  /**
+   * A workflow's task: written by `write` (into the replica at once, since the next of its
+   * workflow names it, and stored with the other records of its turn), then enqueued.
+   */
+  submitNow(type: string, input: unknown, options: SubmitOptions, internal: SubmitInternal, write: (record: JournalRecord) => Promise<void>): { task: Readonly<TaskRecord>; stored: Promise<void> } {
     const prepared = this.#prepare(type, input, options, internal);
     if ('existing' in prepared) return { task: prepared.existing, stored: Promise.resolve() };
-    const record = { v: JOURNAL_VERSION, type: 'task:submitted', at: this.#host.options.clock.now(), task: prepared.task } as const;
-    this.#host.replica.applyOwn([record]);
+    const written = write({ v: JOURNAL_VERSION, type: 'task:submitted', at: this.#host.options.clock.now(), task: prepared.task });
     const task = this.#host.replica.table.tasks.get(prepared.task.id) as TaskRecord;
-    const stored = this.#host.backend.append([record]).then(() => (task.status === 'queued' ? this.#host.backend.enqueue([{ id: task.id, type: task.type, priority: task.priority }]) : undefined));
+    const stored = written.then(() => (task.status === 'queued' ? this.#host.backend.enqueue([{ id: task.id, type: task.type, priority: task.priority }]) : undefined));
     return { task, stored };
   }
 

@@ -1,10 +1,12 @@
 import type { WorkflowCommands } from '../engine/engine-view.js';
 import type { SubmitInternal } from '../engine/submission.js';
-import { InvalidOptionsError } from '../model/errors.js';
+import type { JournalRecord } from '../journal/journal-record.js';
+import type { TaskTable, WorkflowRecord } from '../journal/reducer.js';
 import type { ResolvedRuntimeOptions } from '../model/options.js';
 import type { SubmitOptions } from '../model/submit-options.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { checkWebhookUrl } from '../webhooks/webhook-url.js';
+import type { WorkflowOutcome } from '../workflows/workflow-types.js';
 import { Workflows } from '../workflows/workflows.js';
 import type { ClusterBackend } from './cluster-backend.js';
 import type { ClusterReplica } from './cluster-replica.js';
@@ -16,8 +18,10 @@ export interface ClusterWorkflowsHost {
   readonly replica: ClusterReplica;
   readonly options: ResolvedRuntimeOptions;
   /** Submits a workflow's task into the replica at once (its dependents name it next); resolves once stored and enqueued. */
-  submitNow(type: string, input: unknown, options: SubmitOptions, internal: SubmitInternal): { task: Readonly<TaskRecord>; stored: Promise<void> };
+  submitNow(type: string, input: unknown, options: SubmitOptions, internal: SubmitInternal, write: (record: JournalRecord) => Promise<void>): { task: Readonly<TaskRecord>; stored: Promise<void> };
   cancel(taskId: string, reason: string): Promise<unknown>;
+  /** A workflow ended (seen on this node): its webhook, if any, is the deliverer's. */
+  ended(workflow: WorkflowRecord, outcome: WorkflowOutcome): void;
   open(): boolean;
 }
 
@@ -32,9 +36,11 @@ export interface ClusterWorkflowsHost {
 export class ClusterWorkflows implements WorkflowCommands {
   readonly #workflows: Workflows;
   readonly #records: OwnRecords;
+  readonly #table: TaskTable;
 
   constructor(host: ClusterWorkflowsHost) {
     const { backend, replica, options } = host;
+    this.#table = replica.table;
     const records = (this.#records = new OwnRecords(backend, replica, options.logger));
     this.#workflows = new Workflows({
       table: replica.table,
@@ -42,7 +48,8 @@ export class ClusterWorkflows implements WorkflowCommands {
       newId: () => options.idGenerator(),
       commit: (record) => records.commit(record),
       submit: (type, input, submitOptions, internal) => {
-        const { task, stored } = host.submitNow(type, input, submitOptions, internal);
+        // With the workflow's records of the same turn: a start is stored with all its tasks, or not at all.
+        const { task, stored } = host.submitNow(type, input, submitOptions, internal, (record) => records.write(record));
         records.track(stored, `a ${type} task of a workflow`);
         return task as TaskRecord;
       },
@@ -51,13 +58,12 @@ export class ClusterWorkflows implements WorkflowCommands {
       emit: (event) => replica.emit(event),
       isOpen: () => host.open(),
       checkWebhookUrl: (url) => checkWebhookUrl(url, options.webhooks.allowPrivateNetworks === true),
-      ended: () => undefined, // a workflow's webhook is refused in cluster mode (create)
+      ended: (workflow, outcome) => host.ended(workflow, outcome),
     });
     replica.onWorkflowTask((task) => this.#workflows.taskChanged(task));
   }
 
   async create(spec: Parameters<Workflows['create']>[0]): Promise<ReturnType<Workflows['create']>> {
-    if (spec !== null && typeof spec === 'object' && spec.webhook !== undefined) throw new InvalidOptionsError("workflow.webhook: not available in cluster mode yet (a task's webhook is)");
     const workflow = this.#workflows.create(spec);
     await this.#records.stored();
     return workflow;
@@ -71,6 +77,14 @@ export class ClusterWorkflows implements WorkflowCommands {
   async start(workflowId: string): Promise<void> {
     this.#workflows.start(workflowId);
     await this.#records.stored();
+  }
+  /** Every workflow with a webhook that has ended, with its outcome (for a new webhook deliverer). */
+  *endedWithWebhooks(): Iterable<[WorkflowRecord, WorkflowOutcome]> {
+    for (const workflow of this.#table.workflows.values()) {
+      if (workflow.webhook === undefined || workflow.startedAt === undefined) continue;
+      const outcome = this.#workflows.endedOutcome(workflow.id);
+      if (outcome !== undefined) yield [workflow, outcome];
+    }
   }
   status(workflowId: string): ReturnType<Workflows['status']> {
     return this.#workflows.status(workflowId);

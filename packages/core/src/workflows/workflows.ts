@@ -178,6 +178,12 @@ export class Workflows {
     };
   }
 
+  /** A workflow's outcome if it has ended, else undefined. */
+  endedOutcome(workflowId: string): WorkflowOutcome | undefined {
+    const status = this.status(workflowId);
+    return status.status === 'completed' || status.status === 'failed' || status.status === 'cancelled' ? this.#outcomeOf(status) : undefined;
+  }
+
   outcome(workflowId: string): Promise<WorkflowOutcome> {
     const status = this.status(workflowId);
     if (status.status === 'completed' || status.status === 'failed' || status.status === 'cancelled') return Promise.resolve(this.#outcomeOf(status));

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createRuntime } from '../src/api/create-runtime.js';
+import type { JournalRecord } from '../src/journal/journal-record.js';
+import type { ClusterBackend } from '../src/transport/cluster-backend.js';
+import { clusterTransport } from '../src/transport/cluster-transport.js';
+import { MemoryCluster } from '../src/transport/memory-cluster.js';
+
+// Workflows in cluster mode on the in-memory shared store, where a node's death can be
+// played exactly: its writes stop reaching the store from a given point on.
+
+describe('cluster workflows on an in-memory store', () => {
+  it('a start is stored with all its tasks or not at all: a node that dies while starting leaves no workflow stuck half started', async () => {
+    const cluster = new MemoryCluster();
+    const inner = cluster.backend('starter');
+    let dead = false;
+    // The starter dies right after its first write that holds a workflow:started record:
+    // nothing it writes or enqueues after that reaches the store.
+    const dying: ClusterBackend = {
+      ...inner,
+      append: async (records: readonly JournalRecord[]) => {
+        if (dead) throw new Error('this node is dead');
+        if (records.some((record) => record.type === 'workflow:started')) dead = true;
+        await inner.append(records);
+      },
+      enqueue: async (tasks) => {
+        if (dead) throw new Error('this node is dead');
+        await inner.enqueue(tasks);
+      },
+    };
+    const starter = await createRuntime({ transport: clusterTransport(dying) });
+    const worker = await createRuntime({ transport: clusterTransport(cluster.backend('worker')) });
+    try {
+      worker.define('step', { handler: (n: number) => n + 1 });
+      const workflow = await starter.createWorkflow({ name: 'w' });
+      workflow.addPhase({ id: 'one', tasks: [{ id: 'a', type: 'step', input: 1 }, { id: 'b', type: 'step', input: 2 }] });
+      workflow.addPhase({ id: 'two', dependsOn: ['one'], tasks: [{ id: 'c', type: 'step', input: 3 }] });
+      // It dies while starting: its answer is an error (or never comes).
+      await assert.rejects(() => workflow.start());
+      const seen = worker.getWorkflow(workflow.id);
+      assert.ok(seen !== undefined);
+      const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`stuck: ${JSON.stringify(seen.getStatus())}`)), 10_000).unref());
+      // Stored together, the start's three tasks are in the store.
+      await inner.caughtUp();
+      const status = seen.getStatus();
+      assert.equal(Object.keys(status.tasks).length, 3, `the start was stored with all its tasks: ${JSON.stringify(status.tasks)}`);
+      assert.equal(status.status, 'running');
+      // A node that joins enqueues what a dead submitter left unclaimable.
+      const rejoined = await createRuntime({ transport: clusterTransport(cluster.backend('rejoined')) });
+      try {
+        const outcome = await Promise.race([seen.result(), guard]);
+        assert.equal(outcome.status, 'completed');
+        assert.deepEqual(outcome.results, { a: 2, b: 3, c: 4 });
+      } finally {
+        await rejoined.shutdown({ timeoutMs: 0 });
+      }
+    } finally {
+      await Promise.all([starter.shutdown({ timeoutMs: 0 }), worker.shutdown({ timeoutMs: 0 })]);
+    }
+  });
+});
