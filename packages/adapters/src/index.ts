@@ -4,4 +4,5 @@ export { createHttpHost, type HttpHost, type HttpHostOptions } from './http/http
 export type { CommandTasks } from './http/routes-tasks.js';
 export type { EventStreamOptions } from './http/events-stream.js';
 export { ProcessOrphanReaper, type OrphanReaperOptions } from './process/orphan-reaper.js';
-export { bullmqTransport, redisUrl, type BullmqTransportOptions, type RedisConnection } from './cluster/bullmq-transport.js';
+export { bullmqTransport, type BullmqTransportOptions } from './cluster/bullmq-transport.js';
+export { redisUrl, type RedisConnection } from './cluster/redis-url.js';

@@ -32,46 +32,61 @@ const CLAIMS: GateClaim[] = [
   { kind: 'lock', name: 'lock:b', mode: 'shared' },
   { kind: 'slot', name: 'key:t\u0000k', limit: 2 },
   { kind: 'rate', name: 'rate:api', limit: 3, intervalMs: 3_600_000 },
+  { kind: 'rate', name: 'rate:tokens', limit: 10, intervalMs: 3_600_000, cost: 4 },
+  { kind: 'rate', name: 'rate:tokens', limit: 10, intervalMs: 3_600_000, cost: 7 },
 ];
+const TOKENS = { kind: 'rate', name: 'rate:tokens', limit: 10, intervalMs: 3_600_000 } as const;
 
-/** The claims one task asks for: each name at most once, as a task's own locks are. */
-function claimsOf(picks: number[]): GateClaim[] {
+/** The claims one task asks for: each name at most once, as a task's own locks are; a weighted take is named `take`. */
+function claimsOf(picks: number[], take: string): GateClaim[] {
   const seen = new Set<string>();
   const claims: GateClaim[] = [];
   for (const pick of picks) {
     const claim = CLAIMS[pick] as GateClaim;
     if (seen.has(claim.name)) continue;
     seen.add(claim.name);
-    claims.push(claim);
+    claims.push(claim.kind === 'rate' && claim.cost !== undefined ? { ...claim, take } : claim);
   }
   return claims;
 }
 
 describe('RedisLeases', { skip: missing }, () => {
-  it('answers every sequence of holds and let-gos as LeaseTable does', async () => {
-    const op = fc.record({ owner: fc.constantFrom('t1', 't2', 't3', 't4'), hold: fc.boolean(), picks: fc.array(fc.nat(CLAIMS.length - 1), { minLength: 1, maxLength: 3 }) });
+  it('answers every sequence of holds, let-gos and usage reports as LeaseTable does', async () => {
+    const op = fc.record({
+      owner: fc.constantFrom('t1', 't2', 't3', 't4'),
+      action: fc.constantFrom('hold', 'letGo', 'report'),
+      picks: fc.array(fc.nat(CLAIMS.length - 1), { minLength: 1, maxLength: 3 }),
+      delta: fc.integer({ min: -8, max: 4 }),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
         const leases = new RedisLeases(connection as Redis, `p-${randomUUID()}`, 3_600_000);
         const table = new LeaseTable();
         const held = new Map<string, GateClaim[]>();
-        for (const { owner, hold, picks } of ops) {
-          if (hold && !held.has(owner)) {
-            const claims = claimsOf(picks);
+        const takes: string[] = [];
+        for (const [index, { owner, action, picks, delta }] of ops.entries()) {
+          if (action === 'hold' && !held.has(owner)) {
+            const claims = claimsOf(picks, `take-${index}`);
             const inRedis = await leases.hold(owner, claims);
             const inTable = table.hold(owner, claims, Date.now(), 3_600_000);
             assert.equal(inRedis.held, inTable.held, `hold ${owner} ${JSON.stringify(claims)}`);
             assert.equal('retryInMs' in inRedis, 'retryInMs' in inTable);
             if (inRedis.held) held.set(owner, claims);
-          } else if (!hold && held.has(owner)) {
+            if (inRedis.held && claims.some((claim) => claim.kind === 'rate' && claim.take !== undefined)) takes.push(`take-${index}`);
+          } else if (action === 'letGo' && held.has(owner)) {
             const claims = held.get(owner) as GateClaim[];
             await leases.letGo(owner, claims);
             table.letGo(owner, claims);
             held.delete(owner);
+          } else if (action === 'report' && delta !== 0) {
+            // A report on the last two weighted takes: units given back, or more used.
+            const change = { delta, takes: takes.slice(-2) };
+            await leases.adjustRate(TOKENS, change);
+            table.adjustRate(TOKENS, change, Date.now());
           }
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 80 },
     );
   });
 
@@ -99,5 +114,16 @@ describe('RedisLeases', { skip: missing }, () => {
     const refusedAt = Date.now();
     while (!(await leases.hold('b', bucket)).held) await new Promise((resolve) => setTimeout(resolve, 25));
     assert.ok(Date.now() - refusedAt >= (refused.held ? 0 : (refused.retryInMs ?? 0)) - 50, 'not before the window let it');
+  });
+
+  it("a pause holds a bucket's takes until it ends", async () => {
+    const leases = new RedisLeases(connection as Redis, `p-${randomUUID()}`, 30_000);
+    const bucket = { kind: 'rate', name: 'rate:api', limit: 100, intervalMs: 1_000 } as const;
+    await leases.adjustRate(bucket, { pauseMs: 300 });
+    const refused = await leases.hold('a', [bucket]);
+    assert.ok(!refused.held && refused.retryInMs !== undefined && refused.retryInMs > 0 && refused.retryInMs <= 300, JSON.stringify(refused));
+    const since = Date.now();
+    while (!(await leases.hold('a', [bucket])).held) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.ok(Date.now() - since >= refused.retryInMs - 50, 'not before the pause ended');
   });
 });

@@ -2,7 +2,7 @@ export { createRuntime, type CreateRuntimeOptions } from './api/create-runtime.j
 export { localTransport, type ClaimedTask, type Transport, type TransportNode } from './transport/transport.js';
 export { clusterTransport } from './transport/cluster-transport.js';
 export type { ClusterBackend, ControlMessage, EnqueuedTask } from './transport/cluster-backend.js';
-export { LeaseTable, type GateClaim, type HoldAnswer } from './transport/lease-table.js';
+export { LeaseTable, type GateClaim, type HoldAnswer, type RateChange, type RateClaim } from './transport/lease-table.js';
 export type { JournalRecord } from './journal/journal-record.js';
 export { Runtime, type ListQuery, type MultipleItem, type ShutdownOptions, type TaskCallback } from './api/runtime.js';
 export { TaskHandle } from './api/task-handle.js';

@@ -58,4 +58,42 @@ describe('LeaseTable', () => {
     table.letGo('b', [bucket]);
     assert.equal(table.hold('d', [bucket], 1_100, 60_000).held, false);
   });
+
+  it('weighs a take by its cost, says when enough units have left the window, and takes nothing on a refusal', () => {
+    const table = new LeaseTable();
+    const units = (cost: number, take?: string): GateClaim => ({ kind: 'rate', name: 'rate:tokens', limit: 10, intervalMs: 1_000, cost, ...(take === undefined ? {} : { take }) });
+    assert.equal(table.hold('a', [units(4)], 0, 60_000).held, true);
+    assert.equal(table.hold('b', [units(5)], 200, 60_000).held, true);
+    // 9 of 10 taken: 3 more fit once the first 4 have left, at 1,000.
+    assert.deepEqual(table.hold('c', [units(3)], 300, 60_000), { held: false, retryInMs: 700 });
+    // 8 fit only once both have left: at 1,200.
+    assert.deepEqual(table.hold('c', [units(8)], 300, 60_000), { held: false, retryInMs: 900 });
+    assert.equal(table.hold('c', [units(1)], 300, 60_000).held, true, 'the refusals took nothing');
+  });
+
+  it("trues up a window by a usage report: units given back from the named takes, newest first; extra units counted even past the limit", () => {
+    const table = new LeaseTable();
+    const bucket = { kind: 'rate', name: 'rate:tokens', limit: 10, intervalMs: 1_000 } as const;
+    assert.equal(table.hold('h', [{ ...bucket, cost: 4, take: 't1' }], 0, 60_000).held, true);
+    assert.equal(table.hold('h', [{ ...bucket, cost: 6, take: 't2' }], 100, 60_000).held, true);
+    assert.equal(table.hold('x', [{ ...bucket, cost: 5 }], 200, 60_000).held, false);
+    // The two takes used 3 units of their 10: 7 come back, from t2 first (6), then t1 (1).
+    table.adjustRate(bucket, { delta: -7, takes: ['t1', 't2'] }, 200);
+    assert.equal(table.hold('x', [{ ...bucket, cost: 7 }], 200, 60_000).held, true, '3 + 7 = 10');
+    assert.deepEqual(table.hold('y', [{ ...bucket, cost: 1 }], 200, 60_000), { held: false, retryInMs: 800 }, 't1 keeps 3 units until it leaves at 1,000');
+    // Units used beyond what was taken count at once, over the limit too.
+    table.adjustRate(bucket, { delta: 5, takes: [] }, 1_000);
+    assert.equal(table.hold('y', [{ ...bucket, cost: 1 }], 1_000, 60_000).held, false, '0 + 7 + 5 = 12 of 10');
+    // A take that left the window gives nothing back.
+    table.adjustRate(bucket, { delta: -3, takes: ['t1'] }, 1_000);
+    assert.equal(table.hold('y', [{ ...bucket, cost: 1 }], 1_000, 60_000).held, false);
+  });
+
+  it('pauses a bucket: no take until the pause ends', () => {
+    const table = new LeaseTable();
+    const bucket = { kind: 'rate', name: 'rate:api', limit: 100, intervalMs: 1_000 } as const;
+    table.adjustRate(bucket, { pauseMs: 5_000 }, 0);
+    assert.deepEqual(table.hold('a', [bucket], 1_000, 60_000), { held: false, retryInMs: 4_000 });
+    assert.equal(table.hold('a', [bucket], 5_000, 60_000).held, true);
+  });
 });

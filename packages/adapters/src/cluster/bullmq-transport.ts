@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { decode, Encoder } from '@msgpack/msgpack';
-import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type ClusterBackend, type ControlMessage, type EnqueuedTask, type GateClaim, type HoldAnswer, type JournalRecord, type OutputChunk, type Transport } from '@steward/core';
+import { clusterTransport, InvalidOptionsError, TransportUnavailableError, type ClusterBackend, type ControlMessage, type EnqueuedTask, type GateClaim, type HoldAnswer, type JournalRecord, type RateChange, type RateClaim, type OutputChunk, type Transport } from '@steward/core';
 import type { NumberedChunk } from '@steward/core/transport';
 import { Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisLeases } from './redis-leases.js';
+import { redisUrl, type RedisConnection } from './redis-url.js';
 import { RedisOutput } from './redis-output.js';
-
-/** Where Redis listens (ioredis options: host, port, password, db, tls...). */
-export type RedisConnection = Pick<RedisOptions, 'host' | 'port' | 'password' | 'username' | 'db' | 'tls' | 'path'>;
 
 /** Options of {@link bullmqTransport}. */
 export interface BullmqTransportOptions {
@@ -20,29 +18,6 @@ export interface BullmqTransportOptions {
   readonly nodeId?: string;
   /** How soon a dead node's claims go to the others, in ms (default 30_000): BullMQ's lock duration and stall check. */
   readonly stalledIntervalMs?: number;
-}
-
-/** A `redis://` or `rediss://` URL as ioredis options; anything else is refused with STEWARD_INVALID_OPTIONS. */
-export function redisUrl(text: string): RedisConnection {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new InvalidOptionsError(`bullmqTransport: connection "${text}" is not a URL; give redis://host:port`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new InvalidOptionsError(`bullmqTransport: connection "${text}" must start with redis:// or rediss://`);
-  }
-  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
-  if (db !== undefined && (!Number.isInteger(db) || db < 0)) throw new InvalidOptionsError(`bullmqTransport: "${url.pathname.slice(1)}" in "${text}" is not a database number`);
-  return {
-    host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
-    port: url.port === '' ? 6379 : Number(url.port),
-    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
-    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
-    ...(db === undefined ? {} : { db }),
-    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
 }
 
 /** As the local journal encodes: an absent field stays absent (not nil). */
@@ -161,6 +136,10 @@ class BullmqBackend implements ClusterBackend {
 
   letGo(owner: string, claims: readonly GateClaim[]): Promise<void> {
     return reach('let go', () => this.#leases.letGo(owner, claims));
+  }
+
+  adjustRate(claim: RateClaim, change: RateChange): Promise<void> {
+    return reach('rate', () => this.#leases.adjustRate(claim, change));
   }
 
   #connect(extra: RedisOptions = {}): Redis {

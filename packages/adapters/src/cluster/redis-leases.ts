@@ -1,23 +1,66 @@
-import type { GateClaim, HoldAnswer } from '@steward/core';
+import { randomUUID } from 'node:crypto';
+import type { GateClaim, HoldAnswer, RateChange, RateClaim } from '@steward/core';
 import type { Redis } from 'ioredis';
 
-// The rules of LeaseTable (in @steward/core), in Redis: every lock or key is a sorted
-// set of holders `<x|s|k>|<owner>` scored by the end of their lease, every bucket a
-// sorted set of starts scored by when they were taken. Time is Redis's own (TIME), so the
-// nodes' clocks need not agree. ARGV: owner, leaseMs, then three per claim (kind, mode or
-// limit, interval), in the order of KEYS.
-const HOLD = `
+// A bucket's window: KEYS[i] is a sorted set of its takes (member: the take's name, score:
+// when it was taken) and KEYS[i] .. ':u' a hash of each take's units, their sum ('=') and
+// when a pause ends ('!'). WINDOW drops the takes that left it and answers the hash's key,
+// the sum and the pause; TAKE adds a take.
+const WINDOW = `
+local function window(key, now, interval)
+  local u = key .. ':u'
+  local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now - interval)
+  if #gone > 0 then
+    local sum = tonumber(redis.call('HGET', u, '=') or '0')
+    for _, m in ipairs(gone) do
+      sum = sum - tonumber(redis.call('HGET', u, m) or '0')
+      redis.call('HDEL', u, m)
+    end
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - interval)
+    if redis.call('ZCARD', key) == 0 then sum = 0 end
+    redis.call('HSET', u, '=', sum)
+  end
+  return u, tonumber(redis.call('HGET', u, '=') or '0'), tonumber(redis.call('HGET', u, '!') or '0')
+end
+local function take(key, u, id, units, now, interval, paused)
+  redis.call('ZADD', key, now, id)
+  redis.call('HSET', u, id, units)
+  redis.call('HINCRBYFLOAT', u, '=', units)
+  local keep = math.max(interval, paused - now) + 1000
+  redis.call('PEXPIRE', key, keep)
+  redis.call('PEXPIRE', u, keep)
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+// The rules of LeaseTable (in @steward/core), in Redis: every lock or key is a sorted
+// set of holders `<x|s|k>|<owner>` scored by the end of their lease, every bucket a window
+// as above. Time is Redis's own (TIME), so the nodes' clocks need not agree. ARGV: owner,
+// leaseMs, then five per claim (kind, mode or limit, interval, cost, take name or ''), in
+// the order of KEYS.
+const HOLD = `${WINDOW}
 local owner, lease = ARGV[1], tonumber(ARGV[2])
 local wait = -1
 for i = 1, #KEYS do
-  local kind, a, b, key = ARGV[3 * i], ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2]), KEYS[i]
+  local o = 5 * i - 2
+  local kind, a, b, key = ARGV[o], ARGV[o + 1], tonumber(ARGV[o + 2]), KEYS[i]
   if kind == 'rate' then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - b)
-    if redis.call('ZCARD', key) >= tonumber(a) then
-      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      wait = math.max(wait, tonumber(oldest[2]) + b - now)
+    local u, sum, paused = window(key, now, b)
+    local over = sum + tonumber(ARGV[o + 3]) - tonumber(a)
+    if paused > now then
+      wait = math.max(wait, paused - now)
+    elseif over > 0 then
+      local free = b
+      local takes = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+      for j = 1, #takes, 2 do
+        over = over - tonumber(redis.call('HGET', u, takes[j]) or '0')
+        if over <= 0 then
+          free = tonumber(takes[j + 1]) + b - now
+          break
+        end
+      end
+      wait = math.max(wait, free)
     end
   else
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
@@ -32,10 +75,13 @@ for i = 1, #KEYS do
 end
 if wait >= 0 then return {0, wait} end
 for i = 1, #KEYS do
-  local kind, a, b, key = ARGV[3 * i], ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2]), KEYS[i]
+  local o = 5 * i - 2
+  local kind, a, b, key = ARGV[o], ARGV[o + 1], tonumber(ARGV[o + 2]), KEYS[i]
   if kind == 'rate' then
-    redis.call('ZADD', key, now, owner .. '|' .. t[1] .. t[2])
-    redis.call('PEXPIRE', key, b + 1000)
+    local id = ARGV[o + 4]
+    if id == '' then id = owner .. '|' .. t[1] .. t[2] end
+    local u, sum, paused = window(key, now, b)
+    take(key, u, id, tonumber(ARGV[o + 3]), now, b, paused)
   else
     local mode = 's'
     if kind == 'slot' then mode = 'k' elseif a == 'exclusive' then mode = 'x' end
@@ -44,6 +90,33 @@ for i = 1, #KEYS do
   end
 end
 return {1, 0}
+`;
+
+// A bucket's window changed after the fact (LeaseTable.adjustRate). ARGV: interval, pause
+// (ms, or -1), delta, the name of a take of extra units, then the takes to give back from.
+const ADJUST = `${WINDOW}
+local key, interval = KEYS[1], tonumber(ARGV[1])
+local u, sum, paused = window(key, now, interval)
+local pause, delta = tonumber(ARGV[2]), tonumber(ARGV[3])
+if pause >= 0 then
+  redis.call('HSET', u, '!', math.max(paused, now + pause))
+  if redis.call('PTTL', u) < pause + 1000 then redis.call('PEXPIRE', u, pause + 1000) end
+elseif delta > 0 then
+  take(key, u, ARGV[4], delta, now, interval, paused)
+else
+  local back = -delta
+  for i = #ARGV, 5, -1 do
+    if back <= 0 then break end
+    local units = redis.call('HGET', u, ARGV[i])
+    if units then
+      local given = math.min(back, tonumber(units))
+      redis.call('HSET', u, ARGV[i], tonumber(units) - given)
+      redis.call('HINCRBYFLOAT', u, '=', -given)
+      back = back - given
+    end
+  end
+end
+return 1
 `;
 
 // ARGV: leaseMs, then the holder's member in each KEYS set. 1 when every lease was still running.
@@ -66,6 +139,7 @@ return all
 interface LeaseCommands {
   stewardHold(keyCount: number, ...args: Array<string | number>): Promise<[number, number]>;
   stewardRenew(keyCount: number, ...args: Array<string | number>): Promise<number>;
+  stewardAdjust(keyCount: number, ...args: Array<string | number>): Promise<number>;
 }
 
 /** A holder's entry in a lock's or key's set. */
@@ -83,6 +157,7 @@ export class RedisLeases {
   constructor(redis: Redis, prefix: string, leaseMs: number) {
     redis.defineCommand('stewardHold', { lua: HOLD });
     redis.defineCommand('stewardRenew', { lua: RENEW });
+    redis.defineCommand('stewardAdjust', { lua: ADJUST });
     this.#redis = redis as Redis & LeaseCommands;
     this.#prefix = prefix;
     this.leaseMs = leaseMs;
@@ -95,9 +170,9 @@ export class RedisLeases {
   async hold(owner: string, claims: readonly GateClaim[]): Promise<HoldAnswer> {
     const args: Array<string | number> = [owner, this.leaseMs];
     for (const claim of claims) {
-      if (claim.kind === 'lock') args.push('lock', claim.mode, 0);
-      else if (claim.kind === 'slot') args.push('slot', claim.limit, 0);
-      else args.push('rate', claim.limit, claim.intervalMs);
+      if (claim.kind === 'lock') args.push('lock', claim.mode, 0, 0, '');
+      else if (claim.kind === 'slot') args.push('slot', claim.limit, 0, 0, '');
+      else args.push('rate', claim.limit, claim.intervalMs, claim.cost ?? 1, claim.take ?? '');
     }
     const [held, wait] = await this.#redis.stewardHold(claims.length, ...claims.map((claim) => this.#key(claim)), ...args);
     if (held === 1) return { held: true };
@@ -109,6 +184,11 @@ export class RedisLeases {
     if (leased.length === 0) return true;
     const kept = await this.#redis.stewardRenew(leased.length, ...leased.map((claim) => this.#key(claim)), this.leaseMs, ...leased.map((claim) => member(owner, claim)));
     return kept === 1;
+  }
+
+  async adjustRate(claim: RateClaim, change: RateChange): Promise<void> {
+    const [pauseMs, delta, takes] = 'pauseMs' in change ? [Math.max(0, change.pauseMs), 0, []] : [-1, change.delta, change.takes];
+    await this.#redis.stewardAdjust(1, this.#key(claim), claim.intervalMs, pauseMs, delta, `+|${randomUUID()}`, ...takes);
   }
 
   async letGo(owner: string, claims: readonly GateClaim[]): Promise<void> {

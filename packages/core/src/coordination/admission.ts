@@ -244,8 +244,17 @@ export class Admission {
    * a large cost is not passed by smaller ones). Resolves to the take, which a usage
    * report may adjust.
    */
-  takeToken(bucket: string, signal?: AbortSignal, cost = 1): Promise<Take> {
+  takeToken(bucket: string, signal?: AbortSignal, cost = 1, waiting?: (until: number) => void): Promise<Take> {
+    if (this.#remote !== undefined) {
+      // The cluster's bucket: its window is in the shared store.
+      return this.#remote.take(bucket, cost, signal, (until) => {
+        this.rateWaits++;
+        waiting?.(until);
+      });
+    }
     const now = this.#clock.now();
+    const until = this.buckets.nextAt(bucket, now, cost);
+    if (until > now) waiting?.(until);
     const waiters = this.#tokenWaiters.get(bucket) ?? [];
     const take = waiters.length === 0 ? this.buckets.take(bucket, now, cost) : undefined;
     if (take !== undefined) return Promise.resolve(take);
@@ -279,12 +288,13 @@ export class Admission {
 
   /** Holds a bucket until `until` (a provider answered 429 with a retry-after). */
   pause(bucket: string, until: number): void {
-    this.buckets.pause(bucket, until);
+    if (this.#remote !== undefined) this.#remote.pause(bucket, until);
+    else this.buckets.pause(bucket, until);
   }
 
   /** Drops every timer and rejects handlers still waiting for a token. */
   stop(reason: unknown): void {
-    this.#remote?.stop();
+    this.#remote?.stop(reason);
     for (const timer of this.#bucketTimers.values()) this.#clock.clearTimeout(timer);
     this.#bucketTimers.clear();
     for (const timer of this.#lockTimers.values()) this.#clock.clearTimeout(timer);
@@ -331,6 +341,7 @@ export class Admission {
    * (counted now), or fewer (given back to the window, which may let waiters go).
    */
   adjustUsage(bucket: string, takes: Take[], delta: number): void {
+    if (this.#remote !== undefined) return this.#remote.adjust(bucket, takes, delta);
     const now = this.#clock.now();
     this.buckets.adjust(bucket, takes, delta, now);
     if (delta < 0) this.#refill(bucket);

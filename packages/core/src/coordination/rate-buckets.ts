@@ -4,10 +4,11 @@ import type { rateLimitSchema } from '../model/schemas.js';
 /** A bucket's promise: never more than `limit` units taken in any window of `intervalMs`. */
 export type RateLimit = Readonly<z.input<typeof rateLimitSchema>>;
 
-/** One take: `units` taken at `at` (a usage report may lower or raise them later). */
+/** One take: `units` taken at `at` (a usage report may lower or raise them later); `id` names it in a shared store. */
 export interface Take {
   readonly at: number;
   units: number;
+  readonly id?: string;
 }
 
 interface Bucket {

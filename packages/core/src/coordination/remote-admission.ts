@@ -1,4 +1,5 @@
 import type { ParkingLot } from './parking-lot.js';
+import type { Take } from './rate-buckets.js';
 import type { RemoteGate } from './remote-gate.js';
 import type { TaskRecord } from '../model/task-record.js';
 
@@ -23,6 +24,8 @@ export class RemoteAdmission {
   /** Tasks the gate let go, not yet ended. */
   readonly #held = new Map<string, TaskRecord>();
   readonly #asking = new Set<string>();
+  /** Waits of running handlers for units, each ended by `stop` if not before. */
+  readonly #takes = new Set<AbortController>();
   #stopped = false;
 
   constructor(gate: RemoteGate, parked: ParkingLot<TaskRecord>, hooks: RemoteAdmissionHooks) {
@@ -51,9 +54,33 @@ export class RemoteAdmission {
     return true;
   }
 
-  /** Stops asking, and lets go of everything held. */
-  stop(): void {
+  /** Units of `bucket` for a running handler, from the gate (see `RemoteGate.take`); `stop` ends the wait too. */
+  take(bucket: string, cost: number, signal: AbortSignal | undefined, waiting: (until: number) => void): Promise<Take> {
+    if (this.#stopped) return Promise.reject(new Error('admission stopped'));
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    if (signal?.aborted === true) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#takes.add(controller);
+    return this.#gate.take(bucket, cost, controller.signal, waiting).finally(() => {
+      signal?.removeEventListener('abort', onAbort);
+      this.#takes.delete(controller);
+    });
+  }
+
+  adjust(bucket: string, takes: readonly Take[], delta: number): void {
+    this.#gate.adjust(bucket, takes, delta);
+  }
+
+  pause(bucket: string, until: number): void {
+    this.#gate.pause(bucket, until);
+  }
+
+  /** Stops asking, lets go of everything held, and ends the handlers' waits for units with `reason`. */
+  stop(reason?: unknown): void {
     this.#stopped = true;
+    for (const take of this.#takes) take.abort(reason);
+    this.#takes.clear();
     for (const task of this.#held.values()) this.#gate.release(task);
     this.#held.clear();
   }

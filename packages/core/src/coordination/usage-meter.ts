@@ -77,11 +77,9 @@ export class UsageMeter {
     if (budget !== undefined && used + metered.pending + cost > budget) {
       return Promise.reject(this.#exceeded(attempt, bucket, used + metered.pending + cost, budget));
     }
-    const at = this.#clock.now();
-    const until = buckets.nextAt(bucket, at, cost);
-    if (until > at) this.#host.emit({ type: 'ratelimit:waiting', taskId: task.id, bucket, until, at });
     metered.pending += cost;
-    return this.#admission.takeToken(bucket, attempt.signal, cost).then(
+    const waiting = (until: number) => this.#host.emit({ type: 'ratelimit:waiting', taskId: task.id, bucket, until, at: this.#clock.now() });
+    return this.#admission.takeToken(bucket, attempt.signal, cost, waiting).then(
       (take) => {
         metered.pending -= cost;
         metered.takes.push(take);

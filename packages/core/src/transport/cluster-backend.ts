@@ -1,6 +1,6 @@
 import type { JournalRecord } from '../journal/journal-record.js';
 import type { OutputChunk } from '../model/types.js';
-import type { GateClaim, HoldAnswer } from './lease-table.js';
+import type { GateClaim, HoldAnswer, RateChange, RateClaim } from './lease-table.js';
 
 /** An output chunk as the shared store keeps it: numbered per task, from 1, over every node that ran it. */
 export type NumberedChunk = OutputChunk & { readonly n: number };
@@ -76,6 +76,8 @@ export interface ClusterBackend {
   renew(owner: string, claims: readonly GateClaim[]): Promise<boolean>;
   /** Lets go of `owner`'s locks and keys. */
   letGo(owner: string, claims: readonly GateClaim[]): Promise<void>;
+  /** Changes a rate bucket's window after the fact: a usage report, or a pause (see `LeaseTable.adjustRate`). */
+  adjustRate(claim: RateClaim, change: RateChange): Promise<void>;
   /**
    * Adds output chunks of a task, numbered on from the last one stored for it (from 1),
    * and drops the oldest while the task's chunks hold more than `maxBytes` of data;

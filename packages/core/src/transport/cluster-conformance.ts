@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { createRuntime, type CreateRuntimeOptions } from '../api/create-runtime.js';
 import type { Runtime } from '../api/runtime.js';
+import type { TaskContext } from '../model/task-context.js';
 import { gate, until, type TransportConformanceFactory } from './conformance.js';
 
 /**
@@ -154,8 +155,8 @@ export function clusterConformance(name: string, factory: TransportConformanceFa
       );
     });
 
-    it("a task's webhook is delivered once when it ends, wherever it ran, and also when it never ran", async () => {
-      const received: Array<{ type: string; data: { taskId: string; status: string; result?: unknown } }> = [];
+    it("a task's or workflow's webhook is delivered once when it ends, wherever it ran, and also when it never ran", async () => {
+      const received: Array<{ type: string; data: { taskId?: string; workflowId?: string; name?: string; status: string; result?: unknown; results?: unknown } }> = [];
       const arrived = new Map<number, () => void>();
       const server = createServer((request, response) => {
         let body = '';
@@ -189,16 +190,22 @@ export function clusterConformance(name: string, factory: TransportConformanceFa
             const queued = await a.submit('nowhere', null, { webhook: { url, secret: 'whsec_dGVzdA==' } });
             await a.cancel(queued.id);
             await delivered(2);
+            // A workflow started on the node that runs none of its types: every node sees it end.
+            const flow = await a.workflow({ name: 'hooked', webhook: { url, secret: 'whsec_dGVzdA==' }, phases: [{ id: 'p', tasks: [{ id: 'w', type: 'work' }] }] });
+            assert.equal((await flow.result()).status, 'completed');
+            await delivered(3);
             assert.deepEqual(
-              received.map((r) => [r.type, r.data.taskId, r.data.result]),
+              received.map((r) => [r.type, r.data.taskId ?? r.data.workflowId, r.data.result ?? r.data.results]),
               [
                 ['task.completed', ran.id, 42],
                 ['task.cancelled', queued.id, undefined],
+                ['workflow.completed', flow.id, { w: 42 }],
               ],
             );
+            assert.equal(received[2]?.data.name, 'hooked');
           },
         );
-        assert.equal(received.length, 2, 'each delivered once');
+        assert.equal(received.length, 3, 'each delivered once');
       } finally {
         await new Promise((resolve) => server.close(resolve));
       }
@@ -269,6 +276,47 @@ export function clusterConformance(name: string, factory: TransportConformanceFa
           for (let i = 1; i < starts.length; i++) assert.ok((starts[i] as number) - (starts[i - 1] as number) >= 350, `starts ${starts.join(', ')}`);
         },
       );
+    });
+
+    /**
+     * Two tasks, one on each node (each node runs one at a time, and each handler waits
+     * for the other to start), each asking for `cost` units of bucket `tokens`; `then`
+     * runs after a handler's take. Resolves with the times of the two takes, sorted.
+     */
+    async function takesOnTwoNodes(cost: number, then: (ctx: TaskContext) => void): Promise<number[]> {
+      const takes: number[] = [];
+      const started = gate();
+      let starts = 0;
+      await withNodes(
+        { concurrency: 1, rateLimits: { tokens: { limit: 10, intervalMs: 2_000 } } },
+        (rt) =>
+          rt.define('call', {
+            handler: async (_input, ctx) => {
+              if (++starts === 2) started.open();
+              await started.promise;
+              await ctx.rateLimit('tokens', { cost });
+              takes.push(Date.now());
+              then(ctx);
+            },
+          }),
+        async (a) => {
+          const handles = await Promise.all([a.submit('call'), a.submit('call')]);
+          for (const handle of handles) assert.equal((await handle.result()).status, 'completed');
+        },
+      );
+      return takes.sort((x, y) => x - y);
+    }
+
+    it("ctx.rateLimit takes units from the cluster's window: two handlers on two nodes do not both get 6 of 10", async () => {
+      const takes = await takesOnTwoNodes(6, () => undefined);
+      // The second take waits for the first to leave the 2 s window (were the bucket per node, both at once).
+      assert.ok((takes[1] as number) - (takes[0] as number) >= 1_800, `takes at ${takes.join(', ')}`);
+    });
+
+    it("ctx.reportUsage gives unused units back to the cluster's window, and a handler on the other node takes them", async () => {
+      // Each uses 1 of its 6: the first's report leaves room for the second at once, not after 2 s.
+      const takes = await takesOnTwoNodes(6, (ctx) => ctx.reportUsage('tokens', 1));
+      assert.ok((takes[1] as number) - (takes[0] as number) < 1_800, `takes at ${takes.join(', ')}`);
     });
   });
 }

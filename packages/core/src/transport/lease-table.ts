@@ -2,12 +2,24 @@
  * One thing a task needs from the whole cluster before it starts:
  * - `lock`: a named lock, shared or exclusive;
  * - `slot`: one of `limit` places (a type's `keyConcurrency` for one `concurrencyKey`);
- * - `rate`: a start in a bucket that allows `limit` starts in any `intervalMs`.
+ * - `rate`: `cost` units (default 1: a task's start) of a bucket that allows `limit` units
+ *   in any `intervalMs`, recorded as the take `take` (default: a name made up for it).
  */
 export type GateClaim =
   | { readonly kind: 'lock'; readonly name: string; readonly mode: 'exclusive' | 'shared' }
   | { readonly kind: 'slot'; readonly name: string; readonly limit: number }
-  | { readonly kind: 'rate'; readonly name: string; readonly limit: number; readonly intervalMs: number };
+  | RateClaim;
+
+/** Units of a rate bucket (see `GateClaim`). */
+export type RateClaim = { readonly kind: 'rate'; readonly name: string; readonly limit: number; readonly intervalMs: number; readonly cost?: number; readonly take?: string };
+
+/**
+ * A change to a bucket's window after the fact: `delta` units more than the takes named
+ * in `takes` took (counted now, even past the limit: they were used), or fewer (given
+ * back from those takes, newest first, as far as they are still in the window); or no
+ * take at all for `pauseMs` (a provider said "retry after").
+ */
+export type RateChange = { readonly delta: number; readonly takes: readonly string[] } | { readonly pauseMs: number };
 
 /** The answer to a hold: held (until let go, or until the lease runs out unrenewed), or not now. */
 export type HoldAnswer = { readonly held: true } | { readonly held: false; readonly retryInMs?: number };
@@ -18,33 +30,62 @@ interface Holder {
   expiresAt: number;
 }
 
+/** A bucket's takes still in its window, oldest first, their units, and when a pause ends. */
+interface Window {
+  takes: Array<{ readonly at: number; units: number; readonly id: string }>;
+  sum: number;
+  pausedUntil: number;
+}
+
 /**
  * The cluster's leases, in one place: what `MemoryCluster` keeps in memory and what
  * `bullmqTransport`'s script keeps in Redis, by the same rules. A hold takes every claim
  * at once or none of them (no task holds some of its locks while it waits for others).
  * A lock or a slot is held until let go, or until its lease runs out unrenewed (its node
- * died); a rate start is spent once taken, and leaves its window `intervalMs` later.
+ * died); a rate take is spent once taken (a usage report may change its units), and
+ * leaves its window `intervalMs` later.
  */
 export class LeaseTable {
   readonly #holders = new Map<string, Map<string, Holder>>();
-  readonly #starts = new Map<string, number[]>();
+  readonly #windows = new Map<string, Window>();
+  #takes = 0;
 
   hold(owner: string, claims: readonly GateClaim[], now: number, leaseMs: number): HoldAnswer {
     let retryInMs: number | undefined;
     for (const claim of claims) {
       if (claim.kind === 'rate') {
-        const starts = this.#window(claim.name, now, claim.intervalMs);
-        if (starts.length >= claim.limit) retryInMs = Math.max(retryInMs ?? 0, (starts[0] as number) + claim.intervalMs - now);
+        const wait = this.#waitFor(claim, now);
+        if (wait > 0) retryInMs = Math.max(retryInMs ?? 0, wait);
       } else if (this.#conflicts(owner, claim, now)) {
         return { held: false };
       }
     }
     if (retryInMs !== undefined) return { held: false, retryInMs };
     for (const claim of claims) {
-      if (claim.kind === 'rate') (this.#starts.get(claim.name) as number[]).push(now);
+      if (claim.kind === 'rate') this.#take(this.#window(claim.name, now, claim.intervalMs), now, claim.cost ?? 1, claim.take ?? `${owner}|${this.#takes}`);
       else this.#holdersOf(claim.name).set(owner, { mode: claim.kind === 'slot' ? 'slot' : claim.mode, expiresAt: now + leaseMs });
     }
     return { held: true };
+  }
+
+  /** Changes a bucket's window after the fact (see `RateChange`). */
+  adjustRate(claim: RateClaim, change: RateChange, now: number): void {
+    const window = this.#window(claim.name, now, claim.intervalMs);
+    if ('pauseMs' in change) {
+      window.pausedUntil = Math.max(window.pausedUntil, now + change.pauseMs);
+    } else if (change.delta > 0) {
+      this.#take(window, now, change.delta, `+|${this.#takes}`);
+    } else {
+      let back = -change.delta;
+      for (let i = change.takes.length - 1; i >= 0 && back > 0; i--) {
+        const take = window.takes.find((t) => t.id === change.takes[i]);
+        if (take === undefined) continue; // it left the window: nothing to give back
+        const given = Math.min(back, take.units);
+        take.units -= given;
+        window.sum -= given;
+        back -= given;
+      }
+    }
   }
 
   /** Pushes back the end of `owner`'s leases; false when one had already run out (another may hold it now). */
@@ -68,6 +109,26 @@ export class LeaseTable {
     }
   }
 
+  /** How long until `claim`'s units fit in its window: 0 when they fit now. */
+  #waitFor(claim: RateClaim, now: number): number {
+    const window = this.#window(claim.name, now, claim.intervalMs);
+    if (window.pausedUntil > now) return window.pausedUntil - now;
+    let over = window.sum + (claim.cost ?? 1) - claim.limit;
+    if (over <= 0) return 0;
+    // The oldest takes leave first: wait until enough of them have.
+    for (const take of window.takes) {
+      over -= take.units;
+      if (over <= 0) return take.at + claim.intervalMs - now;
+    }
+    return claim.intervalMs;
+  }
+
+  #take(window: Window, now: number, units: number, id: string): void {
+    this.#takes++;
+    window.takes.push({ at: now, units, id });
+    window.sum += units;
+  }
+
   #conflicts(owner: string, claim: GateClaim & { kind: 'lock' | 'slot' }, now: number): boolean {
     const holders = this.#holders.get(claim.name);
     if (holders === undefined) return false;
@@ -85,13 +146,14 @@ export class LeaseTable {
     return holders;
   }
 
-  /** The starts of bucket `name` still in its window at `now`, oldest first. */
-  #window(name: string, now: number, intervalMs: number): number[] {
-    let starts = this.#starts.get(name);
-    if (starts === undefined) this.#starts.set(name, (starts = []));
+  /** Bucket `name`'s window at `now`: the takes that left it are dropped. */
+  #window(name: string, now: number, intervalMs: number): Window {
+    let window = this.#windows.get(name);
+    if (window === undefined) this.#windows.set(name, (window = { takes: [], sum: 0, pausedUntil: 0 }));
     let gone = 0;
-    while (gone < starts.length && (starts[gone] as number) <= now - intervalMs) gone++;
-    if (gone > 0) starts.splice(0, gone);
-    return starts;
+    while (gone < window.takes.length && (window.takes[gone] as Window['takes'][number]).at <= now - intervalMs) window.sum -= (window.takes[gone++] as Window['takes'][number]).units;
+    if (gone > 0) window.takes.splice(0, gone);
+    if (window.takes.length === 0) window.sum = 0;
+    return window;
   }
 }

@@ -122,6 +122,7 @@ export class MemoryCluster {
       hold: async (owner, claims) => this.#leases.hold(owner, claims, this.#now(), this.#leaseMs),
       renew: async (owner, claims) => this.#leases.renew(owner, claims, this.#now(), this.#leaseMs),
       letGo: async (owner, claims) => this.#leases.letGo(owner, claims),
+      adjustRate: async (claim, change) => this.#leases.adjustRate(claim, change, this.#now()),
       appendOutput: async (taskId, chunks, maxBytes) => {
         let kept = this.#output.get(taskId);
         if (kept === undefined) this.#output.set(taskId, (kept = { next: 1, bytes: 0, chunks: [] }));
