@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { createRuntime, type CreateRuntimeOptions } from '../api/create-runtime.js';
 import type { Runtime } from '../api/runtime.js';
 import type { TaskContext } from '../model/task-context.js';
+import { TaskFailure } from '../model/task-error.js';
 import { gate, until, type TransportConformanceFactory } from './conformance.js';
 
 /**
@@ -274,6 +275,40 @@ export function clusterConformance(name: string, factory: TransportConformanceFa
           starts.sort((x, y) => x - y);
           // One start per 400 ms over the cluster (a little slack for the time between a start and its handler).
           for (let i = 1; i < starts.length; i++) assert.ok((starts[i] as number) - (starts[i - 1] as number) >= 350, `starts ${starts.join(', ')}`);
+        },
+      );
+    });
+
+    it("a provider's retry-after pauses the cluster's bucket: a task on the other node starts only when the pause ends", async () => {
+      let failedAt = 0;
+      let startedAt = 0;
+      await withNodes(
+        // Room for 100 starts a second: only the pause can hold the second task back.
+        { concurrency: 1, rateLimits: { api: { limit: 100, intervalMs: 1_000 } } },
+        (rt, index) => {
+          if (index === 0) {
+            rt.define('first', {
+              rateLimit: 'api',
+              retries: { attempts: 0 },
+              handler: () => {
+                failedAt = Date.now();
+                throw new TaskFailure('429', { retryAfterMs: 1_500 });
+              },
+            });
+          } else {
+            rt.define('second', { rateLimit: 'api', handler: () => void (startedAt = Date.now()) });
+          }
+        },
+        async (a) => {
+          const first = await (await a.submit('first')).result();
+          assert.equal(first.status, 'failed');
+          assert.equal(first.error?.retryAfterMs, 1_500);
+          // Only the other node runs it: were the pause that node's own, it would start at once.
+          const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the task after the pause never ran')), 10_000).unref());
+          const second = await Promise.race([(await a.submit('second')).result(), guard]);
+          assert.equal(second.status, 'completed');
+          // The pause ends 1.5 s after the failure (a little slack for the time between a failure and its record).
+          assert.ok(startedAt - failedAt >= 1_350, `failed at ${failedAt}, the other node started at ${startedAt} (${startedAt - failedAt} ms later)`);
         },
       );
     });
