@@ -5,8 +5,12 @@ import type { Redis } from 'ioredis';
 // A bucket's window: KEYS[i] is a sorted set of its takes (member: the take's name, score:
 // when it was taken) and KEYS[i] .. ':u' a hash of each take's units, their sum ('=') and
 // when a pause ends ('!'). WINDOW drops the takes that left it and answers the hash's key,
-// the sum and the pause; TAKE adds a take.
+// the sum and the pause; TAKE adds a take (once per name); KEEP only ever lengthens a key's
+// life. Units are compared with a tolerance of 1e-9, as LeaseTable does.
 const WINDOW = `
+local function keep(k, ms)
+  if redis.call('PTTL', k) < ms then redis.call('PEXPIRE', k, ms) end
+end
 local function window(key, now, interval)
   local u = key .. ':u'
   local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now - interval)
@@ -17,18 +21,28 @@ local function window(key, now, interval)
       redis.call('HDEL', u, m)
     end
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - interval)
-    if redis.call('ZCARD', key) == 0 then sum = 0 end
     redis.call('HSET', u, '=', sum)
   end
-  return u, tonumber(redis.call('HGET', u, '=') or '0'), tonumber(redis.call('HGET', u, '!') or '0')
+  local paused = tonumber(redis.call('HGET', u, '!') or '0')
+  if redis.call('ZCARD', key) == 0 then
+    -- No take in the window (or the takes expired before their units): nothing counts.
+    redis.call('DEL', u)
+    if paused > now then
+      redis.call('HSET', u, '!', paused)
+      keep(u, paused - now + 1000)
+    end
+    return u, 0, paused
+  end
+  return u, tonumber(redis.call('HGET', u, '=') or '0'), paused
 end
 local function take(key, u, id, units, now, interval, paused)
+  if redis.call('ZSCORE', key, id) then return end
   redis.call('ZADD', key, now, id)
   redis.call('HSET', u, id, units)
   redis.call('HINCRBYFLOAT', u, '=', units)
-  local keep = math.max(interval, paused - now) + 1000
-  redis.call('PEXPIRE', key, keep)
-  redis.call('PEXPIRE', u, keep)
+  local ms = math.max(interval, paused - now) + 1000
+  keep(key, ms)
+  keep(u, ms)
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -50,12 +64,12 @@ for i = 1, #KEYS do
     local over = sum + tonumber(ARGV[o + 3]) - tonumber(a)
     if paused > now then
       wait = math.max(wait, paused - now)
-    elseif over > 0 then
+    elseif over > 1e-9 then
       local free = b
       local takes = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
       for j = 1, #takes, 2 do
         over = over - tonumber(redis.call('HGET', u, takes[j]) or '0')
-        if over <= 0 then
+        if over <= 1e-9 then
           free = tonumber(takes[j + 1]) + b - now
           break
         end
@@ -100,7 +114,7 @@ local u, sum, paused = window(key, now, interval)
 local pause, delta = tonumber(ARGV[2]), tonumber(ARGV[3])
 if pause >= 0 then
   redis.call('HSET', u, '!', math.max(paused, now + pause))
-  if redis.call('PTTL', u) < pause + 1000 then redis.call('PEXPIRE', u, pause + 1000) end
+  keep(u, pause + 1000)
 elseif delta > 0 then
   take(key, u, ARGV[4], delta, now, interval, paused)
 else

@@ -30,12 +30,23 @@ interface Holder {
   expiresAt: number;
 }
 
-/** A bucket's takes still in its window, oldest first, their units, and when a pause ends. */
+/** A rate take in a window. */
+interface RateTake {
+  readonly at: number;
+  units: number;
+  readonly id: string;
+}
+
+/** A bucket's takes still in its window, oldest first (and by name), their units, and when a pause ends. */
 interface Window {
-  takes: Array<{ readonly at: number; units: number; readonly id: string }>;
+  takes: RateTake[];
+  readonly byId: Map<string, RateTake>;
   sum: number;
   pausedUntil: number;
 }
+
+/** Units closer than this count as equal (sums of fractional costs are not exact, in Redis or here). */
+const EPSILON = 1e-9;
 
 /**
  * The cluster's leases, in one place: what `MemoryCluster` keeps in memory and what
@@ -78,7 +89,7 @@ export class LeaseTable {
     } else {
       let back = -change.delta;
       for (let i = change.takes.length - 1; i >= 0 && back > 0; i--) {
-        const take = window.takes.find((t) => t.id === change.takes[i]);
+        const take = window.byId.get(change.takes[i] as string);
         if (take === undefined) continue; // it left the window: nothing to give back
         const given = Math.min(back, take.units);
         take.units -= given;
@@ -114,18 +125,22 @@ export class LeaseTable {
     const window = this.#window(claim.name, now, claim.intervalMs);
     if (window.pausedUntil > now) return window.pausedUntil - now;
     let over = window.sum + (claim.cost ?? 1) - claim.limit;
-    if (over <= 0) return 0;
+    if (over <= EPSILON) return 0;
     // The oldest takes leave first: wait until enough of them have.
     for (const take of window.takes) {
       over -= take.units;
-      if (over <= 0) return take.at + claim.intervalMs - now;
+      if (over <= EPSILON) return take.at + claim.intervalMs - now;
     }
     return claim.intervalMs;
   }
 
+  /** Adds a take, once per name (a hold asked again after a lost answer takes nothing more). */
   #take(window: Window, now: number, units: number, id: string): void {
     this.#takes++;
-    window.takes.push({ at: now, units, id });
+    if (window.byId.has(id)) return;
+    const take = { at: now, units, id };
+    window.takes.push(take);
+    window.byId.set(id, take);
     window.sum += units;
   }
 
@@ -149,9 +164,12 @@ export class LeaseTable {
   /** Bucket `name`'s window at `now`: the takes that left it are dropped. */
   #window(name: string, now: number, intervalMs: number): Window {
     let window = this.#windows.get(name);
-    if (window === undefined) this.#windows.set(name, (window = { takes: [], sum: 0, pausedUntil: 0 }));
+    if (window === undefined) this.#windows.set(name, (window = { takes: [], byId: new Map(), sum: 0, pausedUntil: 0 }));
     let gone = 0;
-    while (gone < window.takes.length && (window.takes[gone] as Window['takes'][number]).at <= now - intervalMs) window.sum -= (window.takes[gone++] as Window['takes'][number]).units;
+    for (let take = window.takes[0]; take !== undefined && take.at <= now - intervalMs; take = window.takes[++gone]) {
+      window.sum -= take.units;
+      window.byId.delete(take.id);
+    }
     if (gone > 0) window.takes.splice(0, gone);
     if (window.takes.length === 0) window.sum = 0;
     return window;
