@@ -58,4 +58,22 @@ describe('cluster workflows on an in-memory store', () => {
       await Promise.all([starter.shutdown({ timeoutMs: 0 }), worker.shutdown({ timeoutMs: 0 })]);
     }
   });
+
+  it('a start that a task is refused in (a full queue) cancels the workflow, and every node sees it cancelled', async () => {
+    const cluster = new MemoryCluster();
+    const starter = await createRuntime({ maxQueue: 2, transport: clusterTransport(cluster.backend('starter')) });
+    const other = await createRuntime({ transport: clusterTransport(cluster.backend('other')) });
+    try {
+      // No node runs 'later': what is submitted waits in the queue.
+      const workflow = await starter.createWorkflow({ name: 'too big' });
+      workflow.addPhase({ id: 'one', tasks: ['a', 'b', 'c'].map((id) => ({ id, type: 'later' })) });
+      await assert.rejects(() => workflow.start(), { code: 'STEWARD_QUEUE_FULL' });
+      assert.equal(workflow.getStatus().status, 'cancelled');
+      const seen = other.getWorkflow(workflow.id);
+      const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not cancelled on the other node: ${JSON.stringify(seen?.getStatus())}`)), 10_000).unref());
+      assert.equal((await Promise.race([seen?.result(), guard]))?.status, 'cancelled');
+    } finally {
+      await Promise.all([starter.shutdown({ timeoutMs: 0 }), other.shutdown({ timeoutMs: 0 })]);
+    }
+  });
 });

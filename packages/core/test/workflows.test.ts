@@ -133,6 +133,18 @@ describe('workflows', () => {
       assert.ok(rt.list({ workflowId: wf.id }).every((t) => t.status === 'cancelled'));
     }));
 
+  it('cancels a workflow whose start a task was refused (a full queue): none is left half started', () =>
+    withRuntime({ concurrency: 1, maxQueue: 2 }, async (rt) => {
+      rt.define('hold', { handler: (_i, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null))) });
+      const wf = await rt.createWorkflow({ name: 'too big' });
+      wf.addPhase({ id: 'one', tasks: [{ id: 'a', type: 'hold' }, { id: 'b', type: 'hold' }, { id: 'c', type: 'hold' }, { id: 'd', type: 'hold' }] });
+      await assert.rejects(() => wf.start(), (error: unknown) => isStewardError(error, 'STEWARD_QUEUE_FULL'));
+      assert.equal(wf.getStatus().status, 'cancelled');
+      assert.equal((await wf.result()).status, 'cancelled');
+      const tasks = rt.list({ workflowId: wf.id });
+      assert.ok(tasks.length > 0 && tasks.every((t) => t.status === 'cancelled'), JSON.stringify(tasks.map((t) => t.status)));
+    }));
+
   it('refuses a bad workflow whole, leaving nothing behind', () =>
     withRuntime({}, async (rt) => {
       defineTypes(rt);

@@ -101,7 +101,14 @@ export class Workflows {
     this.#host.commit({ type: 'workflow:started', at: this.#host.now(), workflowId });
     this.#host.emit({ type: 'workflow:started', workflowId, name: workflow.name, at: this.#host.now() });
     this.#tracking.set(workflowId, { started: new Set(), completed: new Set(), ended: false });
-    this.#submitMissing(workflow);
+    try {
+      this.#submitMissing(workflow);
+    } catch (error) {
+      // A task refused (a full queue, say): the workflow does not stay half started. It
+      // is cancelled, with the tasks it had submitted, and the refusal is the answer.
+      this.cancel(workflowId, `start failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
     this.#track(workflow);
   }
 
@@ -150,6 +157,10 @@ export class Workflows {
     for (const spec of workflow.tasks) {
       const id = workflow.taskIds.get(spec.id);
       const task = id === undefined ? undefined : tasks.get(id);
+      if (id === undefined && workflow.cancelledAt !== undefined) {
+        ended++; // cancelled before it was submitted (a start that was refused)
+        continue;
+      }
       if (task === undefined || !isTerminal(task.status)) continue;
       ended++;
       endedAt = Math.max(endedAt, task.endedAt ?? 0);
@@ -277,6 +288,7 @@ export class Workflows {
   #phaseState(workflow: WorkflowRecord, records: Array<TaskRecord | undefined>, completed: number): PhaseState {
     if (workflow.startedAt === undefined) return workflow.cancelledAt === undefined ? 'pending' : 'cancelled';
     if (completed === records.length) return 'completed';
+    if (workflow.cancelledAt !== undefined && records.every((r) => r === undefined || isTerminal(r.status))) return 'cancelled';
     const ended = records.filter((r) => r !== undefined && isTerminal(r.status));
     if (ended.length === records.length) return ended.every((r) => r?.status === 'completed' || r?.status === 'cancelled') ? 'cancelled' : 'failed';
     if (records.some((r) => r !== undefined && r.status !== 'waiting')) return 'running';
