@@ -76,4 +76,28 @@ describe('cluster workflows on an in-memory store', () => {
       await Promise.all([starter.shutdown({ timeoutMs: 0 }), other.shutdown({ timeoutMs: 0 })]);
     }
   });
+
+  it('a start refused at its first task ends the workflow cancelled, at its cancel time, on every node', async () => {
+    const cluster = new MemoryCluster();
+    const starter = await createRuntime({ maxQueue: 1, transport: clusterTransport(cluster.backend('starter')) });
+    const other = await createRuntime({ transport: clusterTransport(cluster.backend('other')) });
+    try {
+      // The queue is full before the start (no node runs 'later'): not one of its tasks is submitted.
+      await starter.submit('later');
+      const workflow = await starter.createWorkflow({ name: 'refused' });
+      workflow.addPhase({ id: 'one', tasks: [{ id: 'a', type: 'later' }] });
+      await new Promise((resolve) => setImmediate(resolve));
+      const seen = other.getWorkflow(workflow.id);
+      assert.ok(seen !== undefined);
+      const waiting = seen.result(); // asked before the start: it must be answered
+      await assert.rejects(() => workflow.start(), { code: 'STEWARD_QUEUE_FULL' });
+      const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the other node never saw it end')), 10_000).unref());
+      const outcome = await Promise.race([waiting, guard]);
+      assert.equal(outcome.status, 'cancelled');
+      assert.ok(outcome.endedAt > 0, `ended at ${outcome.endedAt}`);
+      assert.equal(outcome.endedAt, (await workflow.result()).endedAt, 'the same end on both nodes');
+    } finally {
+      await Promise.all([starter.shutdown({ timeoutMs: 0 }), other.shutdown({ timeoutMs: 0 })]);
+    }
+  });
 });

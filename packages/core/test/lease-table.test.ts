@@ -96,4 +96,12 @@ describe('LeaseTable', () => {
     assert.deepEqual(table.hold('a', [bucket], 1_000, 60_000), { held: false, retryInMs: 4_000 });
     assert.equal(table.hold('a', [bucket], 5_000, 60_000).held, true);
   });
+
+  it('holds a named take asked for again (its answer was lost) without counting it twice, however full the window', () => {
+    const table = new LeaseTable();
+    const take = { kind: 'rate', name: 'rate:tokens', limit: 10, intervalMs: 1_000, cost: 6, take: 'once' } as const;
+    assert.equal(table.hold('h', [take], 0, 60_000).held, true);
+    assert.equal(table.hold('h', [take], 10, 60_000).held, true, 'the same take: held, though 6 + 6 > 10');
+    assert.equal(table.hold('x', [{ ...take, cost: 4, take: 'other' }], 10, 60_000).held, true, 'counted once: 6 + 4 = 10');
+  });
 });

@@ -145,6 +145,19 @@ describe('workflows', () => {
       assert.ok(tasks.length > 0 && tasks.every((t) => t.status === 'cancelled'), JSON.stringify(tasks.map((t) => t.status)));
     }));
 
+  it('a phase with a failed task stays failed when its workflow is cancelled', () =>
+    withRuntime({ concurrency: 2 }, async (rt) => {
+      rt.define('hold', { handler: (_i, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null))) });
+      rt.define('boom', { retries: { attempts: 0 }, handler: () => Promise.reject(new Error('no')) });
+      const wf = await rt.workflow({ name: 'mixed', phases: [{ id: 'one', tasks: [{ id: 'a', type: 'boom' }, { id: 'b', type: 'hold' }] }] });
+      const failed = rt.list({ workflowId: wf.id }).find((t) => t.type === 'boom');
+      assert.ok(failed !== undefined);
+      await rt.task(failed.id)?.result();
+      await wf.cancel('stop');
+      assert.equal((await wf.result()).status, 'cancelled');
+      assert.equal(wf.getStatus().phases[0]?.status, 'failed');
+    }));
+
   it('refuses a bad workflow whole, leaving nothing behind', () =>
     withRuntime({}, async (rt) => {
       defineTypes(rt);

@@ -62,7 +62,9 @@ for i = 1, #KEYS do
   if kind == 'rate' then
     local u, sum, paused = window(key, now, b)
     local over = sum + tonumber(ARGV[o + 3]) - tonumber(a)
-    if paused > now then
+    if ARGV[o + 4] ~= '' and redis.call('ZSCORE', key, ARGV[o + 4]) then
+      -- this take is there already (asked again after a lost answer): held
+    elseif paused > now then
       wait = math.max(wait, paused - now)
     elseif over > 1e-9 then
       local free = b

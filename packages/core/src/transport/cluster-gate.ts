@@ -99,13 +99,15 @@ export class ClusterGate implements RemoteGate {
   take(bucket: string, cost: number, signal: AbortSignal, waiting: (until: number) => void): Promise<Take> {
     if (signal.aborted) return Promise.reject(signal.reason);
     const claim = this.#rateClaim(bucket, cost, randomUUID());
-    const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    let onAbort!: () => void;
+    const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(signal.reason)), { once: true }));
     aborted.catch(() => undefined);
     // After the handlers of this node that asked before; a stop ends the wait in line too,
     // but the next in line still waits for the one before (one asks at a time).
     const before = this.#lines.get(bucket) ?? Promise.resolve();
     const mine = Promise.race([before, aborted]).then(() => this.#takeWhenFree(claim, signal, waiting));
     const done = Promise.allSettled([before, mine]).then(() => undefined);
+    void mine.catch(() => undefined).finally(() => signal.removeEventListener('abort', onAbort));
     this.#lines.set(bucket, done);
     void done.then(() => {
       if (this.#lines.get(bucket) === done) this.#lines.delete(bucket);

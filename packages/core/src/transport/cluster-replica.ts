@@ -37,7 +37,7 @@ export class ClusterReplica {
   #onTimedWait: ((task: TaskRecord) => void) | undefined;
   #onSchedule: ((scheduleId: string) => void) | undefined;
   #onEnded: ((task: TaskRecord) => void) | undefined;
-  #onWorkflowTask: ((task: TaskRecord) => void) | undefined;
+  #onWorkflow: ((workflowId: string) => void) | undefined;
   /** Records this node applied ahead of the store (applyOwn), skipped when they come back. */
   readonly #own = new WeakSet<JournalRecord>();
   #pending = 0;
@@ -108,7 +108,11 @@ export class ClusterReplica {
       if (other.status === 'queued') this.#onReady?.(other);
     }
     if ('scheduleId' in record && record.type.startsWith('schedule:')) this.#onSchedule?.(record.scheduleId);
-    if (this.#onWorkflowTask !== undefined) for (const moved of task === undefined ? changed : [task, ...changed]) if (moved.workflowId !== undefined) this.#onWorkflowTask(moved);
+    if (this.#onWorkflow !== undefined) {
+      for (const moved of task === undefined ? changed : [task, ...changed]) if (moved.workflowId !== undefined) this.#onWorkflow(moved.workflowId);
+      // A start or a cancel may move a workflow without moving a task (a start refused at its first task).
+      if (record.type === 'workflow:started' || record.type === 'workflow:cancelled') this.#onWorkflow(record.workflowId);
+    }
     // Ended tasks past their retention are forgotten, as a local journal's compaction does.
     if (record.at > this.#now) this.#now = record.at;
     this.#ended.drop(this.table, this.#now, this.#retention);
@@ -129,9 +133,9 @@ export class ClusterReplica {
     this.#onTimedWait = listener;
   }
 
-  /** Called with each task of a workflow that a record moved. */
-  onWorkflowTask(listener: (task: TaskRecord) => void): void {
-    this.#onWorkflowTask = listener;
+  /** Called with the workflow of each workflow task a record moved, and of each workflow started or cancelled. */
+  onWorkflow(listener: (workflowId: string) => void): void {
+    this.#onWorkflow = listener;
   }
 
   /** Called with each task that has just ended. */

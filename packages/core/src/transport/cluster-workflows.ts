@@ -60,7 +60,7 @@ export class ClusterWorkflows implements WorkflowCommands {
       checkWebhookUrl: (url) => checkWebhookUrl(url, options.webhooks.allowPrivateNetworks === true),
       ended: (workflow, outcome) => host.ended(workflow, outcome),
     });
-    replica.onWorkflowTask((task) => this.#workflows.taskChanged(task));
+    replica.onWorkflow((workflowId) => this.#workflows.changed(workflowId));
   }
 
   async create(spec: Parameters<Workflows['create']>[0]): Promise<ReturnType<Workflows['create']>> {

@@ -120,9 +120,10 @@ export class LeaseTable {
     }
   }
 
-  /** How long until `claim`'s units fit in its window: 0 when they fit now. */
+  /** How long until `claim`'s units fit in its window: 0 when they fit now, or when its take is there already (asked again after a lost answer). */
   #waitFor(claim: RateClaim, now: number): number {
     const window = this.#window(claim.name, now, claim.intervalMs);
+    if (claim.take !== undefined && window.byId.has(claim.take)) return 0;
     if (window.pausedUntil > now) return window.pausedUntil - now;
     let over = window.sum + (claim.cost ?? 1) - claim.limit;
     if (over <= EPSILON) return 0;

@@ -106,7 +106,11 @@ export class Workflows {
     } catch (error) {
       // A task refused (a full queue, say): the workflow does not stay half started. It
       // is cancelled, with the tasks it had submitted, and the refusal is the answer.
-      this.cancel(workflowId, `start failed: ${error instanceof Error ? error.message : String(error)}`);
+      try {
+        this.cancel(workflowId, `start failed: ${error instanceof Error ? error.message : String(error)}`);
+      } catch {
+        // The cancel cannot be written either (the runtime is stopping): the refusal is still the answer.
+      }
       throw error;
     }
     this.#track(workflow);
@@ -159,6 +163,7 @@ export class Workflows {
       const task = id === undefined ? undefined : tasks.get(id);
       if (id === undefined && workflow.cancelledAt !== undefined) {
         ended++; // cancelled before it was submitted (a start that was refused)
+        endedAt = Math.max(endedAt, workflow.cancelledAt);
         continue;
       }
       if (task === undefined || !isTerminal(task.status)) continue;
@@ -212,8 +217,12 @@ export class Workflows {
    * here on, as after a recovery.
    */
   taskChanged(task: TaskRecord): void {
-    if (task.workflowId === undefined) return;
-    const workflow = this.#host.table.workflows.get(task.workflowId);
+    if (task.workflowId !== undefined) this.changed(task.workflowId);
+  }
+
+  /** A workflow may have moved (one of its tasks did, or it was started or cancelled, perhaps elsewhere). */
+  changed(workflowId: string): void {
+    const workflow = this.#host.table.workflows.get(workflowId);
     if (workflow === undefined) return;
     if (workflow.startedAt !== undefined && !this.#tracking.has(workflow.id)) this.#follow(workflow);
     this.#track(workflow);
@@ -288,9 +297,9 @@ export class Workflows {
   #phaseState(workflow: WorkflowRecord, records: Array<TaskRecord | undefined>, completed: number): PhaseState {
     if (workflow.startedAt === undefined) return workflow.cancelledAt === undefined ? 'pending' : 'cancelled';
     if (completed === records.length) return 'completed';
-    if (workflow.cancelledAt !== undefined && records.every((r) => r === undefined || isTerminal(r.status))) return 'cancelled';
-    const ended = records.filter((r) => r !== undefined && isTerminal(r.status));
-    if (ended.length === records.length) return ended.every((r) => r?.status === 'completed' || r?.status === 'cancelled') ? 'cancelled' : 'failed';
+    // A task of a cancelled workflow that was never submitted (its start was refused) counts as cancelled.
+    const ended = records.filter((r) => (r === undefined ? workflow.cancelledAt !== undefined : isTerminal(r.status)));
+    if (ended.length === records.length) return ended.every((r) => r === undefined || r.status === 'completed' || r.status === 'cancelled') ? 'cancelled' : 'failed';
     if (records.some((r) => r !== undefined && r.status !== 'waiting')) return 'running';
     return 'waiting';
   }
