@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { resolveRuntimeOptions } from '../src/model/options.js';
 import { ClusterGate } from '../src/transport/cluster-gate.js';
 import { MemoryCluster } from '../src/transport/memory-cluster.js';
+import { within } from './helpers.js';
 
 // A node's handlers asking the cluster's bucket for units (ctx.rateLimit in cluster mode),
 // on the in-memory store with a manual store clock: in line per bucket, and a stop ends a
@@ -23,8 +24,7 @@ describe('ClusterGate units for running handlers', () => {
     first.catch(() => undefined);
     const stopped = new AbortController();
     stopped.abort(new Error('attempt over'));
-    const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the stopped take waited in line')), 5_000).unref());
-    await assert.rejects(() => Promise.race([gate.take('tokens', 1, stopped.signal, () => undefined), guard]), /attempt over/);
+    await assert.rejects(() => within(gate.take('tokens', 1, stopped.signal, () => undefined), 'the stopped take waited in line', 5_000), /attempt over/);
     waiting.abort(new Error('stop'));
     await assert.rejects(first, /stop/);
     await gate.stop();

@@ -4,20 +4,10 @@ import { createRuntime } from '../src/api/create-runtime.js';
 import type { ClusterBackend } from '../src/transport/cluster-backend.js';
 import { clusterTransport } from '../src/transport/cluster-transport.js';
 import { MemoryCluster } from '../src/transport/memory-cluster.js';
+import { deferred, within } from './helpers.js';
 
 // rt.output in cluster mode on the in-memory store: a follower on one node of a task that
 // runs on another. What it must survive: a message lost on the way, and its own node stopping.
-
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-/** Fails instead of waiting forever (a guard, not a measure). */
-function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), 10_000).unref())]);
-}
 
 describe('cluster output on an in-memory store', () => {
   it('a follower that missed a message (a reconnect) takes what it missed from the store, in order', async () => {
@@ -31,7 +21,7 @@ describe('cluster output on an in-memory store', () => {
     };
     const front = await createRuntime({ transport: clusterTransport(lossy) });
     const worker = await createRuntime({ transport: clusterTransport(cluster.backend('worker')) });
-    const steps = [gate(), gate()];
+    const steps = [deferred(), deferred()];
     try {
       worker.define('talk', {
         handler: async (_input, ctx) => {
@@ -54,16 +44,16 @@ describe('cluster output on an in-memory store', () => {
       })();
       const sees = (line: string) => within(new Promise<void>((resolve) => (followed.includes(line) ? resolve() : seen.set(line, resolve))), `the follower never saw "${line}"`);
       await sees('one');
-      steps[0]!.open();
+      steps[0]!.resolve();
       // 'two' is stored and its message lost on the way; then 'three' comes live and shows the gap.
       while (drop < 2) await new Promise((resolve) => setImmediate(resolve));
-      steps[1]!.open();
+      steps[1]!.resolve();
       await sees('three');
       assert.deepEqual(followed, ['one', 'two', 'three']);
       await handle.result();
       await within(following, 'the follower did not end with the task');
     } finally {
-      for (const step of steps) step.open();
+      for (const step of steps) step.resolve();
       await Promise.all([front.shutdown({ timeoutMs: 0 }), worker.shutdown({ timeoutMs: 0 })]);
     }
   });
@@ -72,7 +62,7 @@ describe('cluster output on an in-memory store', () => {
     const cluster = new MemoryCluster();
     const front = await createRuntime({ transport: clusterTransport(cluster.backend('front')) });
     const worker = await createRuntime({ transport: clusterTransport(cluster.backend('worker')) });
-    const hold = gate();
+    const hold = deferred();
     try {
       worker.define('long', {
         handler: async (_input, ctx) => {
@@ -81,16 +71,16 @@ describe('cluster output on an in-memory store', () => {
         },
       });
       const handle = await front.submit('long');
-      const started = gate();
+      const started = deferred();
       const following = (async () => {
-        for await (const _chunk of front.output(handle.id, { follow: true })) started.open();
+        for await (const _chunk of front.output(handle.id, { follow: true })) started.resolve();
       })();
       // The follower has had its line and waits for more.
       await within(started.promise, 'the follower never saw the first line');
       await front.shutdown({ timeoutMs: 0 });
       await within(following, 'the follower went on after its node stopped');
     } finally {
-      hold.open();
+      hold.resolve();
       await Promise.all([front.shutdown({ timeoutMs: 0 }), worker.shutdown({ timeoutMs: 0 })]);
     }
   });

@@ -1,13 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createRuntime } from '../src/api/create-runtime.js';
+import type { Runtime } from '../src/api/runtime.js';
 import type { JournalRecord } from '../src/journal/journal-record.js';
 import type { ClusterBackend } from '../src/transport/cluster-backend.js';
 import { clusterTransport } from '../src/transport/cluster-transport.js';
 import { MemoryCluster } from '../src/transport/memory-cluster.js';
+import { within } from './helpers.js';
 
 // Workflows in cluster mode on the in-memory shared store, where a node's death can be
 // played exactly: its writes stop reaching the store from a given point on.
+
+/** A node that starts workflows (with `starterOptions`) and one other node, of a fresh cluster; both shut down after `body`. */
+async function twoNodes(starterOptions: { maxQueue?: number }, body: (starter: Runtime, other: Runtime) => Promise<void>): Promise<void> {
+  const cluster = new MemoryCluster();
+  const starter = await createRuntime({ ...starterOptions, transport: clusterTransport(cluster.backend('starter')) });
+  const other = await createRuntime({ transport: clusterTransport(cluster.backend('other')) });
+  try {
+    await body(starter, other);
+  } finally {
+    await Promise.all([starter.shutdown({ timeoutMs: 0 }), other.shutdown({ timeoutMs: 0 })]);
+  }
+}
 
 describe('cluster workflows on an in-memory store', () => {
   it('a start is stored with all its tasks or not at all: a node that dies while starting leaves no workflow stuck half started', async () => {
@@ -39,7 +53,6 @@ describe('cluster workflows on an in-memory store', () => {
       await assert.rejects(() => workflow.start());
       const seen = worker.getWorkflow(workflow.id);
       assert.ok(seen !== undefined);
-      const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`stuck: ${JSON.stringify(seen.getStatus())}`)), 10_000).unref());
       // Stored together, the start's three tasks are in the store.
       await inner.caughtUp();
       const status = seen.getStatus();
@@ -48,7 +61,7 @@ describe('cluster workflows on an in-memory store', () => {
       // A node that joins enqueues what a dead submitter left unclaimable.
       const rejoined = await createRuntime({ transport: clusterTransport(cluster.backend('rejoined')) });
       try {
-        const outcome = await Promise.race([seen.result(), guard]);
+        const outcome = await within(seen.result(), () => `stuck: ${JSON.stringify(seen.getStatus())}`);
         assert.equal(outcome.status, 'completed');
         assert.deepEqual(outcome.results, { a: 2, b: 3, c: 4 });
       } finally {
@@ -59,29 +72,20 @@ describe('cluster workflows on an in-memory store', () => {
     }
   });
 
-  it('a start that a task is refused in (a full queue) cancels the workflow, and every node sees it cancelled', async () => {
-    const cluster = new MemoryCluster();
-    const starter = await createRuntime({ maxQueue: 2, transport: clusterTransport(cluster.backend('starter')) });
-    const other = await createRuntime({ transport: clusterTransport(cluster.backend('other')) });
-    try {
+  it('a start that a task is refused in (a full queue) cancels the workflow, and every node sees it cancelled', () =>
+    twoNodes({ maxQueue: 2 }, async (starter, other) => {
       // No node runs 'later': what is submitted waits in the queue.
       const workflow = await starter.createWorkflow({ name: 'too big' });
       workflow.addPhase({ id: 'one', tasks: ['a', 'b', 'c'].map((id) => ({ id, type: 'later' })) });
       await assert.rejects(() => workflow.start(), { code: 'STEWARD_QUEUE_FULL' });
       assert.equal(workflow.getStatus().status, 'cancelled');
       const seen = other.getWorkflow(workflow.id);
-      const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not cancelled on the other node: ${JSON.stringify(seen?.getStatus())}`)), 10_000).unref());
-      assert.equal((await Promise.race([seen?.result(), guard]))?.status, 'cancelled');
-    } finally {
-      await Promise.all([starter.shutdown({ timeoutMs: 0 }), other.shutdown({ timeoutMs: 0 })]);
-    }
-  });
+      assert.ok(seen !== undefined);
+      assert.equal((await within(seen.result(), () => `not cancelled on the other node: ${JSON.stringify(seen.getStatus())}`)).status, 'cancelled');
+    }));
 
-  it('a start refused at its first task ends the workflow cancelled, at its cancel time, on every node', async () => {
-    const cluster = new MemoryCluster();
-    const starter = await createRuntime({ maxQueue: 1, transport: clusterTransport(cluster.backend('starter')) });
-    const other = await createRuntime({ transport: clusterTransport(cluster.backend('other')) });
-    try {
+  it('a start refused at its first task ends the workflow cancelled, at its cancel time, on every node', () =>
+    twoNodes({ maxQueue: 1 }, async (starter, other) => {
       // The queue is full before the start (no node runs 'later'): not one of its tasks is submitted.
       await starter.submit('later');
       const workflow = await starter.createWorkflow({ name: 'refused' });
@@ -91,13 +95,9 @@ describe('cluster workflows on an in-memory store', () => {
       assert.ok(seen !== undefined);
       const waiting = seen.result(); // asked before the start: it must be answered
       await assert.rejects(() => workflow.start(), { code: 'STEWARD_QUEUE_FULL' });
-      const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the other node never saw it end')), 10_000).unref());
-      const outcome = await Promise.race([waiting, guard]);
+      const outcome = await within(waiting, 'the other node never saw it end');
       assert.equal(outcome.status, 'cancelled');
       assert.ok(outcome.endedAt > 0, `ended at ${outcome.endedAt}`);
       assert.equal(outcome.endedAt, (await workflow.result()).endedAt, 'the same end on both nodes');
-    } finally {
-      await Promise.all([starter.shutdown({ timeoutMs: 0 }), other.shutdown({ timeoutMs: 0 })]);
-    }
-  });
+    }));
 });

@@ -12,5 +12,11 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve };
 }
 
+/** `promise`, or a failure naming `what` after `ms` (a guard against a hang, not a measure). */
+export function within<T>(promise: Promise<T>, what: string | (() => string), ms = 10_000): Promise<T> {
+  const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(typeof what === 'string' ? what : what())), ms).unref());
+  return Promise.race([promise, guard]);
+}
+
 /** URL of the worker fixture module. */
 export const WORKERS = new URL('./fixtures/workers.js', import.meta.url);

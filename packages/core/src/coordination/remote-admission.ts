@@ -1,3 +1,4 @@
+import { ShuttingDownError } from '../model/errors.js';
 import type { ParkingLot } from './parking-lot.js';
 import type { Take } from './rate-buckets.js';
 import type { RemoteGate } from './remote-gate.js';
@@ -56,7 +57,7 @@ export class RemoteAdmission {
 
   /** Units of `bucket` for a running handler, from the gate (see `RemoteGate.take`); `stop` ends the wait too. */
   take(bucket: string, cost: number, signal: AbortSignal | undefined, waiting: (until: number) => void): Promise<Take> {
-    if (this.#stopped) return Promise.reject(new Error('admission stopped'));
+    if (this.#stopped) return Promise.reject(new ShuttingDownError());
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     if (signal?.aborted === true) onAbort();

@@ -201,8 +201,8 @@ export class Workflows {
   }
 
   outcome(workflowId: string): Promise<WorkflowOutcome> {
-    const status = this.status(workflowId);
-    if (status.status === 'completed' || status.status === 'failed' || status.status === 'cancelled') return Promise.resolve(this.#outcomeOf(status));
+    const ended = this.endedOutcome(workflowId);
+    if (ended !== undefined) return Promise.resolve(ended);
     if (!this.#host.isOpen()) return Promise.reject(new ShuttingDownError(`workflow "${workflowId}" did not finish before shutdown`));
     return new Promise((resolve, reject) => {
       const list = this.#waiters.get(workflowId) ?? [];
